@@ -1,0 +1,66 @@
+# The workbook's one Makefile: `make help` lists the targets.
+#
+# Every stage chapters/chapter-03/NN-section/NN-stage.c builds to
+# $(BUILD)/chapter-03/NN-section/NN-stage, linked with the small shared layer in common/.
+
+CC       ?= cc
+CFLAGS   ?= -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g
+CPPFLAGS ?= -D_POSIX_C_SOURCE=200809L
+LDFLAGS  ?=
+LDLIBS   ?=
+BUILD    ?= build
+
+UNAME_S := $(shell uname -s)
+
+STAGE_SRCS  := $(sort $(wildcard chapters/chapter-03/[0-9]*/[0-9]*.c))
+# epoll is Linux-only: elsewhere its stages are left out (and `make` says so).
+ifneq ($(UNAME_S),Linux)
+LINUX_ONLY  := $(shell grep -l 'sys/epoll.h' $(STAGE_SRCS) 2>/dev/null)
+STAGE_SRCS  := $(filter-out $(LINUX_ONLY),$(STAGE_SRCS))
+endif
+STAGES      := $(patsubst chapters/%.c,$(BUILD)/%,$(STAGE_SRCS))
+# Helper programs for the tests, the replay and the benchmark (scripts/tools/*.c).
+TOOL_SRCS   := $(sort $(wildcard scripts/tools/*.c))
+TOOLS       := $(patsubst scripts/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+COMMON_SRCS := $(sort $(wildcard common/*.c))
+COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
+COMMON_HDRS := $(wildcard common/*.h)
+
+.PHONY: all chapter-03 test clean help
+# Keep the common objects: they are shared by every stage, not temporary.
+.SECONDARY: $(COMMON_OBJS)
+.DEFAULT_GOAL := all
+
+all: $(STAGES) $(TOOLS)
+ifneq ($(LINUX_ONLY),)
+	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
+endif
+
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o $@ $<
+
+$(BUILD)/%: chapters/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+$(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+## chapter-03: build the chapter and show every stage (how to run it, what to try)
+chapter-03: all
+	@bash scripts/chapter.sh chapter-03
+
+## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
+test: all
+	@bash scripts/run-tests.sh
+
+## clean: remove build/
+clean:
+	rm -rf build
+
+## help: list the targets
+help:
+	@echo "Targets:"
+	@awk -F': ' '/^## /{sub(/^## /,""); split($$0,a,": "); printf "  make %-14s %s\n", a[1], substr($$0, length(a[1])+3)}' $(MAKEFILE_LIST)

@@ -1,0 +1,154 @@
+/*
+ * 02-eagain-loop.c - Chapter 3, section 2, "Ejemplo no bloqueante con try catch".
+ *
+ * The loop of 01-accept-eagain, where EAGAIN now means "nothing yet, go on" (Python's
+ * `except BlockingIOError: pass`). Nobody stalls anybody any more: while one client is quiet
+ * the loop simply moves on to the next one, or to accept().
+ *
+ * THE FLAWS THIS STAGE TEACHES (keep them):
+ *  1. A busy loop. Nothing ever waits, so with no client doing anything the loop still spins
+ *     as fast as it can, asking every socket "anything yet?": one whole CPU core at 100%.
+ *  2. Lost bytes. The message buffer starts empty on every pass. If a client sends "Ho", then
+ *     pauses, recv() hits EAGAIN and "Ho" is dropped with the buffer; "la\r\n" arrives later
+ *     and only "la\r\n" is echoed.
+ *  3. "\r\n" is looked for only in the buffer's LAST TWO bytes, read two at a time. With
+ *     echo -e "Hola Mundo3\r\n" the pieces are "Ho" "la" " M" "un" "do" "3\r" "\n\n": the
+ *     "\r\n" straddles two pieces, the tail is "\n\n", the message never "ends", EAGAIN throws
+ *     it away, and nc waits forever for an echo (the document's "se queda colgado").
+ *     telnet sends each line as it is typed, "Hola Mundo\r\n" with an even length, so the
+ *     "\r\n" lands in one piece and the echo comes back.
+ *
+ * Run:    build/chapter-03/02-non-blocking/02-eagain-loop [PORT]      then look at top
+ * Try:    echo -e "Hola Mundo3\r\n" | nc localhost 8000        (hangs: no echo)
+ *         printf 'Hola Mundo\r\n' | nc -N localhost 8000        (echoed)
+ *         telnet localhost 8000, then type Hola Mundo            (echoed)
+ * Watch:  top shows the server at ~100% CPU even with nobody connected.
+ */
+#include "net.h"
+#include "pyrepr.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUFFER_SIZE 4096 /* longest message, "\r\n" included; Python's buffer has no limit */
+#define MAX_CLIENTS 1024 /* Python's list has no limit either; we refuse clients beyond this */
+
+struct client {
+    int fd;
+    char who[ADDRESS_TEXT_MAX];
+};
+
+static struct client connections[MAX_CLIENTS];
+static size_t connection_count;
+
+/* buffer[-2:] == b'\r\n': only the last two bytes are looked at (flaw 3). */
+static bool ends_with_crlf(const char *buffer, size_t len)
+{
+    return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
+}
+
+/*
+ * Try to read one message from c and echo it. Returns false when c has gone (hung up, reset or
+ * sent too much) and must be forgotten; true otherwise, including "nothing yet".
+ */
+static bool read_and_echo(const struct client *c)
+{
+    char buffer[BUFFER_SIZE]; /* flaw 2: a fresh, empty buffer on every pass of the loop */
+    size_t len = 0;
+    bool still_there = true;
+
+    while (!ends_with_crlf(buffer, len)) {
+        if (len == sizeof buffer) {
+            fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
+                    c->who, BUFFER_SIZE);
+            still_there = false;
+            break;
+        }
+        size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
+        ssize_t n = recv(c->fd, buffer + len, want, 0);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true; /* nothing yet: give up on this pass, and lose what we had read */
+            warn_call("recv", errno); /* e.g. ECONNRESET */
+            still_there = false;
+            break;
+        }
+        if (n == 0) {
+            still_there = false; /* the client closed its side */
+            break;
+        }
+        print_bytes("Data leida: ", buffer + len, (size_t)n);
+        len += (size_t)n;
+    }
+    print_bytes("Toda la data leida: ", buffer, len);
+
+    /* One send(), as in the document: on a non-blocking socket it may take only part of the
+     * message, or nothing (EAGAIN, when the client does not read); the rest is lost. */
+    if (len > 0) {
+        ssize_t sent = send(c->fd, buffer, len, 0);
+        if (sent == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            sent = 0;
+        if (sent == -1) {
+            warn_call("send", errno); /* EPIPE or ECONNRESET: the client is gone */
+            still_there = false;
+        } else if ((size_t)sent < len) {
+            fprintf(stderr, "%s: send took %zd of %zu bytes; the rest is lost\n", c->who, sent,
+                    len);
+        }
+    }
+    return still_there;
+}
+
+int main(int argc, char **argv)
+{
+    int port = server_init(argc, argv);
+    int server_socket = listen_tcp(port);
+    set_nonblocking(server_socket);
+
+    for (;;) { /* flaw 1: nothing in this loop ever waits */
+        /* (No "Listo para recibir mensajes!" here: it would flood the terminal.) */
+        struct sockaddr_in address;
+        socklen_t address_len = sizeof address;
+        int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
+        if (fd == -1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED)
+                die("accept");
+            /* EAGAIN: nobody new; go on to the clients we have */
+        } else {
+            struct client *c = &connections[connection_count];
+            format_address(&address, c->who);
+            if (connection_count == MAX_CLIENTS) {
+                printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, c->who);
+                close(fd);
+            } else {
+                /* Set explicitly: whether accept() passes O_NONBLOCK on differs between
+                 * systems (Linux does not, some BSDs do). */
+                set_nonblocking(fd);
+                printf("Cliente connectandose desde %s\n", c->who);
+                c->fd = fd;
+                connection_count++;
+            }
+        }
+
+        for (size_t i = 0; i < connection_count; i++) {
+            if (read_and_echo(&connections[i]))
+                continue;
+            /* (Python's loop keeps a dead connection forever and prints
+             *  "Toda la data leida: b''" for it on every pass; we forget it.) */
+            printf("Cliente %s desconectado\n", connections[i].who);
+            close(connections[i].fd);
+            memmove(&connections[i], &connections[i + 1],
+                    (connection_count - i - 1) * sizeof connections[0]);
+            connection_count--;
+            i--;
+        }
+    }
+}

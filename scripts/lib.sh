@@ -1,0 +1,200 @@
+# scripts/lib.sh - the one way this workbook starts a stage, waits for its port, drives clients
+# and cleans up. The bats tests (tests/helpers.bash) and the replay (scripts/replay.sh) both
+# source it, so "start a server and talk to it" is defined once.
+#
+# Needs bash >= 4.1, OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
+#
+# Variables:
+#   BUILD_DIR   where the stage binaries are (default: build/ at the top of the repo);
+#               `make check` points it at the sanitizer build, so the same tests run there.
+#   LIB_TMP     folder for servers' and clients' output files (set by the caller).
+
+LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$LIB_ROOT/build}
+LIB_PIDS=()     # every process started here, killed by stop_all
+LIB_FDS=()      # every client's write end, closed by stop_all
+
+# stage_bin 01-blocking/04-many-clients -> path of its binary
+stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
+
+# port_in_use PORT: something on this machine uses local port PORT (any state).
+port_in_use() {
+    if [ -r /proc/net/tcp ]; then
+        awk -v p="$(printf '%04X' "$1")" 'FNR > 1 && substr($2, length($2) - 3) == p { found = 1 }
+            END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+    else
+        ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
+    fi
+}
+
+# port_listening PORT: a socket is listening on PORT. Reads the kernel's table instead of
+# connecting (a test connection would use up the accept() of a one-client stage).
+port_listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    if [ -r /proc/net/tcp ]; then
+        awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 3) == p { found = 1 } END { exit !found }' \
+            /proc/net/tcp
+    else
+        ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
+    fi
+}
+
+# free_port: a port nobody uses, below Linux's ephemeral range (so no client takes it).
+free_port() {
+    local port tries=0
+    while [ $tries -lt 200 ]; do
+        port=$((20000 + RANDOM % 12000))
+        port_in_use "$port" || { echo "$port"; return 0; }
+        tries=$((tries + 1))
+    done
+    echo "free_port: no free port found" >&2
+    return 1
+}
+
+# wait_until SECONDS COMMAND...: poll COMMAND every 20 ms until it succeeds; 1 on time-out.
+wait_until() {
+    local deadline=$((SECONDS + ${1%.*} + 1)) limit_ms
+    limit_ms=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')
+    shift
+    local waited=0
+    until "$@"; do
+        [ "$waited" -ge "$limit_ms" ] && return 1
+        [ "$SECONDS" -gt "$deadline" ] && return 1
+        sleep 0.02
+        waited=$((waited + 20))
+    done
+}
+
+# start_server STAGE PORT [ARGS...]: run the stage in the background on PORT and wait until it
+# listens. Sets SERVER_PID, SERVER_OUT (its stdout file) and SERVER_ERR (its stderr file).
+# Returns 1, with the server's stderr on ours, if it exits or does not listen within 5 s.
+start_server() {
+    local stage=$1 port=$2
+    shift 2
+    local name=${stage//\//_}
+    SERVER_OUT=$LIB_TMP/$name.$port.out
+    SERVER_ERR=$LIB_TMP/$name.$port.err
+    "$(stage_bin "$stage")" "$@" "$port" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null &
+    SERVER_PID=$!
+    LIB_PIDS+=("$SERVER_PID")
+    if ! wait_until 5 _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "start_server: $stage did not start listening on port $port:" >&2
+        cat "$SERVER_ERR" >&2
+        return 1
+    fi
+}
+_listening_or_dead() { port_listening "$1" || ! kill -0 "$2" 2>/dev/null; }
+
+# run_server STAGE PORT [ARGS...]: like start_server, for a stage expected to exit by itself
+# before it listens (bad port, port in use, EAGAIN). Sets SERVER_OUT, SERVER_ERR, SERVER_STATUS.
+run_server() {
+    local stage=$1 port=$2
+    shift 2
+    local name=${stage//\//_}
+    SERVER_OUT=$LIB_TMP/$name.run.out
+    SERVER_ERR=$LIB_TMP/$name.run.err
+    SERVER_STATUS=0
+    timeout 5 "$(stage_bin "$stage")" "$@" "$port" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null \
+        || SERVER_STATUS=$?
+}
+
+# wait_exit PID [SECONDS]: wait for a started process to end; sets EXIT_STATUS. 1 on time-out.
+wait_exit() {
+    wait_until "${2:-5}" _dead "$1" || return 1
+    EXIT_STATUS=0
+    wait "$1" 2>/dev/null || EXIT_STATUS=$?
+}
+_dead() { ! kill -0 "$1" 2>/dev/null; }
+
+# send_line PORT DATA [SECONDS]: one client that sends DATA (printf escapes: \r \n \x00 ...),
+# closes its sending side, prints what it receives until the server closes, and gives up after
+# SECONDS (default 5). As in the documents: printf 'Hola Mundo\r\n' | nc -N 127.0.0.1 PORT
+send_line() {
+    printf '%b' "$2" | timeout "${3:-5}" nc -N 127.0.0.1 "$1" 3>&- || true
+}
+
+# client_open NAME PORT: an interactive client (nc whose input we write to later, like a
+# student typing in a terminal). Its output goes to $LIB_TMP/NAME.out.
+client_open() {
+    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    timeout "${CLIENT_TIMEOUT:-30}" nc 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
+    LIB_PIDS+=("$!")
+    printf -v "CLIENT_PID_$name" '%s' "$!"
+    exec {fd}>"$fifo" # opening the fifo waits for nc to open its end
+    LIB_FDS+=("$fd")
+    printf -v "CLIENT_FD_$name" '%s' "$fd"
+}
+
+# client_connected NAME: the client's connection is up (nc still running).
+client_pid() { local v=CLIENT_PID_$1; printf '%s' "${!v}"; }
+
+# client_send NAME DATA: type DATA (printf escapes) into client NAME.
+client_send() {
+    local v=CLIENT_FD_$1
+    printf '%b' "$2" >&"${!v}"
+}
+
+# client_close NAME: end client NAME's input (nc then stays until the server closes; without
+# -N it does not even send FIN: the connection stays open, as in the documents).
+client_close() {
+    local v=CLIENT_FD_$1
+    [ -n "${!v}" ] && exec {!v}>&-
+    printf -v "CLIENT_FD_$1" '%s' ""
+}
+
+# client_kill NAME: the client vanishes (its process is killed; the kernel closes its socket).
+client_kill() {
+    local pid
+    pid=$(client_pid "$1")
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# client_output NAME: everything client NAME has received so far.
+client_output() { cat "$LIB_TMP/$1.out"; }
+
+# wait_output FILE TEXT [SECONDS]: wait until FILE contains the line TEXT (fixed string).
+wait_output() { wait_until "${3:-5}" grep -qxF -- "$2" "$1"; }
+
+# wait_client_output NAME DATA [SECONDS]: wait until client NAME has received exactly DATA
+# (printf escapes, as for client_send).
+wait_client_output() { wait_until "${3:-5}" _client_has "$1" "$2"; }
+_client_has() { [ "$(cat "$LIB_TMP/$1.out"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
+
+# normalize_ports < output: ('127.0.0.1', 56188) -> ('127.0.0.1', PORT), so outputs compare.
+normalize_ports() { sed -E "s/\('127\.0\.0\.1', [0-9]+\)/('127.0.0.1', PORT)/g"; }
+
+# cpu_percent PID SECONDS: the share of one core PID used over the next SECONDS (integer %).
+cpu_percent() {
+    local pid=$1 secs=$2 hz before after
+    hz=$(getconf CLK_TCK)
+    before=$(_cpu_ticks "$pid") || return 1
+    sleep "$secs"
+    after=$(_cpu_ticks "$pid") || return 1
+    awk -v a="$before" -v b="$after" -v hz="$hz" -v s="$secs" \
+        'BEGIN { printf "%d\n", (b - a) * 100 / hz / s }'
+}
+# utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name).
+_cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    awk '{ print $12 + $13 }' <<<"$stat"
+}
+
+# stop_all: kill everything started here and close every client. Never fails.
+stop_all() {
+    local fd pid
+    for fd in "${LIB_FDS[@]}"; do exec {fd}>&- 2>/dev/null || true; done
+    for pid in "${LIB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${LIB_PIDS[@]}"; do
+        wait_until 2 _dead "$pid" || kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    LIB_PIDS=()
+    LIB_FDS=()
+    return 0
+}
