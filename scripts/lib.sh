@@ -156,8 +156,13 @@ client_kill() {
 # client_output NAME: everything client NAME has received so far.
 client_output() { cat "$LIB_TMP/$1.out"; }
 
-# wait_output FILE TEXT [SECONDS]: wait until FILE contains the line TEXT (fixed string).
-wait_output() { wait_until "${3:-5}" grep -qxF -- "$2" "$1"; }
+# wait_output FILE TEXT [SECONDS]: wait until FILE contains the line TEXT (a fixed string, in
+# which a client's address is written ('127.0.0.1', PORT), as normalize_ports prints it).
+wait_output() { wait_until "${3:-5}" _has_line "$1" "$2"; }
+_has_line() { normalize_ports <"$1" | grep -qxF -- "$2"; }
+
+# count_lines FILE TEXT: how many lines of FILE are TEXT (addresses normalised).
+count_lines() { normalize_ports <"$1" | grep -cxF -- "$2" || true; }
 
 # wait_client_output NAME DATA [SECONDS]: wait until client NAME has received exactly DATA
 # (printf escapes, as for client_send).

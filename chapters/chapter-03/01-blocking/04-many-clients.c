@@ -55,23 +55,21 @@ static bool read_and_echo(const struct client *c)
 {
     char buffer[BUFFER_SIZE];
     size_t len = 0;
-    bool still_there = true;
+    bool still_there = true; /* false once c has hung up (closed its sending side) */
 
     while (!ends_with_crlf(buffer, len)) {
         if (len == sizeof buffer) {
             fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
                     c->who, BUFFER_SIZE);
-            still_there = false;
-            break;
+            return false;
         }
         size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
         ssize_t n = recv(c->fd, buffer + len, want, 0);
         if (n == -1) {
             if (errno == EINTR)
                 continue;
-            warn_call("recv", errno); /* e.g. ECONNRESET */
-            still_there = false;
-            break;
+            warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
+            return false;
         }
         if (n == 0) {
             still_there = false; /* the client closed its side */
@@ -82,7 +80,8 @@ static bool read_and_echo(const struct client *c)
     }
     print_bytes("Toda la data leida: ", buffer, len);
 
-    /* Python's send() on a blocking socket sends everything; send_all() makes that explicit. */
+    /* Python's send() on a blocking socket sends everything; send_all() makes that explicit.
+     * A client that only closed its sending side (nc -N) can still read: echo what it sent. */
     if (len > 0 && send_all(c->fd, buffer, len) == -1) {
         warn_call("send", errno); /* EPIPE or ECONNRESET: the client is gone */
         still_there = false;

@@ -60,14 +60,13 @@ static bool read_and_echo(const struct client *c)
 {
     char buffer[BUFFER_SIZE]; /* flaw 2: a fresh, empty buffer on every pass of the loop */
     size_t len = 0;
-    bool still_there = true;
+    bool still_there = true; /* false once c has hung up (closed its sending side) */
 
     while (!ends_with_crlf(buffer, len)) {
         if (len == sizeof buffer) {
             fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
                     c->who, BUFFER_SIZE);
-            still_there = false;
-            break;
+            return false;
         }
         size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
         ssize_t n = recv(c->fd, buffer + len, want, 0);
@@ -76,9 +75,8 @@ static bool read_and_echo(const struct client *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return true; /* nothing yet: give up on this pass, and lose what we had read */
-            warn_call("recv", errno); /* e.g. ECONNRESET */
-            still_there = false;
-            break;
+            warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
+            return false;
         }
         if (n == 0) {
             still_there = false; /* the client closed its side */
@@ -90,7 +88,8 @@ static bool read_and_echo(const struct client *c)
     print_bytes("Toda la data leida: ", buffer, len);
 
     /* One send(), as in the document: on a non-blocking socket it may take only part of the
-     * message, or nothing (EAGAIN, when the client does not read); the rest is lost. */
+     * message, or nothing (EAGAIN, when the client does not read); the rest is lost.
+     * A client that only closed its sending side (nc -N) can still read: echo what it sent. */
     if (len > 0) {
         ssize_t sent = send(c->fd, buffer, len, 0);
         if (sent == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# Chapter 3, section 2 "Sockets NO bloqueantes": chapters/chapter-03/02-non-blocking/*.c
+# The crash on EAGAIN, then the busy loop with its flaws, each asserted: nobody stalls, but the
+# loop burns a core, drops bytes read before an EAGAIN, and misses a "\r\n" at an odd offset.
+
+load helpers
+
+# What 02-eagain-loop prints for one message, two bytes at a time.
+hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given pieces
+    printf '%s\n' "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" \
+        "Data leida: b'un'" "Data leida: b'do'" "$@"
+}
+
+# --- 01-accept-eagain -----------------------------------------------------------------------
+
+@test "01-accept-eagain: accept fails at once with EAGAIN: one line on stderr, exit 1" {
+    run_server 02-non-blocking/01-accept-eagain "$PORT_UNDER_TEST"
+    assert_equal 1 "$SERVER_STATUS"
+    assert_equal "Listo para recibir mensajes!" "$(cat "$SERVER_OUT")"
+    assert_equal "01-accept-eagain: accept: Resource temporarily unavailable (errno 11, EAGAIN)" \
+        "$(cat "$SERVER_ERR")"
+}
+
+@test "01-accept-eagain: it does not wait: it is gone well within a second" {
+    start=$(date +%s%N)
+    run_server 02-non-blocking/01-accept-eagain "$PORT_UNDER_TEST"
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    assert_equal 1 "$SERVER_STATUS"
+    [ "$elapsed_ms" -lt 1000 ]
+}
+
+# --- 02-eagain-loop -------------------------------------------------------------------------
+
+@test "02-eagain-loop: prints nothing until a client connects (no 'Listo' flood)" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    sleep 0.3
+    assert_equal "" "$(cat "$SERVER_OUT")"
+}
+
+@test "02-eagain-loop: printf 'Hola Mundo\\r\\n' | nc -N gets its echo" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' >"$LIB_TMP/client.out"
+    assert_client_received client 'Hola Mundo\r\n'
+    wait_server_line "Cliente ('127.0.0.1', PORT) desconectado"
+    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
+                    hola_lines "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'" \
+                        "Toda la data leida: b''" "Cliente ('127.0.0.1', PORT) desconectado")" \
+        "$(normalize_ports <"$SERVER_OUT")"
+}
+
+@test "02-eagain-loop: echo -e 'Hola Mundo3\\r\\n' | nc hangs with no echo (the \\r\\n is split)" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    client_open one "$PORT_UNDER_TEST"
+    client_send one 'Hola Mundo3\r\n\n'
+    wait_server_line "Data leida: b'\\n\\n'"
+    sleep 0.5
+    assert_client_received one ''
+    kill -0 "$(client_pid one)"                 # nc is still there, waiting: "colgado"
+    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
+                    hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'")" \
+        "$(normalize_ports <"$SERVER_OUT")"
+}
+
+@test "02-eagain-loop: the document's three nc clients, Salida line for line" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    client_open one "$PORT_UNDER_TEST"
+    client_send one 'Hola Mundo3\r\n\n'
+    wait_server_line "Data leida: b'\\n\\n'"
+    client_open two "$PORT_UNDER_TEST"
+    client_send two 'Hola Mundo2\r\n\n'
+    wait_until 5 _count_is 2 "Data leida: b'\\n\\n'"
+    client_open three "$PORT_UNDER_TEST"
+    client_send three 'Hola Mundo\r\n\n'
+    wait_client_output three 'Hola Mundo\r\n'
+    wait_server_line "Data leida: b'\\n'"
+    sleep 0.3
+    assert_client_received one ''
+    assert_client_received two ''
+    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
+                    hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'"
+                    echo "Cliente connectandose desde ('127.0.0.1', PORT)"
+                    hola_lines "Data leida: b'2\\r'" "Data leida: b'\\n\\n'"
+                    echo "Cliente connectandose desde ('127.0.0.1', PORT)"
+                    hola_lines "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'" \
+                        "Data leida: b'\\n'")" \
+        "$(normalize_ports <"$SERVER_OUT")"
+}
+_count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
+
+@test "02-eagain-loop: telnet-style typing (one line at a time) is echoed, for two clients" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    client_open one "$PORT_UNDER_TEST"
+    client_open two "$PORT_UNDER_TEST"
+    client_send one 'Hola mundo\r\n'
+    client_send two 'Hola mundo\r\n'
+    wait_client_output one 'Hola mundo\r\n'
+    wait_client_output two 'Hola mundo\r\n'
+    assert_equal 2 "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Hola mundo\\r\\n'")"
+}
+
+@test "02-eagain-loop: no stall: an idle client does not hold up another one" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    client_open idle "$PORT_UNDER_TEST"
+    wait_server_line "Cliente connectandose desde ('127.0.0.1', PORT)"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' 2 >"$LIB_TMP/busy.out"
+    assert_client_received busy 'Hola\r\n'
+    assert_client_received idle ''
+}
+
+@test "02-eagain-loop: bytes read before an EAGAIN are lost: 'Ho', pause, 'la\\r\\n' echoes only 'la\\r\\n'" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    client_open one "$PORT_UNDER_TEST"
+    client_send one 'Ho'
+    wait_server_line "Data leida: b'Ho'"
+    sleep 0.2                                     # many passes of the loop go by: EAGAIN
+    client_send one 'la\r\n'
+    wait_client_output one 'la\r\n'
+    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
+                    "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
+                    "Toda la data leida: b'la\\r\\n'")" \
+        "$(normalize_ports <"$SERVER_OUT")"
+}
+
+@test "02-eagain-loop: the busy loop burns a core with nobody talking (generous threshold)" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    client_open idle "$PORT_UNDER_TEST"
+    cpu=$(cpu_percent "$SERVER_PID" 1)
+    echo "idle server CPU: $cpu% of a core" >&3
+    [ "$cpu" -ge 40 ]
+}
+
+@test "02-eagain-loop: a client that resets: a clear message, the server goes on" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    "$TOOLS_DIR/misbehave" reset "$PORT_UNDER_TEST" 'Hola'
+    wait_until 5 grep -q ECONNRESET "$SERVER_ERR"
+    assert_equal "02-eagain-loop: recv: Connection reset by peer (errno 104, ECONNRESET)" \
+        "$(cat "$SERVER_ERR")"
+    wait_server_line "Cliente ('127.0.0.1', PORT) desconectado"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/after.out"
+    assert_client_received after 'Hola\r\n'
+}
+
+@test "02-eagain-loop: a client that never reads does not hold up the others" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    "$TOOLS_DIR/misbehave" no-read "$PORT_UNDER_TEST" 2 >/dev/null &
+    LIB_PIDS+=("$!")
+    wait_until 5 grep -q "^Toda la data leida: b'xxxx" "$SERVER_OUT"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/other.out"
+    assert_client_received other 'Hola\r\n'
+    kill -0 "$SERVER_PID"
+}
+
+@test "02-eagain-loop: binary and NUL bytes are echoed intact" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    send_line "$PORT_UNDER_TEST" '\x00\x01\xfe\xff\r\n' >"$LIB_TMP/bin.out"
+    assert_client_received bin '\x00\x01\xfe\xff\r\n'
+    wait_server_line "Toda la data leida: b'\\x00\\x01\\xfe\\xff\\r\\n'"
+}
+
+@test "02-eagain-loop: an endless line drops that client, the server goes on" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    head -c 20000 /dev/zero | tr '\0' 'a' | timeout 5 nc -N 127.0.0.1 "$PORT_UNDER_TEST" 3>&- >/dev/null || true
+    wait_until 5 grep -q "message longer than 4096" "$SERVER_ERR"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/next.out"
+    assert_client_received next 'Hola\r\n'
+}

@@ -1,0 +1,59 @@
+# tests/helpers.bash - loaded by every bats file: the shared library plus a few assertions.
+#
+# Every test gets its own free port ($PORT_UNDER_TEST) and temporary folder, and teardown
+# kills whatever the test started, whether it passed or not.
+
+# shellcheck source=../scripts/lib.sh
+source "$BATS_TEST_DIRNAME/../scripts/lib.sh"
+
+TOOLS_DIR=${TOOLS_DIR:-$BUILD_DIR/tools}
+
+setup() {
+    LIB_TMP=$BATS_TEST_TMPDIR
+    PORT_UNDER_TEST=$(free_port)
+}
+
+teardown() {
+    stop_all
+}
+
+# assert_equal EXPECTED ACTUAL: show both and a diff when they differ.
+assert_equal() {
+    if [ "$1" != "$2" ]; then
+        printf -- '--- expected\n%s\n--- actual\n%s\n--- diff\n' "$1" "$2" >&2
+        diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") >&2 || true
+        if [ -n "${SERVER_OUT:-}" ] && [ -f "$SERVER_OUT" ]; then
+            echo "--- the server's stdout and stderr" >&2
+            cat "$SERVER_OUT" "$SERVER_ERR" >&2
+        fi
+        return 1
+    fi
+}
+
+# assert_server_output LINE...: the server's stdout so far, ports normalised, is exactly these lines.
+assert_server_output() {
+    local expected
+    expected=$(printf '%s\n' "$@")
+    assert_equal "$expected" "$(normalize_ports <"$SERVER_OUT")"
+}
+
+# assert_client_received NAME DATA: client NAME received exactly DATA (printf escapes).
+assert_client_received() {
+    local expected actual
+    expected=$(printf '%b' "$2" | od -An -c)
+    actual=$(od -An -c <"$LIB_TMP/$1.out")
+    assert_equal "$expected" "$actual"
+}
+
+# wait_server_line TEXT [SECONDS]: wait until the server has printed the line TEXT.
+wait_server_line() {
+    wait_output "$SERVER_OUT" "$1" "${2:-5}" || {
+        echo "the server never printed: $1" >&2
+        echo "its output:" >&2
+        cat "$SERVER_OUT" "$SERVER_ERR" >&2
+        return 1
+    }
+}
+
+# last_server_line: the last line the server printed (ports normalised).
+last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
