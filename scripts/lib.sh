@@ -203,3 +203,28 @@ stop_all() {
     LIB_FDS=()
     return 0
 }
+
+# start_program NAME PORT COMMAND...: like start_server for any server command (the benchmark's
+# Python peers); COMMAND must take the port as its last argument. Sets SERVER_PID, SERVER_OUT,
+# SERVER_ERR; returns 1 if it does not listen within 5 s.
+start_program() {
+    local name=$1 port=$2
+    shift 2
+    SERVER_OUT=$LIB_TMP/$name.$port.out
+    SERVER_ERR=$LIB_TMP/$name.$port.err
+    "$@" "$port" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null &
+    SERVER_PID=$!
+    LIB_PIDS+=("$SERVER_PID")
+    if ! wait_until 5 _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "start_program: $name did not start listening on port $port:" >&2
+        cat "$SERVER_ERR" >&2
+        return 1
+    fi
+}
+
+# stop_server: stop the last server started (SERVER_PID) and wait for it. Never fails.
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait_until 2 _dead "$SERVER_PID" || kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
