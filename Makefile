@@ -26,7 +26,7 @@ COMMON_SRCS := $(sort $(wildcard common/*.c))
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
 COMMON_HDRS := $(wildcard common/*.h)
 
-.PHONY: all chapter-03 test clean help
+.PHONY: all chapter-03 test clean help bench
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
@@ -51,6 +51,10 @@ $(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 ## chapter-03: build the chapter and show every stage (how to run it, what to try)
 chapter-03: all
 	@bash scripts/chapter.sh chapter-03
+
+## bench: measure every multi-client server and print one table (QUICK=1: seconds; CSV=1: csv)
+bench: all
+	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv)
 
 ## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
 test: all

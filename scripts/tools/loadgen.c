@@ -8,7 +8,9 @@
  *                                    SECONDS, then close them (the caller measures the server).
  *   loadgen pingpong PORT N SECONDS  N clients each send a line, wait for its echo, repeat.
  *                                    Prints "clients=N messages=M rate=R p50_us=A p99_us=B
- *                                    errors=E" (rate in messages per second).
+ *                                    errors=E stalled=S" (rate in messages per second; stalled:
+ *                                    clients still waiting, at the end, for an echo sent more
+ *                                    than half the run ago).
  *   loadgen clients PORT N SECONDS   N clients connect at once, each sends one distinct line and
  *                                    expects it back within SECONDS. Prints "clients=N echoed=K
  *                                    failed=F first_error=..." and exits 1 unless K == N.
@@ -321,12 +323,16 @@ static int mode_pingpong(int port, int n, double seconds)
     double *rtts;
     size_t count;
     int failed = run_clients(cs, n, start + seconds, 1, &rtts, &count, &first_error);
-    double elapsed = now() - start;
+    double end = now(), elapsed = end - start;
+    int stalled = 0;
+    for (int i = 0; i < n; i++)
+        if (!cs[i].done && end - cs[i].sent_at > seconds / 2)
+            stalled++;
     qsort(rtts, count, sizeof *rtts, compare_doubles);
     double p50 = count ? rtts[count / 2] * 1e6 : -1;
     double p99 = count ? rtts[(size_t)((double)(count - 1) * 0.99)] * 1e6 : -1;
-    printf("clients=%d messages=%zu rate=%.0f p50_us=%.0f p99_us=%.0f errors=%d\n", n, count,
-           (double)count / elapsed, p50, p99, failed + (n - connected));
+    printf("clients=%d messages=%zu rate=%.0f p50_us=%.0f p99_us=%.0f errors=%d stalled=%d\n", n,
+           count, (double)count / elapsed, p50, p99, failed + (n - connected), stalled);
     free(rtts);
     close_many(cs, n);
     return 0;
