@@ -3,8 +3,9 @@
 # Every test gets its own free port ($PORT_UNDER_TEST) and temporary folder, and teardown
 # kills whatever the test started, whether it passed or not.
 
+# (found from this file, so bats files in subfolders such as tests/exercises/ can load it too)
 # shellcheck source=../scripts/lib.sh
-source "$BATS_TEST_DIRNAME/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 TOOLS_DIR=${TOOLS_DIR:-$BUILD_DIR/tools}
 
