@@ -25,13 +25,22 @@ TOOLS       := $(patsubst scripts/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 COMMON_SRCS := $(sort $(wildcard common/*.c))
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
 COMMON_HDRS := $(wildcard common/*.h)
+# Exercises: chapters/chapter-03/exercises/NN-name/*.c (the student's starting file) and
+# .../exercises/solutions/NN-name/*.c (the reference solution) build under $(BUILD)/exercises/.
+# `all` builds only the solutions: a half-done exercise must never break the build.
+EXERCISE_DIR  := chapters/chapter-03/exercises
+SOLUTION_SRCS := $(sort $(wildcard $(EXERCISE_DIR)/solutions/[0-9]*/*.c))
+SOLUTIONS     := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(SOLUTION_SRCS))
+# make exercise N=3 (or N=03): the student's file of exercise 03-*
+EXERCISE_SRC  := $(if $(N),$(firstword $(wildcard $(EXERCISE_DIR)/0$(N)-*/*.c $(EXERCISE_DIR)/$(N)-*/*.c)))
+EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_SRC))
 
-.PHONY: all chapter-03 test clean help bench
+.PHONY: all chapter-03 test clean help bench exercise
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
 
-all: $(STAGES) $(TOOLS)
+all: $(STAGES) $(TOOLS) $(SOLUTIONS)
 ifneq ($(LINUX_ONLY),)
 	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
 endif
@@ -48,9 +57,13 @@ $(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
-## chapter-03: build the chapter and show every stage (how to run it, what to try)
+$(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
 chapter-03: all
-	@bash scripts/chapter.sh chapter-03
+	@bash scripts/replay.sh $(STAGE)
 
 ## bench: measure every multi-client server and print one table (QUICK=1: seconds; CSV=1: csv)
 bench: all
@@ -59,6 +72,10 @@ bench: all
 ## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
 test: all
 	@bash scripts/run-tests.sh
+
+## exercise: check your exercise N (make exercise N=3): build your file, run its tests
+exercise: $(EXERCISE_BIN) $(TOOLS)
+	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)"
 
 ## clean: remove build/
 clean:

@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# scripts/replay.sh - replay every experiment of chapter 3, stage by stage (`make chapter-03`).
+#
+#   scripts/replay.sh [STAGE]        STAGE: e.g. 01-blocking/04-many-clients (or 04-many-clients)
+#   PAUSE=0 scripts/replay.sh        never wait for Enter (it only waits when stdout is a terminal)
+#
+# For each stage: a title, the commands a student would type (the server, then each nc client),
+# what the server and each client printed, as the documents' "Salida" blocks show it, and one
+# line saying what happened, with a measured figure where there is one. Every server runs on a
+# free port and everything started is stopped at the end, also on Ctrl-C. It drives the stages
+# with scripts/lib.sh, the same helpers the tests use.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ONLY=${1:-${STAGE:-}}
+PAUSE=${PAUSE:-1}
+LOADGEN=$BUILD_DIR/tools/loadgen
+LIB_TMP=$(mktemp -d)
+trap 'stop_all; rm -rf "$LIB_TMP"' EXIT
+trap '' PIPE # a write to a client that has gone fails (EPIPE) instead of killing the replay
+trap 'echo; echo "(interrupted: everything the replay started is stopped)"; exit 130' INT TERM
+
+if [ -t 1 ]; then
+    B=$'\e[1m' D=$'\e[2m' C=$'\e[36m' Y=$'\e[33m' G=$'\e[32m' R=$'\e[0m'
+else
+    B="" D="" C="" Y="" G="" R=""
+fi
+
+# --- presentation ---------------------------------------------------------------------------
+
+title() { # stage document-section
+    printf '\n%s== %s ==%s  %s%s%s\n' "$B" "$1" "$R" "$D" "$2" "$R"
+}
+say() { printf '%s\n' "$*" | fold -s -w 96 | sed 's/^/   /'; }
+cmd() { # terminal-label command
+    printf '   %s%-11s%s %s$ %s%s\n' "$D" "$1" "$R" "$C" "$2" "$R"
+}
+salida() { # heading file: print a "Salida" block, ports as they really were
+    printf '\n   %s%s%s\n' "$B" "$1" "$R"
+    if [ -s "$2" ]; then
+        # show bytes the way a terminal would: \r is invisible there
+        tr -d '\r' <"$2" | sed 's/^/     /'
+    else
+        printf '     %s(nada)%s\n' "$D" "$R"
+    fi
+}
+verdict() { printf '\n   %s→ %s%s\n' "$Y" "$*" "$R"; }
+ms_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }'; }
+pause() {
+    if [ "$PAUSE" != 0 ] && [ -t 0 ] && [ -t 1 ]; then
+        printf '\n   %s[Enter: next stage, Ctrl-C: stop]%s ' "$D" "$R"
+        read -r _ || true
+    fi
+}
+
+# run_stage STAGE: start fresh for one stage (clients, files), then run its replay function.
+ran=0
+run_stage() {
+    local stage=$1
+    if [ -n "$ONLY" ] && [ "$stage" != "$ONLY" ] && [ "${stage#*/}" != "$ONLY" ]; then
+        return
+    fi
+    if [ ! -x "$(stage_bin "$stage")" ]; then
+        title "$stage" "(not built on this system: skipped)"
+        return
+    fi
+    [ $ran -gt 0 ] && pause
+    ran=$((ran + 1))
+    stop_all
+    "replay_${stage//[\/-]/_}"
+    stop_all
+}
+
+# --- section 1: Sockets bloqueantes ---------------------------------------------------------
+
+replay_01_blocking_01_accept() {
+    local port
+    port=$(free_port)
+    title 01-blocking/01-accept 'Sockets bloqueantes · "Ejemplo completo"'
+    say "socket(), SO_REUSEADDR, bind() to 127.0.0.1, listen(), then one accept(), which blocks until a client connects."
+    cmd "terminal 1" "build/chapter-03/01-blocking/01-accept $port"
+    cmd "terminal 2" "nc -N localhost $port </dev/null"
+    start_server 01-blocking/01-accept "$port" || return
+    send_line "$port" "" >/dev/null
+    wait_exit "$SERVER_PID"
+    salida "Salida (servidor)" "$SERVER_OUT"
+    verdict "accept() returned when nc connected; the address is nc's, with the port the kernel chose for it. Exit status $EXIT_STATUS."
+}
+
+replay_01_blocking_02_recv_two_bytes() {
+    local port
+    port=$(free_port)
+    title 01-blocking/02-recv-two-bytes 'Sockets bloqueantes · "Ejemplo para leer desde un socket"'
+    say "recv(2) in a loop: every call returns at most two bytes, so the server keeps a buffer until it ends in \\r\\n."
+    cmd "terminal 1" "build/chapter-03/01-blocking/02-recv-two-bytes $port"
+    cmd "terminal 2" "printf 'Hola Mundo\\r\\n' | nc -N localhost $port"
+    start_server 01-blocking/02-recv-two-bytes "$port" || return
+    send_line "$port" 'Hola Mundo\r\n' >/dev/null
+    wait_exit "$SERVER_PID"
+    salida "Salida (servidor)" "$SERVER_OUT"
+    verdict "12 bytes arrived in $(grep -c '^Data leida' "$SERVER_OUT") recv() calls of at most 2 bytes each; the loop stopped at the \\r\\n."
+}
+
+replay_01_blocking_03_read_and_write() {
+    local port
+    port=$(free_port)
+    title 01-blocking/03-read-and-write 'Sockets bloqueantes · "Ejemplo para leer y escribir"'
+    say "The same loop, then send_all() (Python's sendall) writes a reply back on the same socket."
+    cmd "terminal 1" "build/chapter-03/01-blocking/03-read-and-write $port"
+    cmd "terminal 2" "printf 'Hola Mundo\\r\\n' | nc -N localhost $port"
+    start_server 01-blocking/03-read-and-write "$port" || return
+    send_line "$port" 'Hola Mundo\r\n' >"$LIB_TMP/client.out"
+    wait_exit "$SERVER_PID"
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida del lado de cliente" "$LIB_TMP/client.out"
+    verdict "the client got $(wc -c <"$LIB_TMP/client.out") bytes back. (With echo -e the extra \\n is never read and close() sends RST: the reply may be lost; see the guide.)"
+}
+
+replay_01_blocking_04_many_clients() {
+    local port t0 waited released
+    port=$(free_port)
+    title 01-blocking/04-many-clients 'Sockets bloqueantes · "Ejemplo para leer y escribir desde multiples usuarios"'
+    say "accept() a client, then read one message from every client so far, in turn. Every call blocks."
+    cmd "terminal 1" "build/chapter-03/01-blocking/04-many-clients $port"
+    cmd "terminal 2" "echo -e \"Hola Mundo\\r\\n\" | nc localhost $port"
+    cmd "terminal 3" "printf 'Hola Mundo2\\r\\n' | nc localhost $port"
+    say "(printf for client 2, not echo -e: \"Hola Mundo2\\r\\n\\n\" has an odd length and its \\r\\n would fall across two 2-byte reads; 02-eagain-loop shows that bug.)"
+    start_server 01-blocking/04-many-clients "$port" || return
+    client_open uno "$port"
+    client_send uno 'Hola Mundo\r\n\n'
+    wait_client_output uno 'Hola Mundo\r\n'
+    client_open dos "$port"
+    t0=$(date +%s%N)
+    client_send dos 'Hola Mundo2\r\n'
+    wait_client_output dos 'Hola Mundo2\r\n' 2
+    waited=$(ms_since "$t0")
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida cliente 1" "$LIB_TMP/uno.out"
+    salida "Salida cliente 2" "$LIB_TMP/dos.out"
+    if [ -s "$LIB_TMP/dos.out" ]; then
+        verdict "unexpected: client 2 got an answer after $waited ms"
+        return
+    fi
+    verdict "client 2 waited $(awk -v m="$waited" 'BEGIN { printf "%.1f", m / 1000 }') s and got nothing: the server is blocked in recv() on client 1, which is connected and silent."
+    cmd "terminal 2" "otra vez⏎      (client 1 speaks again)"
+    t0=$(date +%s%N)
+    client_send uno 'otra vez\r\n'
+    wait_client_output dos 'Hola Mundo2\r\n' 5
+    released=$(ms_since "$t0")
+    salida "Salida cliente 2" "$LIB_TMP/dos.out"
+    verdict "as soon as client 1 spoke, the loop moved on: client 2's echo came ${released} ms later."
+}
+
+# --- section 2: Sockets NO bloqueantes ------------------------------------------------------
+
+replay_02_non_blocking_01_accept_eagain() {
+    local port t0
+    port=$(free_port)
+    title 02-non-blocking/01-accept-eagain 'Sockets NO bloqueantes · "Ejemplo no bloqueante"'
+    say "fcntl(O_NONBLOCK) is setblocking(False): a call that would wait fails at once with EAGAIN. The loop is unchanged, so the first accept() with nobody waiting is fatal."
+    cmd "terminal 1" "build/chapter-03/02-non-blocking/01-accept-eagain $port"
+    t0=$(date +%s%N)
+    run_server 02-non-blocking/01-accept-eagain "$port"
+    cat "$SERVER_OUT" "$SERVER_ERR" >"$LIB_TMP/both.out"
+    salida "Salida" "$LIB_TMP/both.out"
+    verdict "accept() did not wait: the program was gone after $(ms_since "$t0") ms with exit status $SERVER_STATUS (Python: BlockingIOError: [Errno 11])."
+}
+
+replay_02_non_blocking_02_eagain_loop() {
+    local port cpu
+    port=$(free_port)
+    title 02-non-blocking/02-eagain-loop 'Sockets NO bloqueantes · "Ejemplo no bloqueante con try catch"'
+    say "EAGAIN now means \"nothing yet, go on\". Nobody stalls anybody, but: the loop never waits, the buffer restarts on every pass, and only its last two bytes are checked for \\r\\n."
+    cmd "terminal 1" "build/chapter-03/02-non-blocking/02-eagain-loop $port"
+    cmd "terminal 2" "echo -e \"Hola Mundo3\\r\\n\" | nc localhost $port"
+    cmd "terminal 3" "echo -e \"Hola Mundo2\\r\\n\" | nc localhost $port"
+    cmd "terminal 4" "echo -e \"Hola Mundo\\r\\n\" | nc localhost $port"
+    start_server 02-non-blocking/02-eagain-loop "$port" || return
+    client_open uno "$port"
+    client_send uno 'Hola Mundo3\r\n\n'
+    wait_output "$SERVER_OUT" "Data leida: b'\\n\\n'"
+    client_open dos "$port"
+    client_send dos 'Hola Mundo2\r\n\n'
+    wait_until 5 _two_lines_nn
+    client_open tres "$port"
+    client_send tres 'Hola Mundo\r\n\n'
+    wait_client_output tres 'Hola Mundo\r\n'
+    wait_output "$SERVER_OUT" "Data leida: b'\\n'"
+    sleep 0.3
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida cliente 1 (Hola Mundo3)" "$LIB_TMP/uno.out"
+    salida "Salida cliente 2 (Hola Mundo2)" "$LIB_TMP/dos.out"
+    salida "Salida cliente 3 (Hola Mundo)" "$LIB_TMP/tres.out"
+    verdict "clients 1 and 2 hang (\"se queda colgado\"): their \\r\\n fell across two 2-byte reads (\"3\\r\" \"\\n\\n\"), the tail check never saw it, and EAGAIN threw the buffer away. Client 3's \\r\\n fell on an even offset: echoed."
+    cpu=$(cpu_percent "$SERVER_PID" 1)
+    verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core: the loop never waits."
+
+    port=$(free_port)
+    stop_all
+    start_server 02-non-blocking/02-eagain-loop "$port" || return
+    printf '\n'
+    cmd "terminal 1" "build/chapter-03/02-non-blocking/02-eagain-loop $port"
+    cmd "terminal 2" "telnet localhost $port      then type: Ho (wait) la⏎"
+    client_open telnet "$port"
+    client_send telnet 'Ho'
+    wait_output "$SERVER_OUT" "Data leida: b'Ho'"
+    sleep 0.2
+    client_send telnet 'la\r\n'
+    wait_client_output telnet 'la\r\n'
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida del cliente" "$LIB_TMP/telnet.out"
+    verdict "\"Ho\" was read, then EAGAIN ended the pass and dropped it with the buffer: only \"la\\r\\n\" came back."
+}
+_two_lines_nn() { [ "$(count_lines "$SERVER_OUT" "Data leida: b'\\n\\n'")" -ge 2 ]; }
+
+# --- sections 3 and 4: the event loop -------------------------------------------------------
+
+# The fixed servers all pass the same trials; only the readiness API differs.
+replay_fixed() { # stage document-note what-it-adds
+    local stage=$1 port cpu stall
+    port=$(free_port)
+    title "$stage" "$2"
+    say "$3"
+    cmd "terminal 1" "build/chapter-03/$stage $port"
+    cmd "terminal 2" "nc localhost $port                 (connects, says nothing)"
+    cmd "terminal 3" "printf 'Hola Mundo3\\r\\n\\n' | nc -N localhost $port"
+    cmd "terminal 4" "nc localhost $port                 then type: Ho (wait) la⏎"
+    start_server "$stage" "$port" || return
+    client_open idle "$port"
+    send_line "$port" 'Hola Mundo3\r\n\n' >"$LIB_TMP/nc.out"
+    client_open telnet "$port"
+    client_send telnet 'Ho'
+    sleep 0.2
+    client_send telnet 'la\r\n'
+    wait_client_output telnet 'Hola\r\n'
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida cliente 2 (Hola Mundo3)" "$LIB_TMP/nc.out"
+    salida "Salida cliente 3 (Ho… la)" "$LIB_TMP/telnet.out"
+    cpu=$(cpu_percent "$SERVER_PID" 1)
+    stop_all
+    port=$(free_port)
+    start_server "$stage" "$port" -q || return
+    stall=$("$LOADGEN" stall "$port" 2000 | sed 's/stall_ms=//')
+    verdict "the idle client held up nobody: with client 1 connected and silent, a new client got its echo in ${stall} ms; the whole line came back even when sent in pieces; the idle server used ${cpu}% of a core."
+}
+
+replay_03_selectors_01_select_wait() {
+    local port cpu
+    port=$(free_port)
+    title 03-selectors/01-select-wait "The book's next step: selectors → select()"
+    say "select() sleeps until a socket is ready (or 1 s passes), then accept()s or recv(1024)s only what is ready: no stall, no busy loop."
+    cmd "terminal 1" "build/chapter-03/03-selectors/01-select-wait $port"
+    cmd "terminal 2" "nc localhost $port                 (connects, says nothing)"
+    cmd "terminal 3" "printf 'Hola Mundo\\r\\n' | nc -N localhost $port"
+    start_server 03-selectors/01-select-wait "$port" || return
+    client_open idle "$port"
+    send_line "$port" 'Hola Mundo\r\n' 2 >"$LIB_TMP/nc.out"
+    cpu=$(cpu_percent "$SERVER_PID" 1.2)
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida cliente 2" "$LIB_TMP/nc.out"
+    verdict "client 2 was echoed while client 1 sat idle, and in between the server slept in select(): ${cpu}% of a core. (recv(1024) echoes whatever arrived: not lines yet; the next stage frames lines.)"
+}
+
+replay_04_event_loop_02_graceful_shutdown() {
+    local port
+    port=$(free_port)
+    title 04-event-loop/02-graceful-shutdown "The book's graceful shutdown"
+    say "Ctrl-C (SIGINT) or SIGTERM reaches the loop through a self-pipe: stop accepting, deliver pending replies, close everyone, print a summary, exit 0. A client that sends boom makes only its own handler fail."
+    cmd "terminal 1" "build/chapter-03/04-event-loop/02-graceful-shutdown $port"
+    cmd "terminal 2" "printf 'boom\\r\\n' | nc -N localhost $port"
+    cmd "terminal 3" "nc localhost $port       then type: Hola⏎"
+    cmd "terminal 1" "Ctrl-C"
+    start_server 04-event-loop/02-graceful-shutdown "$port" || return
+    send_line "$port" 'boom\r\n' 2 >"$LIB_TMP/boom.out"
+    client_open otro "$port"
+    client_send otro 'Hola\r\n'
+    wait_client_output otro 'Hola\r\n'
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 5
+    cat "$SERVER_OUT" "$SERVER_ERR" >"$LIB_TMP/both.out"
+    salida "Salida (servidor)" "$LIB_TMP/both.out"
+    salida "Salida cliente boom" "$LIB_TMP/boom.out"
+    salida "Salida cliente 3" "$LIB_TMP/otro.out"
+    verdict "boom took down only its own client; Ctrl-C ended the server with exit status $EXIT_STATUS and the port is free again at once."
+}
+
+replay_03_selectors_02_select_lines() {
+    replay_fixed 03-selectors/02-select-lines "select(), done right" \
+        "A buffer per connection that survives between reads, \\r\\n found anywhere in it, an output queue that waits for writability, a bound on line length."
+}
+replay_03_selectors_03_poll_lines() {
+    replay_fixed 03-selectors/03-poll-lines "poll()" \
+        "The same server on poll(): an array of pollfd instead of fd_set bitmaps, so no FD_SETSIZE ceiling."
+}
+replay_03_selectors_04_epoll_lines() {
+    replay_fixed 03-selectors/04-epoll-lines "epoll (Linux)" \
+        "The same server on epoll: the kernel keeps the interest list, and each wait returns only the ready sockets, so the cost follows activity, not the number of clients."
+}
+replay_04_event_loop_01_callback_loop() {
+    replay_fixed 04-event-loop/01-callback-loop "The book's asyncio echo server" \
+        "A tiny event loop with callbacks (a handler per readable/writable socket, plus a timer) and the echo server written on top of it, like the book's sock_accept / sock_recv / sock_sendall version."
+}
+
+# --- the chapter ----------------------------------------------------------------------------
+
+printf '%sChapter 3: from blocking sockets to the event loop%s\n' "$B" "$R"
+printf '%s(every server below runs on a free port on 127.0.0.1; PAUSE=0 to run straight through)%s\n' "$D" "$R"
+for stage in 01-blocking/01-accept 01-blocking/02-recv-two-bytes 01-blocking/03-read-and-write \
+    01-blocking/04-many-clients 02-non-blocking/01-accept-eagain 02-non-blocking/02-eagain-loop \
+    03-selectors/01-select-wait 03-selectors/02-select-lines 03-selectors/03-poll-lines \
+    03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown; do
+    run_stage "$stage"
+done
+if [ $ran -eq 0 ]; then
+    echo "replay: no stage called '$ONLY' (try e.g. 01-blocking/04-many-clients)" >&2
+    exit 2
+fi
+printf '\n%sDone.%s Measure it all with: make bench\n' "$G" "$R"
