@@ -35,7 +35,7 @@ SOLUTIONS     := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(SOLUTION_
 EXERCISE_SRC  := $(if $(N),$(firstword $(wildcard $(EXERCISE_DIR)/0$(N)-*/*.c $(EXERCISE_DIR)/$(N)-*/*.c)))
 EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_SRC))
 
-.PHONY: all chapter-03 test clean help bench exercise
+.PHONY: all chapter-03 test clean help bench demo demo-stop exercise
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
@@ -64,6 +64,14 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
 chapter-03: all
 	@bash scripts/replay.sh $(STAGE)
+
+## demo: live classroom demo in tmux (STAGE=02-non-blocking/02-eagain-loop CLIENTS=3); F10 closes
+demo: all
+	@bash scripts/demo.sh $(or $(STAGE),01-blocking/04-many-clients) $(or $(CLIENTS),2)
+
+## demo-stop: close the demo and everything it started
+demo-stop:
+	@bash scripts/demo.sh stop
 
 ## bench: measure every multi-client server and print one table (QUICK=1: seconds; CSV=1: csv)
 bench: all

@@ -2,6 +2,7 @@
 # scripts/bench.sh - measure every multi-client server of the chapter and print one table.
 #
 #   scripts/bench.sh [--quick] [--csv]          (make bench [QUICK=1] [CSV=1])
+#   BENCH_ONLY="02-non-blocking/02-eagain-loop python asyncio"   measure only these servers
 #
 # For each server (the C stages that serve many clients, and, when python3 is here, two Python
 # peers: the documents' busy loop and an asyncio line-echo server):
@@ -53,10 +54,21 @@ for stage in 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop \
     03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown; do
     [ -x "$(stage_bin "$stage")" ] && SERVERS+=("$stage|stage|$stage")
 done
+if [ -n "${BENCH_ONLY:-}" ]; then
+    kept=()
+    for entry in "${SERVERS[@]}"; do
+        case " $BENCH_ONLY " in *" ${entry%%|*} "*) kept+=("$entry") ;; esac
+    done
+    SERVERS=("${kept[@]}")
+fi
 PEER_NOTE=""
 if command -v python3 >/dev/null; then
-    SERVERS+=("python busy loop|peer|python3 scripts/peers/busy_loop.py")
-    SERVERS+=("python asyncio|peer|python3 scripts/peers/asyncio_echo.py -q")
+    for peer in "python busy loop|peer|python3 scripts/peers/busy_loop.py" \
+        "python asyncio|peer|python3 scripts/peers/asyncio_echo.py -q"; do
+        if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" ${peer%%|*} "* ]]; then
+            SERVERS+=("$peer")
+        fi
+    done
 else
     PEER_NOTE="python3 is not installed: the Python peers were skipped."
 fi

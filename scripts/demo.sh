@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# scripts/demo.sh - the live classroom demo (`make demo STAGE=...`), in tmux.
+#
+#   scripts/demo.sh [STAGE] [CLIENTS]   open the demo (default 01-blocking/04-many-clients, 2 clients)
+#   scripts/demo.sh stop                close it (the same as pressing F10 inside it)
+#
+# Layout: the server on the left; on the right one pane per client, each an `nc -C` already
+# connected (type a line and Enter: it is sent with \r\n, as telnet does), and a shell with
+# $PORT set for the documents' one-shot commands (echo -e "Hola Mundo3\r\n" | nc ...); under
+# the server, its CPU use, refreshed every second. Typing in the panes reproduces the stall on
+# 01-blocking/04-many-clients, the hang and the burning core on 02-non-blocking/02-eagain-loop,
+# and the fix on the event-loop stages. F10 (or `make demo-stop`) closes everything.
+#
+# Environment: DEMO_SESSION (tmux session name, default sockets-demo), DEMO_ATTACH=0 (do not
+# attach: for scripted use and the tests), PORT (default: a free port).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+SESSION=${DEMO_SESSION:-sockets-demo}
+ROOT=$(pwd)
+
+stop_demo() {
+    if tmux has-session -t "=$SESSION" 2>/dev/null; then
+        # Closing the session hangs up every pane: the server, the nc clients and the CPU meter.
+        local pids
+        pids=$(tmux list-panes -s -t "=$SESSION" -F '#{pane_pid}' 2>/dev/null || true)
+        tmux kill-session -t "=$SESSION"
+        for pid in $pids; do
+            wait_until 2 _dead "$pid" || kill -9 "$pid" 2>/dev/null || true
+        done
+        echo "demo: closed"
+    fi
+}
+
+case ${1:-} in
+    stop)
+        stop_demo
+        exit 0
+        ;;
+    _server) # inside the server pane: exec, so the pane's process IS the server
+        echo $$ >"$4"
+        echo "\$ build/chapter-03/$2 $3"
+        exec "$(stage_bin "$2")" "$3"
+        ;;
+    _client) # inside a client pane: wait until the server listens (without connecting), connect
+        echo "\$ nc -C localhost $3   (cliente $2: escribe una línea y pulsa Enter)"
+        wait_until 10 port_listening "$3" && exec nc -C 127.0.0.1 "$3"
+        exit 1
+        ;;
+    _shell) # a shell with $PORT set, for the documents' one-shot commands
+        export PORT=$2
+        echo "Terminal libre (PORT=$PORT). Por ejemplo:"
+        echo "  echo -e \"Hola Mundo3\\r\\n\" | nc localhost \$PORT"
+        echo "  (printf Ho; sleep 1; printf 'la\\r\\n') | nc localhost \$PORT"
+        exec bash --norc -i
+        ;;
+    _meter) # the CPU pane: the server's share of one core, every second, number and bar
+        wait_until 5 test -s "$2"
+        pid=$(cat "$2")
+        rm -f "$2"
+        while c=$(cpu_percent "$pid" 1); do
+            bar=$(printf '%*s' $((c / 4)) '' | tr ' ' '#')
+            printf '\rCPU del servidor: %3d%% de un núcleo  %-25s' "$c" "$bar"
+        done
+        printf '\nel servidor ha terminado\n'
+        exec sleep 86400
+        ;;
+esac
+
+command -v tmux >/dev/null || { echo "demo: needs tmux (sudo apt-get install tmux)" >&2; exit 1; }
+command -v nc >/dev/null || { echo "demo: needs OpenBSD nc (sudo apt-get install netcat-openbsd)" >&2; exit 1; }
+
+STAGE=${1:-01-blocking/04-many-clients}
+CLIENTS=${2:-2}
+BIN=$(stage_bin "$STAGE")
+[ -x "$BIN" ] || { echo "demo: no stage $STAGE (build it with make; e.g. STAGE=02-non-blocking/02-eagain-loop)" >&2; exit 1; }
+PORT=${PORT:-$(free_port)}
+PIDFILE=$(mktemp)
+
+stop_demo >/dev/null # one demo at a time
+
+# Each pane runs this same script with an internal subcommand (no nested shell quoting).
+SELF="bash '$ROOT/scripts/demo.sh'"
+
+tmux new-session -d -s "$SESSION" -x 160 -y 40 -n demo "$SELF _server '$STAGE' '$PORT' '$PIDFILE'"
+tmux set-option -t "$SESSION" remain-on-exit on >/dev/null      # a server that exits stays readable
+tmux set-option -t "$SESSION" status-left "[$STAGE] " >/dev/null
+tmux set-option -t "$SESSION" status-left-length 60 >/dev/null
+tmux set-option -t "$SESSION" status-right "F10: cerrar la demo " >/dev/null
+tmux bind-key -n F10 kill-session -t "$SESSION"
+wait_until 5 test -s "$PIDFILE"
+
+tmux split-window -t "$SESSION:demo.0" -h -p 50 "$SELF _client 1 '$PORT'"
+for i in $(seq 2 "$CLIENTS"); do
+    tmux split-window -t "$SESSION:demo.$((i - 1))" -v "$SELF _client $i '$PORT'"
+done
+tmux split-window -t "$SESSION:demo.$CLIENTS" -v "$SELF _shell '$PORT'"
+tmux select-layout -t "$SESSION:demo" main-vertical >/dev/null
+tmux split-window -t "$SESSION:demo.0" -v -l 3 "$SELF _meter '$PIDFILE'"
+tmux select-pane -t "$SESSION:demo.2"   # start with the cursor in client 1
+
+echo "demo: $STAGE on port $PORT, panes: 0 server, 1 CPU, 2..$((CLIENTS + 1)) clients, $((CLIENTS + 2)) shell. F10 or 'make demo-stop' closes it."
+if [ "${DEMO_ATTACH:-1}" = 1 ]; then
+    if [ -n "${TMUX:-}" ]; then
+        tmux switch-client -t "$SESSION"
+    else
+        tmux attach-session -t "$SESSION"
+    fi
+fi

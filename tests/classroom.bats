@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# The classroom tools: the guided replay (make chapter-03), the live tmux demo (make demo) and
+# the benchmark (make bench). They are shows and measurements, so these tests check that they
+# run, show what they promise and clean up after themselves, not the numbers.
+
+load helpers
+
+no_stage_processes() { ! pgrep -f "$BUILD_DIR/chapter-03/" >/dev/null; }
+
+@test "replay: one stage, no pause: commands, the document's Salida, a measured verdict" {
+    run env PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
+    [ "$status" -eq 0 ]
+    [[ $output == *"$ build/chapter-03/01-blocking/04-many-clients "* ]]
+    [[ $output == *'echo -e "Hola Mundo\r\n" | nc localhost '* ]]
+    [[ $output == *"Data leida: b'\\n'"* ]]
+    [[ $output == *"client 2 waited "*" s and got nothing"* ]]
+    [[ $output == *"client 2's echo came "*" ms later"* ]]
+    no_stage_processes
+}
+
+@test "replay: the busy loop's verdicts are measured (hang, lost Ho, CPU of a core)" {
+    run env PAUSE=0 bash scripts/replay.sh 02-eagain-loop
+    [ "$status" -eq 0 ]
+    [[ $output == *"Toda la data leida: b'la\\r\\n'"* ]]
+    [[ $output =~ the\ server\ used\ ([0-9]+)%\ of\ a\ core ]]
+    [ "${BASH_REMATCH[1]}" -ge 40 ]
+    no_stage_processes
+}
+
+@test "replay: an unknown stage is refused with a hint" {
+    run env PAUSE=0 bash scripts/replay.sh no-such-stage
+    [ "$status" -eq 2 ]
+    [[ $output == *"no stage called 'no-such-stage'"* ]]
+}
+
+@test "replay: SIGTERM stops it and everything it started" {
+    PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients >"$LIB_TMP/replay.out" 2>&1 3>&- &
+    replay=$!
+    LIB_PIDS+=("$replay")
+    wait_until 10 pgrep -f "$BUILD_DIR/chapter-03/01-blocking/04-many-clients"
+    kill -TERM "$replay"
+    wait_exit "$replay" 5
+    assert_equal 143 "$EXIT_STATUS"
+    grep -q "interrupted: everything the replay started is stopped" "$LIB_TMP/replay.out"
+    wait_until 3 no_stage_processes
+}
+
+@test "replay: Ctrl-C typed in a terminal stops it and everything it started" {
+    command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
+    session=bats-replay-$$
+    tmux new-session -d -s "$session" -x 120 -y 40 \
+        "PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients; echo rc=\$? >'$LIB_TMP/rc'; sleep 60"
+    wait_until 10 pgrep -f "$BUILD_DIR/chapter-03/01-blocking/04-many-clients"
+    tmux send-keys -t "$session" C-c
+    wait_until 5 test -s "$LIB_TMP/rc"
+    tmux kill-session -t "$session"
+    assert_equal rc=130 "$(cat "$LIB_TMP/rc")"
+    wait_until 3 no_stage_processes
+}
+
+# --- the tmux demo --------------------------------------------------------------------------
+
+demo_setup() {
+    command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
+    export DEMO_SESSION=bats-demo-$$ DEMO_ATTACH=0
+}
+pane() { tmux capture-pane -p -t "$DEMO_SESSION:demo.$1"; }
+pane_has() { pane "$1" | grep -qF -- "$2"; }
+
+@test "demo: the stall, typed into tmux panes: client 2 waits until client 1 speaks" {
+    demo_setup
+    run bash scripts/demo.sh 01-blocking/04-many-clients 2
+    [ "$status" -eq 0 ]
+    wait_until 5 pane_has 0 "Listo para recibir mensajes!"
+    wait_until 5 pane_has 3 "cliente 2"
+    tmux send-keys -t "$DEMO_SESSION:demo.2" 'Hola Mundo' Enter
+    wait_until 5 eval '[ "$(pane 2 | grep -c "^Hola Mundo$")" -eq 2 ]'   # typed + echoed
+    tmux send-keys -t "$DEMO_SESSION:demo.3" 'Hola Mundo2' Enter
+    wait_until 5 pane_has 3 "Hola Mundo2"
+    sleep 0.5
+    assert_equal 1 "$(pane 3 | grep -c '^Hola Mundo2$')"                # typed, not echoed
+    tmux send-keys -t "$DEMO_SESSION:demo.2" 'otra vez' Enter
+    wait_until 5 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
+    bash scripts/demo.sh stop
+    ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null
+    wait_until 3 no_stage_processes
+}
+
+@test "demo: the CPU pane shows the busy loop burning a core" {
+    demo_setup
+    bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
+    wait_until 8 pane_has 1 "CPU del servidor"
+    [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
+    echo "CPU pane: ${BASH_REMATCH[1]}%" >&3
+    [ "${BASH_REMATCH[1]}" -ge 40 ]
+    bash scripts/demo.sh stop
+    wait_until 3 no_stage_processes
+}
+
+teardown() {
+    [ -n "${DEMO_SESSION:-}" ] && tmux kill-session -t "=$DEMO_SESSION" 2>/dev/null
+    stop_all
+}
+
+# --- the benchmark --------------------------------------------------------------------------
+
+@test "bench: a quick run completes and prints a well-formed table" {
+    run env BENCH_ONLY="02-non-blocking/02-eagain-loop 03-selectors/02-select-lines" \
+        bash -c 'bash scripts/bench.sh --quick 2>/dev/null'
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "## Benchmark: "* ]]
+    [[ $output == *"Machine: "*" cores"* ]]
+    header=$(grep '^| server |' <<<"$output")
+    columns=$(awk -F'|' '{ print NF }' <<<"$header")
+    rows=$(grep -c '^| 0' <<<"$output")
+    [ "$rows" -ge 1 ]
+    while IFS= read -r row; do
+        assert_equal "$columns" "$(awk -F'|' '{ print NF }' <<<"$row")"
+        [[ $row != *error* ]]
+    done < <(grep '^| 0' <<<"$output")
+    no_stage_processes
+}
+
+@test "bench: --csv prints a header and one row per server" {
+    run env BENCH_ONLY="02-non-blocking/02-eagain-loop" bash -c 'bash scripts/bench.sh --quick --csv 2>/dev/null'
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == server,stall_ms,idle_cpu_percent,* ]]
+    [[ ${lines[1]} == 02-non-blocking/02-eagain-loop,* ]]
+    assert_equal "$(awk -F, '{ print NF }' <<<"${lines[0]}")" "$(awk -F, '{ print NF }' <<<"${lines[1]}")"
+}
