@@ -1,0 +1,151 @@
+/*
+ * Exercise 2 - keep each client's buffer across passes of the loop.
+ * Ejercicio 2 - conservar el búfer de cada cliente entre vueltas del bucle.
+ *
+ * EN: This is a copy of 02-non-blocking/02-eagain-loop.c. Its buffer is a local variable of
+ *     read_and_echo(), so it starts empty on every pass: a client that sends "Ho", pauses and
+ *     then sends "la\r\n" gets back only "la\r\n". Give every connection its own buffer, kept
+ *     from one pass to the next, so the echo is "Hola\r\n". Statement: README.md. Check:
+ *         make exercise N=2
+ * ES: Es una copia de 02-non-blocking/02-eagain-loop.c. Su búfer es una variable local de
+ *     read_and_echo() y empieza vacío en cada vuelta: un cliente que envía "Ho", espera y luego
+ *     envía "la\r\n" solo recibe "la\r\n". Dale a cada conexión su propio búfer, que se
+ *     conserve de una vuelta a otra, para que el eco sea "Hola\r\n". Enunciado: README.md.
+ *     Comprueba con:
+ *         make exercise N=2
+ *
+ * Run:    build/exercises/02-keep-the-buffer/keep-buffer [PORT]
+ * Try:    nc 127.0.0.1 8000, or, with a pause in the middle of the message:
+ *           { printf 'Ho'; sleep 1; printf 'la\r\n'; } | nc -N 127.0.0.1 8000
+ *
+ * The other flaws of 02-eagain-loop (the busy loop, "\r\n" looked for only at the tail) are
+ * later exercises: leave them as they are here.
+ */
+#include "net.h"
+#include "pyrepr.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUFFER_SIZE 4096 /* longest message, "\r\n" included; Python's buffer has no limit */
+#define MAX_CLIENTS 1024 /* Python's list has no limit either; we refuse clients beyond this */
+
+struct client {
+    int fd;
+    char who[ADDRESS_TEXT_MAX];
+};
+
+static struct client connections[MAX_CLIENTS];
+static size_t connection_count;
+
+/* buffer[-2:] == b'\r\n': only the last two bytes are looked at (exercise 3). */
+static bool ends_with_crlf(const char *buffer, size_t len)
+{
+    return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
+}
+
+/*
+ * Try to read one message from c and echo it. Returns false when c has gone (hung up, reset or
+ * sent too much) and must be forgotten; true otherwise, including "nothing yet".
+ */
+static bool read_and_echo(const struct client *c)
+{
+    char buffer[BUFFER_SIZE]; /* THE FLAW: a fresh, empty buffer on every pass */
+    size_t len = 0;
+    bool still_there = true; /* false once c has hung up (closed its sending side) */
+
+    while (!ends_with_crlf(buffer, len)) {
+        if (len == sizeof buffer) {
+            fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
+                    c->who, BUFFER_SIZE);
+            return false;
+        }
+        size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
+        ssize_t n = recv(c->fd, buffer + len, want, 0);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true; /* nothing yet: give up on this pass, and lose what we had read */
+            warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
+            return false;
+        }
+        if (n == 0) {
+            still_there = false; /* the client closed its side */
+            break;
+        }
+        print_bytes("Data leida: ", buffer + len, (size_t)n);
+        len += (size_t)n;
+    }
+    print_bytes("Toda la data leida: ", buffer, len);
+
+    /* One send(), as in the document: on a non-blocking socket it may take only part of the
+     * message, or nothing (EAGAIN, when the client does not read); the rest is lost.
+     * A client that only closed its sending side (nc -N) can still read: echo what it sent. */
+    if (len > 0) {
+        ssize_t sent = send(c->fd, buffer, len, 0);
+        if (sent == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            sent = 0;
+        if (sent == -1) {
+            warn_call("send", errno); /* EPIPE or ECONNRESET: the client is gone */
+            still_there = false;
+        } else if ((size_t)sent < len) {
+            fprintf(stderr, "%s: send took %zd of %zu bytes; the rest is lost\n", c->who, sent,
+                    len);
+        }
+    }
+    return still_there;
+}
+
+int main(int argc, char **argv)
+{
+    int port = server_init(argc, argv);
+    int server_socket = listen_tcp(port);
+    set_nonblocking(server_socket);
+
+    for (;;) { /* nothing in this loop ever waits (exercise 5) */
+        /* (No "Listo para recibir mensajes!" here: it would flood the terminal.) */
+        struct sockaddr_in address;
+        socklen_t address_len = sizeof address;
+        int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
+        if (fd == -1) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED)
+                die("accept");
+            /* EAGAIN: nobody new; go on to the clients we have */
+        } else {
+            char who[ADDRESS_TEXT_MAX];
+            format_address(&address, who);
+            if (connection_count == MAX_CLIENTS) {
+                printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
+                close(fd);
+            } else {
+                /* Set explicitly: whether accept() passes O_NONBLOCK on differs between
+                 * systems (Linux does not, some BSDs do). */
+                set_nonblocking(fd);
+                printf("Cliente connectandose desde %s\n", who);
+                struct client *c = &connections[connection_count++];
+                c->fd = fd;
+                memcpy(c->who, who, sizeof c->who);
+            }
+        }
+
+        for (size_t i = 0; i < connection_count; i++) {
+            if (read_and_echo(&connections[i]))
+                continue;
+            /* (Python's loop keeps a dead connection forever and prints
+             *  "Toda la data leida: b''" for it on every pass; we forget it.) */
+            printf("Cliente %s desconectado\n", connections[i].who);
+            close(connections[i].fd);
+            memmove(&connections[i], &connections[i + 1],
+                    (connection_count - i - 1) * sizeof connections[0]);
+            connection_count--;
+            i--;
+        }
+    }
+}
