@@ -65,8 +65,8 @@ int server_init(int argc, char **argv)
         return 8000;
     int port = parse_port(text);
     if (port < 0) {
-        fprintf(stderr, "%s: invalid port '%s': expected a whole number from 1 to 65535\n",
-                program, text);
+        fprintf(stderr, "%s: invalid port '%s': expected a whole number from 1 to 65535\n", program,
+                text);
         exit(2);
     }
     return port;

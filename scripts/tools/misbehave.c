@@ -95,7 +95,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "no-read") == 0) {
-        double seconds = atof(argv[3]);
+        char *rest = NULL;
+        double seconds = strtod(argv[3], &rest);
+        if (rest == argv[3] || *rest != '\0' || !(seconds > 0 && seconds <= 3600)) {
+            fprintf(stderr, "misbehave no-read: SECONDS must be a number above 0, at most 3600\n");
+            return 2;
+        }
         char line[1024];
         memset(line, 'x', sizeof line);
         line[sizeof line - 2] = '\r';
@@ -107,7 +112,7 @@ int main(int argc, char **argv)
             ssize_t n = send(fd, line, sizeof line, 0);
             if (n == -1) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                    struct timespec pause = {0, 10 * 1000 * 1000};
+                    struct timespec pause = {.tv_sec = 0, .tv_nsec = 10000000L}; /* 10 ms */
                     nanosleep(&pause, NULL);
                     continue;
                 }
