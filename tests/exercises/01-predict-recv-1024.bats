@@ -7,7 +7,7 @@ load exercise
 # What the program under test prints for one client sending DATA (ports normalised).
 server_output_for() {
     start_exercise
-    send_line "$PORT_UNDER_TEST" "$1" >/dev/null
+    send_line "$PORT_UNDER_TEST" "$1" "$WAIT" >/dev/null
     wait_exit "$SERVER_PID" "$WAIT" || true
     normalize_ports <"$SERVER_OUT"
 }

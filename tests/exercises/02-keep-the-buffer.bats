@@ -57,6 +57,6 @@ CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
     client_kill one
     assert_server_lines "$CONNECTED" "Data leida: b'Ho'" "Toda la data leida: b'Ho'" \
         "Cliente ('127.0.0.1', PORT) desconectado"
-    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/next.out"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/next.out"
     assert_client_received next 'Hola\r\n'
 }

@@ -64,7 +64,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 
 @test "03: a client that hangs up: what it left unanswered is printed, then it is forgotten" {
     start_exercise
-    send_line "$PORT_UNDER_TEST" 'Hola\r\nAd' >"$LIB_TMP/client.out"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\nAd' "$WAIT" >"$LIB_TMP/client.out"
     assert_client_received client 'Hola\r\nAd'
     assert_server_lines "$CONNECTED" \
         "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
