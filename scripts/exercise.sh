@@ -37,7 +37,9 @@ if [ "$failed" -eq 0 ] && [ "$total" -gt 0 ]; then
     echo "All $total checks pass: exercise $name is done. / Todo correcto: ejercicio terminado."
     exit 0
 fi
-echo "$failed of $total checks still fail (\"not ok\" above: each name says what is still wrong)."
-echo "Fallan $failed de $total comprobaciones (las \"not ok\": su nombre dice qué falta)."
+echo "Still to do / Falta por hacer ($failed of $total):"
+sed -nE 's/^not ok [0-9]+ /  - /p' "$log"
+echo "Each name says what the finished program does; the details are above, under \"not ok\"."
+echo "Cada nombre dice qué hace el programa terminado; los detalles, arriba, bajo \"not ok\"."
 echo "Start again from the original file / Volver al fichero original:  git checkout -- $exercise_dir"
 exit 1

@@ -8,10 +8,10 @@ CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
 @test "02: 'Ho', pause, 'la\\r\\n' echoes the whole 'Hola\\r\\n' (the buffer survives EAGAIN)" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Ho'
+    client_write one 'Ho'
     wait_server_line "Data leida: b'Ho'"
     sleep 0.2                                     # many passes of the loop go by: EAGAIN
-    client_send one 'la\r\n'
+    client_write one 'la\r\n'
     expect_echo one 'Hola\r\n'
     assert_server_lines "$CONNECTED" \
         "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
@@ -21,14 +21,14 @@ CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
 @test "02: every client has its OWN buffer: two half messages do not mix" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Ho'
+    client_write one 'Ho'
     wait_server_line "Data leida: b'Ho'"
     client_open two "$PORT_UNDER_TEST"
-    client_send two 'Ad'
+    client_write two 'Ad'
     wait_server_line "Data leida: b'Ad'"
-    client_send one 'la\r\n'
+    client_write one 'la\r\n'
     expect_echo one 'Hola\r\n'
-    client_send two 'ios\r\n'
+    client_write two 'ios\r\n'
     expect_echo two 'Adios\r\n'
     assert_equal 1 "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Hola\\r\\n'")"
     assert_equal 1 "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Adios\\r\\n'")"
@@ -37,9 +37,9 @@ CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
 @test "02: once a message is answered its buffer starts empty: two messages, two echoes" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'uno\r\n'
+    client_write one 'uno\r\n'
     expect_echo one 'uno\r\n'
-    client_send one 'dos\r\n'
+    client_write one 'dos\r\n'
     expect_echo one 'uno\r\ndos\r\n'
     assert_server_lines "$CONNECTED" \
         "Data leida: b'un'" "Data leida: b'o\\r'" "Data leida: b'\\n'" \
@@ -51,7 +51,7 @@ CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
 @test "02: a client that leaves mid-message: what it had sent is printed, then it is forgotten" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Ho'
+    client_write one 'Ho'
     wait_server_line "Data leida: b'Ho'"
     sleep 0.2
     client_kill one

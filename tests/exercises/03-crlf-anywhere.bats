@@ -11,7 +11,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 @test "03: echo -e 'Hola Mundo3\\r\\n' | nc gets its echo: a '\\r\\n' split over two reads is found" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Hola Mundo3\r\n\n'          # echo -e "Hola Mundo3\r\n" | nc localhost PORT
+    client_write one 'Hola Mundo3\r\n\n'          # echo -e "Hola Mundo3\r\n" | nc localhost PORT
     expect_echo one 'Hola Mundo3\r\n'
     assert_server_lines "$CONNECTED" "${HOLA_MUNDO[@]}" "Data leida: b'3\\r'" \
         "Data leida: b'\\n\\n'" "Toda la data leida: b'Hola Mundo3\\r\\n'"
@@ -20,9 +20,9 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 @test "03: the bytes after '\\r\\n' are kept: they start the next message" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Hola Mundo3\r\n\n'
+    client_write one 'Hola Mundo3\r\n\n'
     wait_server_line "Data leida: b'\\n\\n'" "$WAIT"
-    client_send one 'Adios\r\n'
+    client_write one 'Adios\r\n'
     expect_echo one 'Hola Mundo3\r\n\nAdios\r\n'
     assert_server_lines "$CONNECTED" "${HOLA_MUNDO[@]}" "Data leida: b'3\\r'" \
         "Data leida: b'\\n\\n'" "Toda la data leida: b'Hola Mundo3\\r\\n'" \
@@ -33,7 +33,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 @test "03: two messages in one write, 'uno\\r\\ndos\\r\\n', are answered one by one" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'uno\r\ndos\r\n'
+    client_write one 'uno\r\ndos\r\n'
     expect_echo one 'uno\r\ndos\r\n'
     assert_server_lines "$CONNECTED" \
         "Data leida: b'un'" "Data leida: b'o\\r'" "Data leida: b'\\nd'" \
@@ -44,7 +44,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 @test "03: NUL bytes before the '\\r\\n' do not hide it (compare bytes, not C strings)" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one '\x00\x00x\r\n\n'
+    client_write one '\x00\x00x\r\n\n'
     expect_echo one '\x00\x00x\r\n'
     wait_server_line "Toda la data leida: b'\\x00\\x00x\\r\\n'" "$WAIT"
 }
@@ -52,11 +52,11 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 @test "03: the document's three nc clients all get their echo now" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Hola Mundo3\r\n\n'
+    client_write one 'Hola Mundo3\r\n\n'
     client_open two "$PORT_UNDER_TEST"
-    client_send two 'Hola Mundo2\r\n\n'
+    client_write two 'Hola Mundo2\r\n\n'
     client_open three "$PORT_UNDER_TEST"
-    client_send three 'Hola Mundo\r\n\n'
+    client_write three 'Hola Mundo\r\n\n'
     expect_echo one 'Hola Mundo3\r\n'
     expect_echo two 'Hola Mundo2\r\n'
     expect_echo three 'Hola Mundo\r\n'

@@ -40,7 +40,7 @@ _all_gone() { [ "$(count_lines "$SERVER_OUT" "$GONE")" -ge "$1" ]; }
     client_open stays "$PORT_UNDER_TEST"
     wait_server_line "$CONNECTED" "$WAIT"
     send_line "$PORT_UNDER_TEST" 'me voy\r\n' "$WAIT" >/dev/null
-    client_send stays 'sigo aqui\r\n'
+    client_write stays 'sigo aqui\r\n'
     expect_echo stays 'sigo aqui\r\n'
     assert_equal 1 "$(count_lines "$SERVER_OUT" "$GONE")"
 }

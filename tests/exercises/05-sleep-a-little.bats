@@ -35,10 +35,10 @@ voluntary_switches() { awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/
 @test "05: exercises 2 and 3 still hold: 'Ho', pause, 'la\\r\\n\\n' echoes 'Hola\\r\\n'" {
     start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Ho'
+    client_write one 'Ho'
     wait_server_line "Data leida: b'Ho'" "$WAIT"
     sleep 0.1
-    client_send one 'la\r\n\n'
+    client_write one 'la\r\n\n'
     expect_echo one 'Hola\r\n'
     assert_server_lines "Cliente connectandose desde ('127.0.0.1', PORT)" \
         "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \

@@ -11,7 +11,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 # The document's first client: echo -e "Hola Mundo\r\n" | nc localhost PORT, then it stays.
 first_client() {
     client_open one "$PORT_UNDER_TEST"
-    client_send one 'Hola Mundo\r\n\n'
+    client_write one 'Hola Mundo\r\n\n'
     expect_echo one 'Hola Mundo\r\n'
     wait_server_line "Data leida: b'\\n'" "$WAIT"
 }
@@ -20,7 +20,7 @@ first_client() {
     start_exercise
     first_client
     client_open two "$PORT_UNDER_TEST"
-    client_send two 'Hola Mundo2\r\n\n'         # echo -e "Hola Mundo2\r\n" | nc localhost PORT
+    client_write two 'Hola Mundo2\r\n\n'         # echo -e "Hola Mundo2\r\n" | nc localhost PORT
     expect_echo two 'Hola Mundo2\r\n'
     assert_server_lines "$READY" \
         "$CONNECTED" "${HOLA_MUNDO[@]}" "Data leida: b'\\r\\n'" \
@@ -32,11 +32,11 @@ first_client() {
 @test "06: a client with half a message ('Ho') does not hold up the others" {
     start_exercise
     client_open half "$PORT_UNDER_TEST"
-    client_send half 'Ho'
+    client_write half 'Ho'
     wait_server_line "Data leida: b'Ho'" "$WAIT"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
     assert_client_received other 'Hola\r\n'
-    client_send half 'la\r\n'
+    client_write half 'la\r\n'
     expect_echo half 'Hola\r\n'
 }
 
@@ -44,9 +44,9 @@ first_client() {
     start_exercise
     first_client
     client_open two "$PORT_UNDER_TEST"
-    client_send two 'Hola Mundo2\r\n'
+    client_write two 'Hola Mundo2\r\n'
     expect_echo two 'Hola Mundo2\r\n'
-    client_send one 'otra vez\r\n'
+    client_write one 'otra vez\r\n'
     expect_echo one 'Hola Mundo\r\n\notra vez\r\n'
     wait_server_line "Toda la data leida: b'\\notra vez\\r\\n'" "$WAIT"
 }
@@ -58,7 +58,7 @@ first_client() {
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/leaves.out"
     assert_client_received leaves 'Hola\r\n'
     wait_server_line "Cliente ('127.0.0.1', PORT) desconectado" "$WAIT"
-    client_send stays 'sigo aqui\r\n'
+    client_write stays 'sigo aqui\r\n'
     expect_echo stays 'sigo aqui\r\n'
 }
 

@@ -40,6 +40,14 @@ assert_server_lines() {
     assert_server_output "$@"
 }
 
+# client_write NAME DATA: like client_send, but in ONE write(). Bash's own printf writes line by
+# line, so 'Hola Mundo3\r\n\n' could reach the server as two pieces and be read differently
+# from the document's echo -e | nc; the printf program writes its whole output at once.
+client_write() {
+    local v=CLIENT_FD_$1
+    env printf '%b' "$2" >&"${!v}"
+}
+
 # expect_echo NAME DATA: client NAME receives exactly DATA within $WAIT seconds.
 expect_echo() {
     wait_client_output "$1" "$2" "$WAIT" || true
