@@ -85,6 +85,97 @@ test: all
 exercise: $(EXERCISE_BIN) $(TOOLS)
 	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)"
 
+# --- Quality gates (README: "Quality gates") ----------------------------------------------------
+# Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
+# as soon as they exist. The tools are Debian packages: scripts/install-deps.sh --all.
+
+.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format fuzz compile_commands.json
+
+# make check: the same build with AddressSanitizer, UndefinedBehaviorSanitizer and (at exit)
+# LeakSanitizer, in its own folder per compiler (make check CC=clang works too).
+SANITIZE  ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_BUILD ?= $(BUILD)/sanitize/$(notdir $(firstword $(CC)))
+
+## check: build everything with ASan+UBSan+LSan into build/sanitize/ and run the whole suite on it
+check:
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CFLAGS="$(CFLAGS) $(SANITIZE)" \
+		LDFLAGS="$(LDFLAGS) $(SANITIZE)" all
+	@bash scripts/sanitize.sh $(SAN_BUILD)
+
+# make valgrind: a build of its own, with DWARF 4 debug info (valgrind 3.19 cannot read the
+# DWARF 5 that clang 14 writes) and without sanitizers (they do not mix with valgrind).
+VALGRIND ?= valgrind
+VG_BUILD ?= $(BUILD)/valgrind/$(notdir $(firstword $(CC)))
+
+## valgrind: every stage and exercise solution through the main scenarios under valgrind memcheck
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) CFLAGS="$(CFLAGS) -gdwarf-4" all
+	@BUILD_DIR=$(abspath $(VG_BUILD)) VALGRIND="$(VALGRIND)" bash scripts/valgrind.sh \
+		$(patsubst $(BUILD)/%,$(VG_BUILD)/%,$(STAGES) $(SOLUTIONS))
+
+# make lint: every .c and .h of the repository, whoever wrote it.
+CPPCHECK     ?= cppcheck
+CLANG_TIDY   ?= clang-tidy
+CLANG_FORMAT ?= clang-format
+LINT_SRCS    := $(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null))
+LINT_C_SRCS  := $(filter %.c,$(LINT_SRCS))
+
+## lint: cppcheck, clang-tidy (.clang-tidy) and clang-format --dry-run (.clang-format); make -k lint: all three
+lint: lint-cppcheck lint-tidy lint-format
+	@echo "lint: clean ($(words $(LINT_SRCS)) files)"
+
+## lint-cppcheck: cppcheck, every check family, POSIX library knowledge; any finding fails
+lint-cppcheck:
+	@echo "lint: cppcheck"
+	@# cppcheck 2.10 does not know C11's _Noreturn, so die() looked like it could return.
+	@$(CPPCHECK) --std=c11 --enable=all --library=posix --inline-suppr --error-exitcode=1 -q \
+		$(CPPFLAGS) '-D_Noreturn=__attribute__((noreturn))' -Icommon \
+		--suppress=missingIncludeSystem $(LINT_SRCS)
+
+## lint-tidy: clang-tidy with the checks chosen (and justified) in .clang-tidy
+lint-tidy:
+	@echo "lint: clang-tidy"
+	@out=$$($(CLANG_TIDY) --quiet $(LINT_C_SRCS) -- $(CPPFLAGS) -std=c11 -Icommon 2>&1); \
+		status=$$?; printf '%s\n' "$$out" | grep -v -E '^([0-9]+ warnings? generated\.)?$$'; \
+		exit $$status
+
+## lint-format: clang-format --dry-run -Werror (fix with: clang-format -i FILE)
+lint-format:
+	@echo "lint: clang-format"
+	@$(CLANG_FORMAT) --dry-run -Werror $(LINT_SRCS)
+
+# make fuzz: every tests/fuzz/NAME.c is a libFuzzer target, with its seeds in
+# tests/fuzz/corpus/NAME/; what it finds goes to $(BUILD)/fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*.c))
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -Icommon -o $@ $< $(COMMON_SRCS)
+
+## fuzz: run every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 60; 0: replay the seeds)
+fuzz: $(FUZZERS)
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+# One entry per source, with the very flags the rules above use (no bear needed).
+CDB_ENTRY = printf '  {"directory": "%s", "file": "%s", "command": "%s"}' "$(CURDIR)" "$(1)" "$(2)"
+
+## compile_commands.json: for editors and clangd, from this Makefile's own flags (not committed)
+compile_commands.json:
+	@{ echo '['; sep=''; \
+	$(foreach f,$(COMMON_SRCS) $(STAGE_SRCS) $(TOOL_SRCS) $(SOLUTION_SRCS) \
+		$(wildcard $(EXERCISE_DIR)/[0-9]*/*.c),\
+		printf "$$sep"; sep=',\n'; \
+		$(call CDB_ENTRY,$(f),$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o /dev/null $(f));) \
+	$(foreach f,$(FUZZ_SRCS),\
+		printf "$$sep"; sep=',\n'; \
+		$(call CDB_ENTRY,$(f),$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -Icommon -c -o /dev/null $(f));) \
+	printf '\n]\n'; } >$@
+	@echo "wrote $@ ($(words $(COMMON_SRCS) $(STAGE_SRCS) $(TOOL_SRCS) $(SOLUTION_SRCS) $(wildcard $(EXERCISE_DIR)/[0-9]*/*.c) $(FUZZ_SRCS)) files)"
+
 ## clean: remove build/
 clean:
 	rm -rf build
