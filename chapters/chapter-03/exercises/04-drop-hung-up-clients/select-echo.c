@@ -36,7 +36,7 @@
 
 #define RECV_SIZE 1024 /* this server echoes whatever has arrived, up to this much at a time */
 
-static fd_set watched;                              /* the sockets select() waits for */
+static fd_set watched;                                 /* the sockets select() waits for */
 static char client_name[FD_SETSIZE][ADDRESS_TEXT_MAX]; /* ('127.0.0.1', P), by descriptor */
 
 /* Accept the client that is waiting (select() said so) and start watching its socket. */
@@ -89,8 +89,8 @@ static bool echo_back(int fd, const char *data, size_t len)
         return false;
     }
     if ((size_t)sent < len)
-        fprintf(stderr, "%s: send took %zd of %zu bytes; the rest is lost\n", client_name[fd],
-                sent, len);
+        fprintf(stderr, "%s: send took %zd of %zu bytes; the rest is lost\n", client_name[fd], sent,
+                len);
     return true;
 }
 
@@ -101,7 +101,7 @@ static void serve_client(int fd)
     ssize_t n = recv(fd, data, sizeof data, 0);
     if (n == -1) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-            return; /* nothing after all: select() will tell us again */
+            return;               /* nothing after all: select() will tell us again */
         warn_call("recv", errno); /* e.g. ECONNRESET */
         forget_client(fd);
         return;

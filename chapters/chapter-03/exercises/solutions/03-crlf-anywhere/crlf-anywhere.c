@@ -111,7 +111,7 @@ static bool read_and_echo(struct client *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true; /* nothing yet: what we have read waits in c->buffer */
+                return true;          /* nothing yet: what we have read waits in c->buffer */
             warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
             return false;
         }
@@ -138,8 +138,7 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 die("accept");
             /* EAGAIN: nobody new; go on to the clients we have */
         } else {

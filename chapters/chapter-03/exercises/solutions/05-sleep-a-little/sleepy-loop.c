@@ -28,8 +28,8 @@
 
 #define BUFFER_SIZE 4096 /* longest message, "\r\n" included; Python's buffer has no limit */
 #define MAX_CLIENTS 1024 /* Python's list has no limit either; we refuse clients beyond this */
-#define DEFAULT_SLEEP_US 1000L    /* the pause after every pass: 1 ms */
-#define MAX_SLEEP_US 1000000L     /* at most one second */
+#define DEFAULT_SLEEP_US 1000L /* the pause after every pass: 1 ms */
+#define MAX_SLEEP_US 1000000L  /* at most one second */
 
 struct client {
     int fd;
@@ -117,7 +117,7 @@ static bool read_and_echo(struct client *c)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true; /* nothing yet: what we have read waits in c->buffer */
+                return true;          /* nothing yet: what we have read waits in c->buffer */
             warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
             return false;
         }
@@ -180,8 +180,7 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 die("accept");
             /* EAGAIN: nobody new; go on to the clients we have */
         } else {

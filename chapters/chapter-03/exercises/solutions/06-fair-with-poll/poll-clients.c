@@ -139,7 +139,7 @@ static bool serve_client(nfds_t i)
     ssize_t n = recv(watched[i].fd, c->buffer + c->len, want, 0);
     if (n == -1) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-            return true; /* nothing after all: poll() will say so again */
+            return true;          /* nothing after all: poll() will say so again */
         warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
         return false;
     }
