@@ -1,0 +1,283 @@
+/* connection.c - one client of the line-echo servers (see connection.h). */
+#include "connection.h"
+#include "pyrepr.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What a dropped client reads before we close: one line, so that it knows why. */
+#define TOO_LONG_REPLY "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n"
+#define FAILED_REPLY "Error: fallo al atender su mensaje, se cierra la conexion\r\n"
+#define REFUSED_REPLY "Error: servidor lleno, intente mas tarde\r\n"
+/* A dropped client may go on sending; we read and throw away this much before giving up. */
+#define DISCARD_MAX_BYTES (64 * 1024)
+
+/* (The reply names LINE_MAX_BYTES in its text: keep the two in step.) */
+_Static_assert(LINE_MAX_BYTES == 1024, "update TOO_LONG_REPLY and the drop message");
+_Static_assert(sizeof TOO_LONG_REPLY - 1 <= ERROR_LINE_MAX &&
+                   sizeof FAILED_REPLY - 1 <= ERROR_LINE_MAX,
+               "an error line must always fit after a read's echoes");
+
+int echo_line(struct connection *c, const char *line, size_t len)
+{
+    if (!quiet)
+        print_bytes("Toda la data leida: ", line, len);
+    /* It always fits: connection_wants_read() lets us read only while the queue has room for
+     * a whole framer's worth of lines. A false here would be a bug, reported as a failure. */
+    if (!out_queue_push(&c->out, line, len))
+        return -1;
+    c->lines++;
+    return 0;
+}
+
+int accept_client(int listener, struct sockaddr_in *address, enum accept_status *status)
+{
+    for (;;) {
+        socklen_t address_len = sizeof *address;
+        int fd = accept(listener, (struct sockaddr *)address, &address_len);
+        if (fd != -1) {
+            set_nonblocking(fd);
+            *status = ACCEPT_OK;
+            return fd;
+        }
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            *status = ACCEPT_EMPTY;
+            return -1;
+        }
+        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+            /* Not the client's fault, and not fatal: the client stays in the listen queue and
+             * is accepted once another one leaves. Say so, and let the stage pause. */
+            warn_call("accept", err);
+            *status = ACCEPT_BACK_OFF;
+            return -1;
+        }
+        /* EINTR: a signal arrived; ECONNABORTED: that client reset before we accepted it.
+         * Linux also passes on here a network error of the new connection (EPROTO,
+         * ENETDOWN, EHOSTUNREACH...): that one client is lost, the next may be fine. */
+        if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN ||
+            err == ENETUNREACH || err == EHOSTUNREACH || err == ENOPROTOOPT ||
+            err == EOPNOTSUPP || err == EPERM || err == ETIMEDOUT)
+            continue;
+        die("accept"); /* EBADF, EINVAL...: a bug in the server, not a client's doing */
+    }
+}
+
+struct connection *connection_accept(int listener, enum accept_status *status)
+{
+    struct sockaddr_in address;
+    int fd = accept_client(listener, &address, status);
+    if (fd == -1)
+        return NULL;
+
+    struct connection *c = malloc(sizeof *c);
+    if (c == NULL) {
+        warn_call("malloc", ENOMEM);
+        close(fd);
+        *status = ACCEPT_BACK_OFF; /* out of memory: pause accepting, as for EMFILE */
+        return NULL;
+    }
+    c->fd = fd;
+    format_address(&address, c->who);
+    c->state = CONNECTION_OPEN;
+    c->said_why = false;
+    c->sent_fin = false;
+    c->discarded = 0;
+    c->lines = 0;
+    c->slot = 0;
+    c->watched = 0;
+    line_framer_init(&c->in, c->in_bytes, sizeof c->in_bytes);
+    out_queue_init(&c->out, c->out_bytes, sizeof c->out_bytes);
+    printf("Cliente connectandose desde %s\n", c->who);
+    return c;
+}
+
+void refuse_client(int fd, const char *who, const char *why)
+{
+    /* Best effort: one send() on a fresh socket always has room for one short line. */
+    if (send(fd, REFUSED_REPLY, sizeof REFUSED_REPLY - 1, 0) == -1 && errno != EAGAIN &&
+        errno != EWOULDBLOCK && errno != EPIPE && errno != ECONNRESET)
+        warn_call("send", errno);
+    printf("Cliente %s rechazado: %s\n", who, why);
+    close(fd);
+}
+
+void connection_refuse(struct connection *c, const char *why)
+{
+    refuse_client(c->fd, c->who, why);
+    free(c);
+}
+
+bool connection_wants_read(const struct connection *c)
+{
+    switch (c->state) {
+    case CONNECTION_OPEN:
+        /* Back-pressure: read only if the echoes of a whole read (up to LINE_MAX_BYTES of
+         * lines) will fit. A client that does not read its replies stops being read. */
+        return out_queue_room(&c->out) >= LINE_MAX_BYTES + ERROR_LINE_MAX;
+    case CONNECTION_REJECTING:
+        return true; /* to throw away what it sends and to see it close */
+    case CONNECTION_FINISHING:
+    case CONNECTION_CLOSED:
+        return false;
+    }
+    return false;
+}
+
+bool connection_wants_write(const struct connection *c)
+{
+    return c->state != CONNECTION_CLOSED && out_queue_pending(&c->out) > 0;
+}
+
+bool connection_done(const struct connection *c)
+{
+    return c->state == CONNECTION_CLOSED ||
+           (c->state == CONNECTION_FINISHING && out_queue_pending(&c->out) == 0);
+}
+
+/* Drop c, whose "descartado" line the caller has printed: it gets `reply`, then FIN. */
+static void reject(struct connection *c, const char *reply)
+{
+    c->said_why = true;
+    c->state = CONNECTION_REJECTING;
+    out_queue_push(&c->out, reply, strlen(reply)); /* fits: see the _Static_assert above */
+    connection_write(c);
+}
+
+/* REJECTING: read and throw away, until the client closes or has sent too much. */
+static void discard(struct connection *c)
+{
+    char sink[1024];
+    ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+    if (n == -1 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return; /* nothing after all; we will be called again */
+    if (n > 0) {
+        c->discarded += (size_t)n;
+        if (c->discarded <= DISCARD_MAX_BYTES)
+            return;
+    }
+    /* It closed (0), reset (-1), or will not stop sending: we are done with it. */
+    c->state = CONNECTION_CLOSED;
+}
+
+void connection_read(struct connection *c, line_handler handle)
+{
+    if (c->state == CONNECTION_REJECTING) {
+        discard(c);
+        return;
+    }
+    if (c->state != CONNECTION_OPEN)
+        return;
+
+    /* recv() straight into the framer, after the bytes of the unfinished line (if any). */
+    size_t room;
+    char *space = line_framer_space(&c->in, &room);
+    ssize_t n;
+    do {
+        n = recv(c->fd, space, room, 0);
+    } while (n == -1 && errno == EINTR);
+    if (n == -1) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return; /* a false alarm: nothing to read after all */
+        warn_call("recv", errno); /* ECONNRESET: the client is gone, with its queue */
+        c->state = CONNECTION_CLOSED;
+        return;
+    }
+    if (n == 0) {
+        /* FIN: the client has sent all it will send. An unfinished line is not a line: it is
+         * dropped. What is queued still goes out (nc -N waits for it), then we close. */
+        c->state = CONNECTION_FINISHING;
+        connection_write(c);
+        return;
+    }
+    line_framer_commit(&c->in, (size_t)n);
+
+    const char *line;
+    size_t len;
+    enum line_status status;
+    while ((status = line_framer_next(&c->in, &line, &len)) == LINE_READY) {
+        if (handle(c, line, len) != 0) {
+            printf("Cliente %s descartado: su manejador falló con ", c->who);
+            fprint_bytes(stdout, line, len);
+            putchar('\n');
+            reject(c, FAILED_REPLY);
+            return;
+        }
+    }
+    if (status == LINE_TOO_LONG) {
+        printf("Cliente %s descartado: linea de mas de %d bytes sin \\r\\n\n", c->who,
+               LINE_MAX_BYTES);
+        reject(c, TOO_LONG_REPLY);
+        return;
+    }
+    /* Send the echoes now: the socket almost always has room, so there is no need to wait
+     * for the loop to say it is writable. What does not fit stays queued. */
+    connection_write(c);
+}
+
+void connection_write(struct connection *c)
+{
+    if (c->state == CONNECTION_CLOSED)
+        return;
+    if (out_queue_send(&c->out, c->fd) == SEND_ERROR) {
+        int err = errno;
+        /* EPIPE or ECONNRESET: the client went away without reading everything. A dropped
+         * client doing that is no news; anyone else, we report. */
+        if (!c->said_why)
+            warn_call("send", err);
+        c->state = CONNECTION_CLOSED;
+        return;
+    }
+    if (c->state == CONNECTION_REJECTING && !c->sent_fin && out_queue_pending(&c->out) == 0) {
+        /* The error line is out: FIN tells the client that nothing else will come. We keep
+         * reading until it closes too: closing with its bytes unread would send RST, and RST
+         * can destroy the error line before the client reads it. */
+        if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+            warn_call("shutdown", errno);
+        c->sent_fin = true;
+    }
+}
+
+void connection_finish(struct connection *c)
+{
+    if (c->state != CONNECTION_CLOSED)
+        c->state = CONNECTION_FINISHING;
+}
+
+void connection_close(struct connection *c)
+{
+    if (!c->said_why)
+        printf("Cliente %s desconectado\n", c->who);
+    if (close(c->fd) == -1 && errno != EINTR)
+        warn_call("close", errno);
+    free(c);
+}
+
+void raise_fd_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == -1) {
+        warn_call("getrlimit(RLIMIT_NOFILE)", errno);
+        return;
+    }
+    if (limit.rlim_cur == limit.rlim_max)
+        return;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+        warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* macOS refuses "unlimited": keep going */
+}
+
+long long monotonic_ms(void)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+        die("clock_gettime");
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}

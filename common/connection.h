@@ -1,0 +1,136 @@
+/*
+ * connection.h - one client of the line-echo servers, written once.
+ *
+ * 03-selectors/02-select-lines, 03-poll-lines, 04-epoll-lines and the two 04-event-loop
+ * stages all serve their clients with the functions below; each stage only decides WHEN to
+ * call them, which is the one thing that changes between them: the readiness API.
+ *
+ * A connection owns:
+ *   - an input line framer (lines.h): bytes survive between reads, "\r\n" is found anywhere,
+ *     a line may be at most LINE_MAX_BYTES long ("\r\n" included);
+ *   - an output queue (lines.h): echoes wait there when send() cannot take them yet (EAGAIN).
+ * Its memory is fixed (sizeof(struct connection), about 3 KB) whatever the client does: we stop
+ * reading from a client whose replies are piling up (back-pressure), so a client that sends
+ * without ever reading costs no more than one that behaves.
+ *
+ * The life of a connection, as a stage sees it:
+ *
+ *     c = connection_accept(listener, &status)    accepted, non-blocking, announced
+ *     loop:
+ *         wait until c->fd is readable if connection_wants_read(c),
+ *                        writable if connection_wants_write(c)   (select, poll, epoll...)
+ *         readable -> connection_read(c, echo_line)
+ *         writable -> connection_write(c)
+ *         if connection_done(c): connection_close(c), forget it
+ *
+ * Every event is printed in the documents' voice (Spanish): connect, each echoed line unless
+ * `quiet`, leave, and one line saying who was dropped and why. Failed calls go to stderr.
+ */
+#ifndef WORKBOOK_CONNECTION_H
+#define WORKBOOK_CONNECTION_H
+
+#include "lines.h"
+#include "net.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The longest line a client may send, "\r\n" included: the book reads with recv(1024). */
+#define LINE_MAX_BYTES 1024
+/* The longest error line we send a client before dropping it. */
+#define ERROR_LINE_MAX 128
+/* Replies waiting for a slow reader: we read only while one read's echoes (at most
+ * LINE_MAX_BYTES) and an error line still fit, so at most this much ever waits. */
+#define OUTPUT_MAX_BYTES (2 * LINE_MAX_BYTES + ERROR_LINE_MAX)
+/* How long to stop accepting after accept() ran out of descriptors or memory (EMFILE...). */
+#define ACCEPT_BACKOFF_MS 100
+
+enum connection_state {
+    CONNECTION_OPEN,      /* reading lines and echoing them */
+    CONNECTION_FINISHING, /* no more reading (the client sent FIN, or the server is stopping):
+                             send what is queued, then close */
+    CONNECTION_REJECTING, /* dropped (a line too long, a failed handler): send the error line,
+                             then FIN, and throw away what it still sends until it closes */
+    CONNECTION_CLOSED,    /* nothing more to do: connection_close() it */
+};
+
+struct connection {
+    int fd;
+    char who[ADDRESS_TEXT_MAX]; /* ('127.0.0.1', 56188), for the messages */
+    enum connection_state state;
+    bool said_why;          /* a "descartado" line was printed: no "desconectado" after it */
+    bool sent_fin;          /* REJECTING: shutdown(SHUT_WR) done */
+    size_t discarded;       /* REJECTING: bytes thrown away so far */
+    unsigned long lines;    /* lines echoed to this client */
+    size_t slot;            /* free for the stage: e.g. its index in a pollfd array */
+    unsigned watched;       /* free for the stage: e.g. the events registered with epoll */
+    struct line_framer in;  /* bytes received, not yet a complete line */
+    struct out_queue out;   /* bytes to send, not yet taken by the kernel */
+    char in_bytes[LINE_MAX_BYTES];
+    char out_bytes[OUTPUT_MAX_BYTES];
+};
+
+/* What to do with each complete line ("\r\n" included). Returns 0, or -1 if handling it
+ * failed: the client is then dropped with a message, and the server goes on. */
+typedef int (*line_handler)(struct connection *c, const char *line, size_t len);
+
+/* The echo: print `Toda la data leida: b'...'` (unless quiet) and queue the line back. */
+int echo_line(struct connection *c, const char *line, size_t len);
+
+enum accept_status {
+    ACCEPT_OK,       /* a new client */
+    ACCEPT_EMPTY,    /* nobody else is waiting (EAGAIN): wait for the listener to be readable */
+    ACCEPT_BACK_OFF, /* out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), already
+                        reported: stop watching the listener for ACCEPT_BACKOFF_MS, or the loop
+                        would wake up at once, fail again, and spin at 100% CPU */
+};
+
+/* accept() on the non-blocking listener, handling every error a server must survive:
+ * EINTR and ECONNABORTED (the client left before we took it) are retried, EAGAIN and the
+ * out-of-resources errors are reported in *status; anything else dies naming the call.
+ * The new socket is set non-blocking EXPLICITLY: whether it inherits O_NONBLOCK from the
+ * listener differs between systems (Linux: no; some BSDs: yes).
+ * Returns the new descriptor and fills *address, or -1 with *status saying why not. */
+int accept_client(int listener, struct sockaddr_in *address, enum accept_status *status);
+
+/* accept_client(), then a new connection for it, announced with
+ * `Cliente connectandose desde ('127.0.0.1', P)`. NULL with *status when there is none. */
+struct connection *connection_accept(int listener, enum accept_status *status);
+
+/* Turn a client away at once: a best-effort error line to it, `Cliente WHO rechazado: WHY`
+ * on stdout, close(fd). For clients a stage cannot serve (select: fd >= FD_SETSIZE). */
+void refuse_client(int fd, const char *who, const char *why);
+
+/* The same for a client accepted with connection_accept(); frees it. */
+void connection_refuse(struct connection *c, const char *why);
+
+/* What the connection waits for next. A connection that is not done always wants one. */
+bool connection_wants_read(const struct connection *c);
+bool connection_wants_write(const struct connection *c);
+
+/* The socket is readable (or reported an error or hang-up): one recv(), then every complete
+ * line goes to handle() and the replies are sent at once if the socket takes them. */
+void connection_read(struct connection *c, line_handler handle);
+
+/* The socket is writable: send what is queued. */
+void connection_write(struct connection *c);
+
+/* Stop reading from c; it is done once what is queued has been sent (graceful shutdown). */
+void connection_finish(struct connection *c);
+
+/* True when the stage should connection_close() c. */
+bool connection_done(const struct connection *c);
+
+/* Close the socket, print `Cliente ('127.0.0.1', P) desconectado` (unless a line already said
+ * why it was dropped), free c. The stage must have stopped watching c->fd. */
+void connection_close(struct connection *c);
+
+/* Raise this process's soft limit on open descriptors (RLIMIT_NOFILE) to its hard limit:
+ * each client is one descriptor, and the usual soft limit (1024) would stop a server long
+ * before the machine does. Reports a failure on stderr and goes on with the old limit. */
+void raise_fd_limit(void);
+
+/* Milliseconds on a clock that never jumps (CLOCK_MONOTONIC), for time-outs. */
+long long monotonic_ms(void);
+
+#endif
