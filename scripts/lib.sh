@@ -131,10 +131,12 @@ client_open() {
 # client_connected NAME: the client's connection is up (nc still running).
 client_pid() { local v=CLIENT_PID_$1; printf '%s' "${!v}"; }
 
-# client_send NAME DATA: type DATA (printf escapes) into client NAME.
+# client_send NAME DATA: type DATA (printf escapes) into client NAME, in ONE write(), as
+# `echo -e ... | nc` does (bash's builtin printf writes line by line: "a\r\n\n" would reach
+# the server in two pieces, and the two-bytes-at-a-time stages would read it differently).
 client_send() {
     local v=CLIENT_FD_$1
-    printf '%b' "$2" >&"${!v}"
+    env printf '%b' "$2" >&"${!v}"
 }
 
 # client_close NAME: end client NAME's input (nc then stays until the server closes; without

@@ -106,16 +106,17 @@ int main(int argc, char **argv)
                 continue; /* a signal, or a client that left before we accepted it */
             die("accept");
         }
-        struct client *c = &connections[connection_count];
-        format_address(&address, c->who);
-        printf("Cliente connectandose desde %s\n", c->who);
+        char who[ADDRESS_TEXT_MAX];
+        format_address(&address, who);
+        printf("Cliente connectandose desde %s\n", who);
         if (connection_count == MAX_CLIENTS) {
-            printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, c->who);
+            printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
             close(fd);
             continue;
         }
+        struct client *c = &connections[connection_count++];
         c->fd = fd;
-        connection_count++;
+        memcpy(c->who, who, sizeof who);
 
         /* Read one message from *every* connection, in order, waiting on each in turn. */
         for (size_t i = 0; i < connection_count; i++) {

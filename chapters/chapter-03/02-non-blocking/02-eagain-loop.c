@@ -121,18 +121,19 @@ int main(int argc, char **argv)
                 die("accept");
             /* EAGAIN: nobody new; go on to the clients we have */
         } else {
-            struct client *c = &connections[connection_count];
-            format_address(&address, c->who);
+            char who[ADDRESS_TEXT_MAX];
+            format_address(&address, who);
             if (connection_count == MAX_CLIENTS) {
-                printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, c->who);
+                printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
                 close(fd);
             } else {
                 /* Set explicitly: whether accept() passes O_NONBLOCK on differs between
                  * systems (Linux does not, some BSDs do). */
                 set_nonblocking(fd);
-                printf("Cliente connectandose desde %s\n", c->who);
+                printf("Cliente connectandose desde %s\n", who);
+                struct client *c = &connections[connection_count++];
                 c->fd = fd;
-                connection_count++;
+                memcpy(c->who, who, sizeof who);
             }
         }
 
