@@ -164,3 +164,12 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/next.out"
     assert_client_received next 'Hola\r\n'
 }
+
+@test "02-eagain-loop: beyond MAX_CLIENTS (1024) the extra clients are refused cleanly" {
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    "$TOOLS_DIR/loadgen" hold "$PORT_UNDER_TEST" 1030 3 >"$LIB_TMP/hold.out" 3>&- &
+    LIB_PIDS+=("$!")
+    wait_until 10 eval '[ "$(grep -c "^Demasiados clientes (1024): se cierra" "$SERVER_OUT")" -ge 6 ]'
+    assert_equal 1024 "$(grep -c "^Cliente connectandose desde" "$SERVER_OUT")"
+    kill -0 "$SERVER_PID"
+}
