@@ -169,12 +169,14 @@ static void discard(struct connection *c)
 
 void connection_read(struct connection *c, line_handler handle)
 {
+    /* Readiness may be reported for a connection that does not want to read now (an error,
+     * a hang-up): reading anyway would break the bound on the output queue. */
+    if (!connection_wants_read(c))
+        return;
     if (c->state == CONNECTION_REJECTING) {
         discard(c);
         return;
     }
-    if (c->state != CONNECTION_OPEN)
-        return;
 
     /* recv() straight into the framer, after the bytes of the unfinished line (if any). */
     size_t room;

@@ -109,10 +109,11 @@ bool connection_wants_read(const struct connection *c);
 bool connection_wants_write(const struct connection *c);
 
 /* The socket is readable (or reported an error or hang-up): one recv(), then every complete
- * line goes to handle() and the replies are sent at once if the socket takes them. */
+ * line goes to handle() and the replies are sent at once if the socket takes them.
+ * Does nothing if c does not want to read now, so a stage may call it on any report. */
 void connection_read(struct connection *c, line_handler handle);
 
-/* The socket is writable: send what is queued. */
+/* The socket is writable (or reported an error): send what is queued, if anything. */
 void connection_write(struct connection *c);
 
 /* Stop reading from c; it is done once what is queued has been sent (graceful shutdown). */
