@@ -74,6 +74,8 @@ int server_init(int argc, char **argv)
 
 const char *errno_name(int err)
 {
+    /* A lookup table reads best with one case per line: keep clang-format out of it. */
+    /* clang-format off */
     switch (err) {
     case EAGAIN: return "EAGAIN";
 #if EWOULDBLOCK != EAGAIN
@@ -97,6 +99,7 @@ const char *errno_name(int err)
     case ETIMEDOUT: return "ETIMEDOUT";
     default: return "?";
     }
+    /* clang-format on */
 }
 
 void warn_call(const char *call, int err)

@@ -88,7 +88,9 @@ static size_t decode_literal(const char *s, size_t len, unsigned char *out, bool
         char e = s[i + 1];
         i += 2;
         switch (e) {
-        case '\\': out[n++] = '\\'; break;
+        case '\\':
+            out[n++] = '\\';
+            break;
         case '\'':
         case '"':
             if (e != quote)
@@ -96,9 +98,15 @@ static size_t decode_literal(const char *s, size_t len, unsigned char *out, bool
                      len);
             out[n++] = (unsigned char)e;
             break;
-        case 't': out[n++] = '\t'; break;
-        case 'n': out[n++] = '\n'; break;
-        case 'r': out[n++] = '\r'; break;
+        case 't':
+            out[n++] = '\t';
+            break;
+        case 'n':
+            out[n++] = '\n';
+            break;
+        case 'r':
+            out[n++] = '\r';
+            break;
         case 'x': {
             int hi = i < len ? hex_value(s[i]) : -1;
             int lo = i + 1 < len ? hex_value(s[i + 1]) : -1;
