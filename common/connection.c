@@ -16,8 +16,6 @@
 #define TOO_LONG_REPLY "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n"
 #define FAILED_REPLY "Error: fallo al atender su mensaje, se cierra la conexion\r\n"
 #define REFUSED_REPLY "Error: servidor lleno, intente mas tarde\r\n"
-/* A dropped client may go on sending; we read and throw away this much before giving up. */
-#define DISCARD_MAX_BYTES (64 * 1024)
 
 /* (The reply names LINE_MAX_BYTES in its text: keep the two in step.) */
 _Static_assert(LINE_MAX_BYTES == 1024, "update TOO_LONG_REPLY and the drop message");
@@ -89,7 +87,7 @@ struct connection *connection_accept(int listener, enum accept_status *status)
     c->state = CONNECTION_OPEN;
     c->said_why = false;
     c->sent_fin = false;
-    c->discarded = 0;
+    c->closing_since = 0;
     c->lines = 0;
     c->slot = 0;
     c->watched = 0;
@@ -122,7 +120,7 @@ bool connection_wants_read(const struct connection *c)
         /* Back-pressure: read only if the echoes of a whole read (up to LINE_MAX_BYTES of
          * lines) will fit. A client that does not read its replies stops being read. */
         return out_queue_room(&c->out) >= LINE_MAX_BYTES + ERROR_LINE_MAX;
-    case CONNECTION_REJECTING:
+    case CONNECTION_CLOSING:
         return true; /* to throw away what it sends and to see it close */
     case CONNECTION_FINISHING:
     case CONNECTION_CLOSED:
@@ -142,29 +140,50 @@ bool connection_done(const struct connection *c)
            (c->state == CONNECTION_FINISHING && out_queue_pending(&c->out) == 0);
 }
 
+/*
+ * Why CLOSING is more than close(): closing a socket whose incoming bytes we have not read
+ * makes the kernel answer with RST instead of FIN, and a RST can destroy, on the client's
+ * side, our last bytes that it has received but not read yet: the error line, the last
+ * echoes. So we send what is queued, then FIN (shutdown(SHUT_WR): "nothing more from us"),
+ * and read and throw away whatever the client sent; once nothing is left unread, close() is
+ * clean. A client that never stops sending gets CLOSING_LINGER_MS of that, no more.
+ */
+static void start_closing(struct connection *c)
+{
+    c->state = CONNECTION_CLOSING;
+    c->closing_since = monotonic_ms();
+    connection_write(c); /* sends what is queued, and FIN once that is out */
+}
+
 /* Drop c, whose "descartado" line the caller has printed: it gets `reply`, then FIN. */
 static void reject(struct connection *c, const char *reply)
 {
     c->said_why = true;
-    c->state = CONNECTION_REJECTING;
     out_queue_push(&c->out, reply, strlen(reply)); /* fits: see the _Static_assert above */
-    connection_write(c);
+    start_closing(c);
 }
 
-/* REJECTING: read and throw away, until the client closes or has sent too much. */
+/* CLOSING: read and throw away what the client sent (at most 64 KB a call, to be fair to the
+ * others). Once our FIN is out and nothing is left unread, we are done. */
 static void discard(struct connection *c)
 {
-    char sink[1024];
-    ssize_t n = recv(c->fd, sink, sizeof sink, 0);
-    if (n == -1 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-        return; /* nothing after all; we will be called again */
-    if (n > 0) {
-        c->discarded += (size_t)n;
-        if (c->discarded <= DISCARD_MAX_BYTES)
-            return;
+    char sink[4096];
+    for (int i = 0; i < 16; i++) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0 || (n == -1 && errno == EINTR))
+            continue;
+        if (n == 0) { /* the client has finished too: deliver what is left, then close */
+            c->state = CONNECTION_FINISHING;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (c->sent_fin)
+                c->state = CONNECTION_CLOSED; /* nothing unread: close() sends no RST */
+        } else {
+            c->state = CONNECTION_CLOSED; /* ECONNRESET: it is gone */
+        }
+        return;
     }
-    /* It closed (0), reset (-1), or will not stop sending: we are done with it. */
-    c->state = CONNECTION_CLOSED;
+    if (monotonic_ms() - c->closing_since >= CLOSING_LINGER_MS)
+        c->state = CONNECTION_CLOSED; /* it will not stop sending: enough */
 }
 
 void connection_read(struct connection *c, line_handler handle)
@@ -173,7 +192,7 @@ void connection_read(struct connection *c, line_handler handle)
      * a hang-up): reading anyway would break the bound on the output queue. */
     if (!connection_wants_read(c))
         return;
-    if (c->state == CONNECTION_REJECTING) {
+    if (c->state == CONNECTION_CLOSING) {
         discard(c);
         return;
     }
@@ -237,20 +256,20 @@ void connection_write(struct connection *c)
         c->state = CONNECTION_CLOSED;
         return;
     }
-    if (c->state == CONNECTION_REJECTING && !c->sent_fin && out_queue_pending(&c->out) == 0) {
-        /* The error line is out: FIN tells the client that nothing else will come. We keep
-         * reading until it closes too: closing with its bytes unread would send RST, and RST
-         * can destroy the error line before the client reads it. */
+    if (c->state == CONNECTION_CLOSING && !c->sent_fin && out_queue_pending(&c->out) == 0) {
+        /* Our last bytes are out: FIN tells the client that nothing else will come. */
         if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN)
             warn_call("shutdown", errno);
         c->sent_fin = true;
+        discard(c); /* an idle client has sent nothing more: then we are done at once */
     }
 }
 
 void connection_finish(struct connection *c)
 {
-    if (c->state != CONNECTION_CLOSED)
-        c->state = CONNECTION_FINISHING;
+    if (c->state == CONNECTION_OPEN)
+        start_closing(c);
+    /* FINISHING (the client is already done sending) and CLOSING go on as they are. */
 }
 
 void connection_close(struct connection *c)

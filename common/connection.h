@@ -44,13 +44,16 @@
 #define OUTPUT_MAX_BYTES (2 * LINE_MAX_BYTES + ERROR_LINE_MAX)
 /* How long to stop accepting after accept() ran out of descriptors or memory (EMFILE...). */
 #define ACCEPT_BACKOFF_MS 100
+/* How long a closing connection may go on sending before we close it anyway. */
+#define CLOSING_LINGER_MS 2000
 
 enum connection_state {
     CONNECTION_OPEN,      /* reading lines and echoing them */
-    CONNECTION_FINISHING, /* no more reading (the client sent FIN, or the server is stopping):
-                             send what is queued, then close */
-    CONNECTION_REJECTING, /* dropped (a line too long, a failed handler): send the error line,
-                             then FIN, and throw away what it still sends until it closes */
+    CONNECTION_FINISHING, /* the client sent FIN (it has nothing more to say): send what is
+                             queued, then close */
+    CONNECTION_CLOSING,   /* WE end it (a line too long, a failed handler, the server stopping):
+                             no more lines; send what is queued, then FIN, and throw away what
+                             it sent until nothing is left unread (why: see connection.c) */
     CONNECTION_CLOSED,    /* nothing more to do: connection_close() it */
 };
 
@@ -59,8 +62,8 @@ struct connection {
     char who[ADDRESS_TEXT_MAX]; /* ('127.0.0.1', 56188), for the messages */
     enum connection_state state;
     bool said_why;          /* a "descartado" line was printed: no "desconectado" after it */
-    bool sent_fin;          /* REJECTING: shutdown(SHUT_WR) done */
-    size_t discarded;       /* REJECTING: bytes thrown away so far */
+    bool sent_fin;          /* CLOSING: shutdown(SHUT_WR) done */
+    long long closing_since; /* CLOSING: when it started (monotonic_ms) */
     unsigned long lines;    /* lines echoed to this client */
     size_t slot;            /* free for the stage: e.g. its index in a pollfd array */
     unsigned watched;       /* free for the stage: e.g. the events registered with epoll */
@@ -116,7 +119,8 @@ void connection_read(struct connection *c, line_handler handle);
 /* The socket is writable (or reported an error): send what is queued, if anything. */
 void connection_write(struct connection *c);
 
-/* Stop reading from c; it is done once what is queued has been sent (graceful shutdown). */
+/* Graceful shutdown: no more lines from c; what is queued is still sent, then c is closed
+ * cleanly (CONNECTION_CLOSING). Keep watching it until connection_done(). */
 void connection_finish(struct connection *c);
 
 /* True when the stage should connection_close() c. */
