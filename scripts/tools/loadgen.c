@@ -101,6 +101,8 @@ static void make_message(struct client *c, unsigned id)
 /* Send c's message whole (12 bytes fit any socket buffer; loop anyway for EINTR/short). */
 static int send_message(struct client *c)
 {
+    /* Stamp before sending: the echo can be back before send() even returns to us. */
+    c->sent_at = now();
     size_t off = 0;
     while (off < MSG_LEN) {
         ssize_t n = send(c->fd, c->expect + off, MSG_LEN - off, 0);
@@ -116,7 +118,6 @@ static int send_message(struct client *c)
         }
         off += (size_t)n;
     }
-    c->sent_at = now();
     return 0;
 }
 
