@@ -99,11 +99,14 @@ SAN_BUILD ?= $(BUILD)/sanitize/$(notdir $(firstword $(CC)))
 # write its reports on the stderr the tests compare: link gcc's runtimes statically (clang does).
 SAN_LDFLAGS ?= $(if $(findstring clang,$(shell $(CC) --version 2>/dev/null)),,-static-libasan -static-libubsan)
 
+SAN_MAKE  = CFLAGS="$(CFLAGS) $(SANITIZE)" LDFLAGS="$(LDFLAGS) $(SANITIZE) $(SAN_LDFLAGS)"
+
 ## check: build everything with ASan+UBSan+LSan into build/sanitize/ and run the whole suite on it
+# The flags go to the suite too: a test that builds something itself (an exercise's starting
+# file) must build it the same way, to link with the sanitized common objects.
 check:
-	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CFLAGS="$(CFLAGS) $(SANITIZE)" \
-		LDFLAGS="$(LDFLAGS) $(SANITIZE) $(SAN_LDFLAGS)" all
-	@bash scripts/sanitize.sh $(SAN_BUILD)
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) all
+	@$(SAN_MAKE) bash scripts/sanitize.sh $(SAN_BUILD)
 
 # make valgrind: a build of its own, with DWARF 4 debug info (valgrind 3.19 cannot read the
 # DWARF 5 that clang 14 writes) and without sanitizers (they do not mix with valgrind).

@@ -25,6 +25,16 @@ reports=$build/reports
 rm -rf "$reports"
 mkdir -p "$reports"
 
+# No vacuous pass: every program about to be tested must carry the sanitizers' runtime.
+unsanitized=()
+while IFS= read -r -d '' program; do
+    grep -qa __asan_init "$program" || unsanitized+=("$program")
+done < <(find "$build" -path "$reports" -prune -o -type f -perm -u+x -print0)
+if [ ${#unsanitized[@]} -gt 0 ]; then
+    echo "check: built without -fsanitize=address: ${unsanitized[*]}" >&2
+    exit 1
+fi
+
 # halt_on_error + abort_on_error: stop at the first report with SIGABRT (exit 134), which no
 # test mistakes for a stage's own exit 1 or 2. log_path: the report goes to a file, not stderr.
 common="halt_on_error=1:abort_on_error=1:log_path=$reports/report"
