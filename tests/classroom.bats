@@ -112,12 +112,15 @@ teardown() {
     [[ $output == *"Machine: "*" cores"* ]]
     header=$(grep '^| server |' <<<"$output")
     columns=$(awk -F'|' '{ print NF }' <<<"$header")
-    rows=$(grep -c '^| 0' <<<"$output")
-    [ "$rows" -ge 1 ]
+    # the main table: from its header to the first blank line, minus the |---| rule
+    table=$(awk '/^\| server \|/ { on = 1; next } on && /^$/ { exit } on && !/^\|---/' <<<"$output")
+    assert_equal 2 "$(grep -c '^| 0' <<<"$table")"     # one row per server asked for
     while IFS= read -r row; do
         assert_equal "$columns" "$(awk -F'|' '{ print NF }' <<<"$row")"
         [[ $row != *error* ]]
-    done < <(grep '^| 0' <<<"$output")
+    done <<<"$table"
+    # the targets table: one verdict per line, yes or NO
+    grep -qE '^\| 03-selectors/02-select-lines: stall < 5 ms \| .* \| (yes|NO) \|$' <<<"$output"
     no_stage_processes
 }
 

@@ -41,7 +41,7 @@ struct client {
     size_t got;           /* bytes of its echo received so far */
     double sent_at;       /* when it was sent (seconds) */
     unsigned seq;
-    int done;             /* 1: finished (echoed or failed) */
+    int done; /* 1: finished (echoed or failed) */
 };
 
 static double now(void)
@@ -353,6 +353,17 @@ static int mode_clients(int port, int n, double seconds)
     return count == (size_t)n ? 0 : 1;
 }
 
+/* A number from the command line, or -1 if text is not one (whole text, in range). */
+static double parse_number(const char *text)
+{
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || value < 0 || value > 1e9)
+        return -1;
+    return value;
+}
+
 int main(int argc, char **argv)
 {
     server_init(1, argv); /* SIGPIPE ignored, stdout line-buffered; ports come from argv[2] */
@@ -363,18 +374,25 @@ int main(int argc, char **argv)
                         "               pingpong PORT N SECONDS | clients PORT N SECONDS\n");
         return 2;
     }
-    if (strcmp(argv[1], "stall") == 0)
-        return mode_stall(port, atof(argv[3]));
+    if (strcmp(argv[1], "stall") == 0) {
+        double cap_ms = parse_number(argv[3]);
+        if (cap_ms <= 0) {
+            fprintf(stderr, "loadgen stall: CAP_MS must be a number > 0\n");
+            return 2;
+        }
+        return mode_stall(port, cap_ms);
+    }
     if (argc < 5) {
         fprintf(stderr, "loadgen %s: needs N and SECONDS\n", argv[1]);
         return 2;
     }
-    int n = atoi(argv[3]);
-    double seconds = atof(argv[4]);
-    if (n < 1 || seconds <= 0) {
-        fprintf(stderr, "loadgen: N must be >= 1 and SECONDS > 0\n");
+    double clients = parse_number(argv[3]);
+    double seconds = parse_number(argv[4]);
+    if (clients < 1 || clients > 1000000 || clients != (double)(int)clients || seconds <= 0) {
+        fprintf(stderr, "loadgen: N must be a whole number >= 1 and SECONDS a number > 0\n");
         return 2;
     }
+    int n = (int)clients;
     if (strcmp(argv[1], "hold") == 0)
         return mode_hold(port, n, seconds);
     if (strcmp(argv[1], "pingpong") == 0)
