@@ -5,7 +5,27 @@
 
 load helpers
 
-no_stage_processes() { ! pgrep -f "$BUILD_DIR/chapter-03/" >/dev/null; }
+WORKBOOK_RUN=classroom-$$-$RANDOM
+
+# Everything a test starts carries WORKBOOK_RUN=<unique> in its environment; afterwards no
+# process may still carry it (precise even while other test suites run on the machine).
+export WORKBOOK_RUN
+tagged_processes() {
+    grep -lsz "^WORKBOOK_RUN=$WORKBOOK_RUN\$" /proc/[0-9]*/environ 2>/dev/null |
+        cut -d/ -f3 | grep -vx -e "$$" -e "$BASHPID" || true
+}
+stray_processes() {
+    tagged_processes | while read -r pid; do
+        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+        case $cmd in *"/chapter-03/"* | "nc "* | *" nc "* | *loadgen*) echo "$pid $cmd" ;; esac
+    done
+}
+# no_stage_processes: nothing this test started is still running (allowing 3 s to exit).
+no_stage_processes() {
+    wait_until 3 eval '[ -z "$(stray_processes)" ]' && return 0
+    echo "still running: $(stray_processes)" >&2
+    return 1
+}
 
 @test "replay: one stage, no pause: commands, the document's Salida, a measured verdict" {
     run env PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
@@ -42,7 +62,7 @@ no_stage_processes() { ! pgrep -f "$BUILD_DIR/chapter-03/" >/dev/null; }
     wait_exit "$replay" 5
     assert_equal 143 "$EXIT_STATUS"
     grep -q "interrupted: everything the replay started is stopped" "$LIB_TMP/replay.out"
-    wait_until 3 no_stage_processes
+    no_stage_processes
 }
 
 @test "replay: Ctrl-C typed in a terminal stops it and everything it started" {
@@ -55,7 +75,7 @@ no_stage_processes() { ! pgrep -f "$BUILD_DIR/chapter-03/" >/dev/null; }
     wait_until 5 test -s "$LIB_TMP/rc"
     tmux kill-session -t "$session"
     assert_equal rc=130 "$(cat "$LIB_TMP/rc")"
-    wait_until 3 no_stage_processes
+    no_stage_processes
 }
 
 # --- the tmux demo --------------------------------------------------------------------------
@@ -71,19 +91,19 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     demo_setup
     run bash scripts/demo.sh 01-blocking/04-many-clients 2
     [ "$status" -eq 0 ]
-    wait_until 5 pane_has 0 "Listo para recibir mensajes!"
-    wait_until 5 pane_has 3 "cliente 2"
+    wait_until 10 pane_has 0 "Listo para recibir mensajes!"
+    wait_until 10 pane_has 3 "cliente 2"
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'Hola Mundo' Enter
-    wait_until 5 eval '[ "$(pane 2 | grep -c "^Hola Mundo$")" -eq 2 ]'   # typed + echoed
+    wait_until 10 eval '[ "$(pane 2 | grep -c "^Hola Mundo$")" -eq 2 ]'   # typed + echoed
     tmux send-keys -t "$DEMO_SESSION:demo.3" 'Hola Mundo2' Enter
-    wait_until 5 pane_has 3 "Hola Mundo2"
+    wait_until 10 pane_has 3 "Hola Mundo2"
     sleep 0.5
     assert_equal 1 "$(pane 3 | grep -c '^Hola Mundo2$')"                # typed, not echoed
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'otra vez' Enter
-    wait_until 5 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
+    wait_until 10 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
     bash scripts/demo.sh stop
     ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null
-    wait_until 3 no_stage_processes
+    no_stage_processes
 }
 
 @test "demo: the CPU pane shows the busy loop burning a core" {
@@ -94,7 +114,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     echo "CPU pane: ${BASH_REMATCH[1]}%" >&3
     [ "${BASH_REMATCH[1]}" -ge 40 ]
     bash scripts/demo.sh stop
-    wait_until 3 no_stage_processes
+    no_stage_processes
 }
 
 teardown() {
