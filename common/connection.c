@@ -141,12 +141,13 @@ bool connection_done(const struct connection *c)
 }
 
 /*
- * Why CLOSING is more than close(): closing a socket whose incoming bytes we have not read
- * makes the kernel answer with RST instead of FIN, and a RST can destroy, on the client's
- * side, our last bytes that it has received but not read yet: the error line, the last
- * echoes. So we send what is queued, then FIN (shutdown(SHUT_WR): "nothing more from us"),
- * and read and throw away whatever the client sent; once nothing is left unread, close() is
- * clean. A client that never stops sending gets CLOSING_LINGER_MS of that, no more.
+ * Why CLOSING is more than close(): closing a socket while the client is still sending makes
+ * the kernel answer its next bytes with RST instead of FIN, and a RST throws away whatever we
+ * had sent that the client has not received yet: the error line, the last echoes. So, like
+ * any careful server (this is the "lingering close"), we send what is queued, then FIN
+ * (shutdown(SHUT_WR): "nothing more from us"), and read and throw away whatever the client
+ * still sends until it closes too. A client that never stops sending gets CLOSING_LINGER_MS
+ * of that, no more; one that sends nothing and never closes is the caller's to time out.
  */
 static void start_closing(struct connection *c)
 {
@@ -163,8 +164,8 @@ static void reject(struct connection *c, const char *reply)
     start_closing(c);
 }
 
-/* CLOSING: read and throw away what the client sent (at most 64 KB a call, to be fair to the
- * others). Once our FIN is out and nothing is left unread, we are done. */
+/* CLOSING: read and throw away what the client sends (at most 64 KB a call, to be fair to
+ * the others), until it closes. */
 static void discard(struct connection *c)
 {
     char sink[4096];
@@ -172,14 +173,10 @@ static void discard(struct connection *c)
         ssize_t n = recv(c->fd, sink, sizeof sink, 0);
         if (n > 0 || (n == -1 && errno == EINTR))
             continue;
-        if (n == 0) { /* the client has finished too: deliver what is left, then close */
+        if (n == 0) /* it closed: send what may be left (FINISHING), then close */
             c->state = CONNECTION_FINISHING;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (c->sent_fin)
-                c->state = CONNECTION_CLOSED; /* nothing unread: close() sends no RST */
-        } else {
+        else if (errno != EAGAIN && errno != EWOULDBLOCK)
             c->state = CONNECTION_CLOSED; /* ECONNRESET: it is gone */
-        }
         return;
     }
     if (monotonic_ms() - c->closing_since >= CLOSING_LINGER_MS)
@@ -261,7 +258,6 @@ void connection_write(struct connection *c)
         if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN)
             warn_call("shutdown", errno);
         c->sent_fin = true;
-        discard(c); /* an idle client has sent nothing more: then we are done at once */
     }
 }
 

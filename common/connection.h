@@ -45,7 +45,7 @@
 /* How long to stop accepting after accept() ran out of descriptors or memory (EMFILE...). */
 #define ACCEPT_BACKOFF_MS 100
 /* How long a closing connection may go on sending before we close it anyway. */
-#define CLOSING_LINGER_MS 2000
+#define CLOSING_LINGER_MS 1000
 
 enum connection_state {
     CONNECTION_OPEN,      /* reading lines and echoing them */
@@ -53,7 +53,7 @@ enum connection_state {
                              queued, then close */
     CONNECTION_CLOSING,   /* WE end it (a line too long, a failed handler, the server stopping):
                              no more lines; send what is queued, then FIN, and throw away what
-                             it sent until nothing is left unread (why: see connection.c) */
+                             it still sends until it closes too (why: see connection.c) */
     CONNECTION_CLOSED,    /* nothing more to do: connection_close() it */
 };
 

@@ -40,6 +40,21 @@ port_listening() {
     fi
 }
 
+# send_queue PORT: the most bytes waiting in the kernel to be sent (or acknowledged) on one
+# established connection whose local port is PORT: how far a server's replies pile up for a
+# client that does not read. Linux only (/proc/net/tcp); prints 0 elsewhere.
+send_queue() {
+    local hex queue bytes most=0
+    [ -r /proc/net/tcp ] || { echo 0; return; }
+    hex=$(printf '%04X' "$1")
+    for queue in $(awk -v p="$hex" '$4 == "01" && substr($2, length($2) - 3) == p {
+            split($5, q, ":"); print q[1] }' /proc/net/tcp); do
+        bytes=$((16#$queue))
+        [ "$bytes" -gt "$most" ] && most=$bytes
+    done
+    echo "$most"
+}
+
 # free_port: a port nobody uses, below Linux's ephemeral range (so no client takes it).
 free_port() {
     local port tries=0
@@ -142,8 +157,9 @@ client_send() {
 # client_close NAME: end client NAME's input (nc then stays until the server closes; without
 # -N it does not even send FIN: the connection stays open, as in the documents).
 client_close() {
-    local v=CLIENT_FD_$1
-    [ -n "${!v}" ] && exec {!v}>&-
+    local v=CLIENT_FD_$1 fd
+    fd=${!v}
+    [ -n "$fd" ] && exec {fd}>&-
     printf -v "CLIENT_FD_$1" '%s' ""
 }
 

@@ -10,9 +10,11 @@
  *
  * 2. A GRACEFUL SHUTDOWN. On Ctrl-C (SIGINT) or `kill` (SIGTERM) the server
  *      - stops accepting: closes its listening socket (the port is free at once);
- *      - stops reading, and gives the replies already queued up to 2 s to reach their clients
- *        (the book: asyncio.wait_for(task, 2) for every echo task);
- *      - closes everyone, prints one line of totals, and exits with status 0.
+ *      - stops reading lines, sends each client what is already queued for it, then FIN
+ *        ("nothing more from me"), and waits for the client to close its side: closing first
+ *        could make the kernel reset the connection and lose those last replies;
+ *      - gives all that at most 2 s (the book: asyncio.wait_for(task, 2) for every echo
+ *        task), then closes whoever is left, prints one line of totals and exits with 0.
  *    A signal handler may interrupt the program ANYWHERE, even halfway through printf() or
  *    malloc(), so it may call almost nothing (only async-signal-safe functions). The classic
  *    way out is the SELF-PIPE: the handler only write()s one byte into a pipe that the loop
@@ -23,9 +25,10 @@
  * Try:    printf 'boom\r\n' | nc -N localhost 8000    (that client gets an error, alone)
  *         nc localhost 8000, type Hola and Enter           (still echoed)
  *         then Ctrl-C in the server's terminal
- * Watch:  "descartado: su manejador falló con b'boom\r\n'"; on Ctrl-C, "Apagando (SIGINT)...",
- *         the clients closed, "Servidor detenido. Clientes atendidos: 2, lineas devueltas: 1",
- *         and `echo $?` says 0.
+ * Watch:  "descartado: su manejador falló con b'boom\r\n'"; on Ctrl-C, "Apagando (SIGINT)...";
+ *         an interactive nc does not close on FIN, so the server waits for it: close it
+ *         (Ctrl-D), or wait 2 s, or press Ctrl-C again. Then "Servidor detenido. Clientes
+ *         atendidos: 2, lineas devueltas: 1", and `echo $?` says 0.
  */
 #include "connection.h"
 #include "event_loop.h"
@@ -173,7 +176,7 @@ static void on_deadline(struct event_loop *loop, void *data)
     (void)loop;
     (void)data;
     deadline_timer = -1;
-    printf("Plazo agotado; clientes con respuestas sin entregar: %zu\n", client_count);
+    printf("Plazo agotado; se cierran los que quedan: %zu\n", client_count);
     close_everyone();
 }
 
@@ -189,18 +192,21 @@ static void begin_shutdown(int signal_number)
     for (size_t i = 0; i < client_count; i++)
         if (connection_wants_write(clients[i]))
             pending++;
-    printf("Apagando (%s): ya no se aceptan clientes; con respuestas pendientes: %zu "
-           "(plazo: %d s)\n",
-           signal_number == SIGINT ? "SIGINT" : "SIGTERM", pending, SHUTDOWN_GRACE_MS / 1000);
+    printf("Apagando (%s): ya no se aceptan clientes. Conectados: %zu, con respuestas "
+           "pendientes: %zu; plazo: %d s (otra señal: cerrar ya)\n",
+           signal_number == SIGINT ? "SIGINT" : "SIGTERM", client_count, pending,
+           SHUTDOWN_GRACE_MS / 1000);
 
     deadline_timer = loop_call_later(main_loop, SHUTDOWN_GRACE_MS, on_deadline, NULL);
     if (deadline_timer == -1) {
         warn_call("loop_call_later", errno); /* no grace period, then: close everyone now */
         close_everyone();
     }
+    /* Each client gets what is queued for it, then FIN; we wait for it to close its side
+     * too (see CONNECTION_CLOSING in common/connection.c), or for the deadline. */
     for (size_t i = client_count; i > 0; i--) { /* backwards: closing moves the last one */
         connection_finish(clients[i - 1]);
-        keep_watching(clients[i - 1]); /* closes those with nothing left to send */
+        keep_watching(clients[i - 1]);
     }
     stop_if_finished();
 }

@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# Chapter 3, section 3 "the fix": chapters/chapter-03/03-selectors/*.c, and the promises that
+# every line-echo stage keeps (03-02 select, 03-03 poll, 03-04 epoll, 04-01 callback loop,
+# 04-02 graceful shutdown): they share their connection code (common/connection.c), so one
+# test body checks all five, stage after stage. What only section 4 does (signals, boom) is in
+# tests/04-event-loop.bats.
+
+load helpers
+
+LINE_STAGES=(03-selectors/02-select-lines 03-selectors/03-poll-lines)
+[ -x "$(stage_bin 03-selectors/04-epoll-lines)" ] && LINE_STAGES+=(03-selectors/04-epoll-lines)
+LINE_STAGES+=(04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown)
+
+CONNECT="Cliente connectandose desde ('127.0.0.1', PORT)"
+LEFT="Cliente ('127.0.0.1', PORT) desconectado"
+TOO_LONG_REPLY='Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n'
+DROPPED_TOO_LONG="Cliente ('127.0.0.1', PORT) descartado: linea de mas de 1024 bytes sin \\r\\n"
+
+# start_stages [ARGS...]: start every stage of $STAGES (default: the line stages), each on its
+# own free port, with ARGS (e.g. -q).
+start_stages() {
+    [ ${#STAGES[@]} -gt 0 ] || STAGES=("${LINE_STAGES[@]}")
+    PORTS=() OUTS=() ERRS=() PIDS=()
+    local stage port
+    for stage in "${STAGES[@]}"; do
+        port=$(free_port)
+        start_server "$stage" "$port" "$@"
+        PORTS+=("$port") OUTS+=("$SERVER_OUT") ERRS+=("$SERVER_ERR") PIDS+=("$SERVER_PID")
+    done
+}
+
+# use_stage I: stage I becomes the current server ($STAGE, $PORT, SERVER_OUT... for the
+# helpers). Says which stage it is, so a failure names it.
+use_stage() {
+    STAGE=${STAGES[$1]} PORT=${PORTS[$1]}
+    SERVER_OUT=${OUTS[$1]} SERVER_ERR=${ERRS[$1]} SERVER_PID=${PIDS[$1]}
+    echo "--- $STAGE" >&2
+}
+
+# assert_still_serving PORT [NAME]: a new client (named NAME) is echoed at once.
+assert_still_serving() {
+    send_line "$1" 'Sigo aqui\r\n' 2 >"$LIB_TMP/${2:-fresh}.out"
+    assert_client_received "${2:-fresh}" 'Sigo aqui\r\n'
+}
+
+# mark_output: remember where the current server's output ends now; assert_new_output LINE...:
+# since then it printed exactly these lines (client ports normalised).
+mark_output() { MARK=$(wc -l <"$SERVER_OUT"); }
+assert_new_output() {
+    assert_equal "$(printf '%s\n' "$@")" "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports)"
+}
+
+# assert_no_errors: the current server wrote nothing on stderr.
+assert_no_errors() { assert_equal "" "$(cat "$SERVER_ERR")"; }
+
+# assert_peak_memory_below KB: the current server's peak resident memory (VmHWM).
+assert_peak_memory_below() {
+    local kb
+    kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
+    [ "$kb" -lt "$1" ] || { echo "peak memory $kb kB, over $1 kB" >&2; return 1; }
+}
+
+# for_each_stage SCENARIO: run `SCENARIO I` against every started stage at once, each in its
+# own subshell (after use_stage I; names of clients and files end in I, so they never clash),
+# and fail showing the output of every stage that failed.
+for_each_stage() {
+    local i pids=() failed=0
+    for i in "${!STAGES[@]}"; do
+        (use_stage "$i" && "$1" "$i") >"$LIB_TMP/stage$i.log" 2>&1 &
+        pids+=("$!")
+    done
+    for i in "${!STAGES[@]}"; do
+        wait "${pids[$i]}" && continue
+        failed=1
+        cat "$LIB_TMP/stage$i.log" >&2
+        echo "--- ${STAGES[$i]}: FAILED" >&2
+    done
+    return "$failed"
+}
+
+# --- 01-select-wait -------------------------------------------------------------------------
+
+@test "01-select-wait: echoes each recv(1024) as it comes, then 'No hay eventos...' when quiet" {
+    start_server 03-selectors/01-select-wait "$PORT_UNDER_TEST"
+    send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' 2 >"$LIB_TMP/client.out"
+    assert_client_received client 'Hola Mundo\r\n'
+    # not lines yet: "Ho", a pause, "la\r\n" are two reads, two echoes
+    client_open one "$PORT_UNDER_TEST"
+    client_send one 'Ho'
+    wait_client_output one 'Ho'
+    client_send one 'la\r\n'
+    wait_client_output one 'Hola\r\n'
+    wait_server_line "No hay eventos, esperando un poco más!" 3
+    assert_server_output "$CONNECT" "Data leida: b'Hola Mundo\\r\\n'" "$LEFT" \
+        "$CONNECT" "Data leida: b'Ho'" "Data leida: b'la\\r\\n'" \
+        "No hay eventos, esperando un poco más!"
+    assert_no_errors
+}
+
+@test "01-select-wait: an idle client holds up nobody; hang-up and reset are noticed, no spin" {
+    start_server 03-selectors/01-select-wait "$PORT_UNDER_TEST"
+    client_open idle "$PORT_UNDER_TEST"
+    wait_server_line "$CONNECT"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' 2 >"$LIB_TMP/busy.out"
+    assert_client_received busy 'Hola\r\n'
+    assert_client_received idle ''
+    client_kill idle                       # the book's listing would spin on this socket
+    wait_until 2 _left_is 2
+    cpu=$(cpu_percent "$SERVER_PID" 0.5)
+    [ "$cpu" -lt 30 ] || { echo "the server used $cpu% of a core after a hang-up" >&2; false; }
+    "$TOOLS_DIR/misbehave" reset "$PORT_UNDER_TEST" ''   # (with data, its echo might fail first)
+    wait_until 2 _left_is 3
+    assert_server_output "$CONNECT" "$CONNECT" "Data leida: b'Hola\\r\\n'" "$LEFT" "$LEFT" \
+        "$CONNECT" "$LEFT"
+    assert_equal "01-select-wait: recv: Connection reset by peer (errno 104, ECONNRESET)" \
+        "$(cat "$SERVER_ERR")"
+    assert_still_serving "$PORT_UNDER_TEST"
+}
+_left_is() { [ "$(count_lines "$SERVER_OUT" "$LEFT")" -eq "$1" ]; }
+
+# --- select's ceiling: FD_SETSIZE -----------------------------------------------------------
+
+@test "select stages: clients beyond FD_SETSIZE are refused cleanly, the others served" {
+    STAGES=(03-selectors/01-select-wait 03-selectors/02-select-lines)
+    start_stages -q
+    for_each_stage _beyond_fd_setsize
+}
+_beyond_fd_setsize() {
+    local summary served refused
+    summary=$("$TOOLS_DIR/many-clients" -n 1100 -l 1 -s 3 -r "$PORT" 2>"$LIB_TMP/many$1.err")
+    [[ $summary =~ ^clients=1100\ served=([0-9]+)\ refused=([0-9]+)\ cut=0\ failed=0\  ]]
+    served=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}
+    [ "$((served + refused))" -eq 1100 ] && [ "$refused" -ge 1 ] && [ "$served" -ge 1000 ]
+    assert_equal "it was told: b'Error: servidor lleno, intente mas tarde\\r\\n'" \
+        "$(sed 's/^[^;]*; //' "$LIB_TMP/many$1.err")"
+    assert_equal "$refused" "$(grep -c "^Cliente ('127.0.0.1', [0-9]*) rechazado: descriptor [0-9]* >= FD_SETSIZE (1024), select() no puede vigilarlo$" "$SERVER_OUT")"
+    assert_no_errors
+    assert_still_serving "$PORT" "fresh$1"
+}
+
+# --- out of descriptors (EMFILE): pause accepting, never spin, never die --------------------
+
+@test "every select/poll/epoll/loop stage: out of descriptors, it pauses accepting, then serves all" {
+    STAGES=(03-selectors/01-select-wait "${LINE_STAGES[@]}")
+    start_stages -q
+    for_each_stage _out_of_descriptors
+}
+_out_of_descriptors() {
+    local summary ticks
+    prlimit --pid "$SERVER_PID" --nofile=24:24  # room for about 20 clients at a time
+    # 40 clients that read nothing for 0.4 s: the server stays out of descriptors that long
+    summary=$("$TOOLS_DIR/many-clients" -n 40 -l 2 -w 400 -t 5 "$PORT")
+    assert_equal "clients=40 served=40 refused=0 cut=0 failed=0 lines=80/80" "${summary% seconds=*}"
+    grep -qx "${STAGE#*/}: accept: Too many open files (errno 24, EMFILE)" "$SERVER_ERR"
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
+    [ "$ticks" -lt 25 ] || { echo "it spun: $ticks clock ticks of CPU" >&2; false; }
+}
+
+# --- every line stage -------------------------------------------------------------------------
+# Each test starts the five line stages, then runs its scenarios, one after the other, against
+# all five at once (for_each_stage): each stage on its own server and port. Each scenario
+# checks exactly what the server printed during it (mark_output / assert_new_output).
+
+@test "every line stage: pieces, two lines in one write, the documents' case, binary: all exact" {
+    start_stages
+    for_each_stage _framing
+}
+_framing() {
+    # "Ho", a pause, "la\r\n": one line, echoed whole
+    mark_output
+    client_open "c$1" "$PORT"
+    client_send "c$1" 'Ho'
+    sleep 0.2                                   # "Ho" is read on its own, and kept
+    assert_client_received "c$1" ''             # nothing echoed before the "\r\n"
+    client_send "c$1" 'la\r\n'
+    wait_client_output "c$1" 'Hola\r\n'
+    assert_new_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'"
+    client_kill "c$1"
+    wait_server_line "$LEFT"
+
+    # two lines in one write: two echoes, in order
+    mark_output
+    send_line "$PORT" 'Uno\r\nDos\r\n' >"$LIB_TMP/two$1.out"
+    assert_client_received "two$1" 'Uno\r\nDos\r\n'
+    assert_new_output "$CONNECT" "Toda la data leida: b'Uno\\r\\n'" "Toda la data leida: b'Dos\\r\\n'" "$LEFT"
+
+    # the documents' printf 'Hola Mundo3\r\n\n' | nc: echoed at last (the lone "\n" is no line)
+    mark_output
+    send_line "$PORT" 'Hola Mundo3\r\n\n' >"$LIB_TMP/doc$1.out"
+    assert_client_received "doc$1" 'Hola Mundo3\r\n'
+    assert_new_output "$CONNECT" "Toda la data leida: b'Hola Mundo3\\r\\n'" "$LEFT"
+
+    # binary and NUL bytes, a lone "\r" and a lone "\n": echoed intact, printed as Python does
+    mark_output
+    send_line "$PORT" '\x00\x01\r\xfe\xff\n\r\n' >"$LIB_TMP/bin$1.out"
+    assert_client_received "bin$1" '\x00\x01\r\xfe\xff\n\r\n'
+    assert_new_output "$CONNECT" "Toda la data leida: b'\\x00\\x01\\r\\xfe\\xff\\n\\r\\n'" "$LEFT"
+    assert_no_errors
+}
+
+@test "every line stage: an idle client delays nobody; leaving mid-line or resetting harms nobody" {
+    start_stages
+    for_each_stage _misbehaving_clients
+}
+_misbehaving_clients() {
+    # one client connected and silent; another is echoed at once (the stall is gone)
+    mark_output
+    client_open "idle$1" "$PORT"
+    wait_server_line "$CONNECT"
+    send_line "$PORT" 'Hola Mundo\r\n' 1 >"$LIB_TMP/busy$1.out"
+    assert_client_received "busy$1" 'Hola Mundo\r\n'
+    assert_client_received "idle$1" ''
+    assert_new_output "$CONNECT" "$CONNECT" "Toda la data leida: b'Hola Mundo\\r\\n'" "$LEFT"
+
+    # a client that leaves in the middle of a line: the unfinished line is dropped
+    mark_output
+    send_line "$PORT" 'Hola\r\nHol' >"$LIB_TMP/mid$1.out"
+    assert_client_received "mid$1" 'Hola\r\n'
+    assert_new_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT"
+    assert_no_errors
+
+    # a client that resets (RST): one clear line on stderr
+    mark_output
+    "$TOOLS_DIR/misbehave" reset "$PORT" 'Hol'
+    wait_server_line "$LEFT"
+    assert_new_output "$CONNECT" "$LEFT"
+    assert_equal "${STAGE#*/}: recv: Connection reset by peer (errno 104, ECONNRESET)" \
+        "$(cat "$SERVER_ERR")"
+
+    assert_still_serving "$PORT" "fresh$1"
+}
+
+@test "every line stage: 1024 bytes is a line; 1025, or 1 MB, without \\r\\n: an error line, closed" {
+    start_stages
+    for_each_stage _line_length
+}
+_line_length() {
+    local longest
+    longest=$(head -c 1022 /dev/zero | tr '\0' a)
+    mark_output
+    send_line "$PORT" "$longest"'\r\n' >"$LIB_TMP/ok$1.out"
+    assert_client_received "ok$1" "$longest"'\r\n'
+    assert_new_output "$CONNECT" "Toda la data leida: b'$longest\\r\\n'" "$LEFT"
+
+    # 1023 bytes and a "\r": its "\n" would be byte 1025
+    mark_output
+    send_line "$PORT" "a$longest"'\r\nb\r\n' >"$LIB_TMP/long$1.out"
+    assert_client_received "long$1" "$TOO_LONG_REPLY"
+    assert_new_output "$CONNECT" "$DROPPED_TOO_LONG"
+
+    # an endless line: the same, and the server's memory stays small
+    mark_output
+    head -c 1000000 /dev/zero | tr '\0' a |
+        timeout 5 nc -N 127.0.0.1 "$PORT" >"$LIB_TMP/endless$1.out" 3>&- || true
+    assert_client_received "endless$1" "$TOO_LONG_REPLY"
+    assert_new_output "$CONNECT" "$DROPPED_TOO_LONG"
+    assert_peak_memory_below 8000
+
+    assert_still_serving "$PORT" "fresh$1"
+    assert_no_errors
+}
+
+@test "every line stage: a client that never reads, and 200 clients in random pieces (-q)" {
+    start_stages -q
+    for_each_stage _under_load
+}
+_under_load() {
+    local summary noread
+    # a client that sends and never reads: no longer read from (back-pressure), memory bounded
+    "$TOOLS_DIR/misbehave" no-read "$PORT" 1 >"$LIB_TMP/noread$1.out" &
+    noread=$!
+    sleep 0.5                                   # while it pushes lines and reads nothing
+    assert_still_serving "$PORT" "fresh$1"
+    assert_peak_memory_below 8000
+
+    # meanwhile, 200 concurrent clients: every line comes back intact and in order
+    mark_output
+    summary=$("$TOOLS_DIR/many-clients" -n 200 -l 5 -m 200 -p 40 -s "$(($1 + 1))" "$PORT")
+    assert_equal "clients=200 served=200 refused=0 cut=0 failed=0 lines=1000/1000" "${summary% seconds=*}"
+    wait "$noread"
+    # 200 connects and 201 leaves (the non-reader's too, with a reset: it left replies unread);
+    # -q: no "Toda la data leida" lines
+    wait_until 2 _new_lines_are 401 || { echo "expected 401 new lines:" >&2; cat "$SERVER_OUT" >&2; false; }
+    assert_equal 200 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")"
+    assert_equal 201 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")"
+    grep -Eqx "${STAGE#*/}: (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)" "$SERVER_ERR"
+    [ "$(wc -l <"$SERVER_ERR")" -eq 1 ]
+}
+_new_lines_are() { [ "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | wc -l)" -eq "$1" ]; }

@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# Chapter 3, section 4 "the event loop": chapters/chapter-03/04-event-loop/*.c
+# Both stages serve lines exactly like the section 3 servers (same connection code): those
+# promises (pieces, binary, long lines, resets, 200 clients, running out of descriptors...) are
+# checked for all five line stages at once in tests/03-selectors.bats. Here: what only
+# 02-graceful-shutdown does, stop well on SIGINT / SIGTERM, and keep one failing handler (boom)
+# to its own client.
+
+load helpers
+
+STAGE=04-event-loop/02-graceful-shutdown
+CONNECT="Cliente connectandose desde ('127.0.0.1', PORT)"
+LEFT="Cliente ('127.0.0.1', PORT) desconectado"
+
+# apagando SIGNAL CONNECTED PENDING: the line the server prints when the signal arrives.
+apagando() {
+    echo "Apagando ($1): ya no se aceptan clientes. Conectados: $2, con respuestas pendientes: $3; plazo: 2 s (otra señal: cerrar ya)"
+}
+
+# _queue_full PORT: the server's replies to its client have piled up as far as the kernel lets
+# them (over 1 MB waiting, and no longer growing since the last look).
+_queue_full() {
+    local now
+    now=$(send_queue "$1")
+    if [ "$now" -gt 1000000 ] && [ "$now" -eq "${LAST_QUEUE:-0}" ]; then
+        return 0
+    fi
+    LAST_QUEUE=$now
+    return 1
+}
+
+@test "02-graceful-shutdown: SIGINT: stops accepting, lets its clients leave, totals, exit 0" {
+    start_server "$STAGE" "$PORT_UNDER_TEST"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/first.out"
+    assert_client_received first 'Hola\r\n'
+    client_open idle "$PORT_UNDER_TEST"
+    wait_until 2 _connects_are 2
+    kill -INT "$SERVER_PID"
+    wait_server_line "$(apagando SIGINT 1 0)"
+    if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGINT" >&2; false; fi
+    client_close idle                       # Ctrl-D in that nc: it has already seen our FIN
+    wait_exit "$SERVER_PID" 2
+    assert_equal 0 "$EXIT_STATUS"
+    assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT" "$CONNECT" \
+        "$(apagando SIGINT 1 0)" "$LEFT" "Servidor detenido. Clientes atendidos: 2, lineas devueltas: 1"
+    assert_equal "" "$(cat "$SERVER_ERR")"
+    assert_client_received idle ''
+    # the port can be used again at once
+    start_server "$STAGE" "$PORT_UNDER_TEST"
+}
+_connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
+
+@test "02-graceful-shutdown: SIGTERM with no client: totals at once, exit 0" {
+    start_server "$STAGE" "$PORT_UNDER_TEST"
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 1
+    assert_equal 0 "$EXIT_STATUS"
+    assert_server_output "$(apagando SIGTERM 0 0)" "Servidor detenido. Clientes atendidos: 0, lineas devueltas: 0"
+}
+
+@test "02-graceful-shutdown: SIGTERM and SIGINT with replies still queued: all delivered, exit 0" {
+    local ports=() pids=() outs=() errs=() clients=() sig i
+    for sig in TERM INT; do
+        port=$(free_port)
+        start_server "$STAGE" "$port" -q
+        # 20,000 long lines (10 MB) from a client that reads nothing for 0.8 s: its echoes pile up
+        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 800 -R 4096 -c "$port" \
+            >"$LIB_TMP/client-$sig.out" 2>&1 3>&- &
+        clients+=("$!") ports+=("$port") pids+=("$SERVER_PID") outs+=("$SERVER_OUT") errs+=("$SERVER_ERR")
+        LIB_PIDS+=("$!")
+    done
+    for i in 0 1; do
+        LAST_QUEUE=0
+        wait_until 5 _queue_full "${ports[$i]}"
+    done
+    kill -TERM "${pids[0]}"
+    kill -INT "${pids[1]}"
+    i=0
+    for sig in TERM INT; do
+        wait_exit "${pids[$i]}" 3
+        assert_equal 0 "$EXIT_STATUS"
+        wait "${clients[$i]}"
+        # the client got every line the server echoed, intact, then the server's FIN
+        summary=$(cat "$LIB_TMP/client-$sig.out")
+        [[ $summary =~ ^clients=1\ served=0\ refused=0\ cut=1\ failed=0\ lines=([0-9]+)/20000\  ]]
+        echoed=${BASH_REMATCH[1]}
+        [ "$echoed" -gt 1000 ]
+        SERVER_OUT=${outs[$i]} SERVER_ERR=${errs[$i]}
+        assert_server_output "$CONNECT" "$(apagando "SIG$sig" 1 1)" "$LEFT" \
+            "Servidor detenido. Clientes atendidos: 1, lineas devueltas: $echoed"
+        assert_equal "" "$(cat "$SERVER_ERR")"
+        i=$((i + 1))
+    done
+}
+
+@test "02-graceful-shutdown: a client that stays: closed after 2 s; a second signal: at once" {
+    local waiting start elapsed_ms
+    port=$(free_port)
+    start_server "$STAGE" "$port"
+    waiting=("$SERVER_PID" "$SERVER_OUT")
+    client_open stays "$port"
+    start_server "$STAGE" "$PORT_UNDER_TEST"
+    client_open impatient "$PORT_UNDER_TEST"
+    wait_server_line "$CONNECT"
+    SERVER_OUT=${waiting[1]} wait_server_line "$CONNECT"
+
+    start=$(date +%s%N)
+    kill -INT "${waiting[0]}"
+    # the other server: SIGTERM, then SIGINT: no waiting
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando SIGTERM 1 0)"
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 1
+    assert_equal 0 "$EXIT_STATUS"
+    assert_server_output "$CONNECT" "$(apagando SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
+        "Servidor detenido. Clientes atendidos: 1, lineas devueltas: 0"
+
+    wait_exit "${waiting[0]}" 4
+    assert_equal 0 "$EXIT_STATUS"
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    echo "it waited $elapsed_ms ms for the client that stays" >&2
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ]
+    SERVER_OUT=${waiting[1]}
+    assert_server_output "$CONNECT" "$(apagando SIGINT 1 0)" "Plazo agotado; se cierran los que quedan: 1" \
+        "$LEFT" "Servidor detenido. Clientes atendidos: 1, lineas devueltas: 0"
+}
+
+@test "02-graceful-shutdown: boom makes only its own client's handler fail; everyone else goes on" {
+    start_server "$STAGE" "$PORT_UNDER_TEST"
+    client_open other "$PORT_UNDER_TEST"
+    client_send other 'Hola\r\n'
+    wait_client_output other 'Hola\r\n'
+    send_line "$PORT_UNDER_TEST" 'uno\r\nboom\r\ndos\r\n' >"$LIB_TMP/boom.out"
+    assert_client_received boom 'uno\r\nError: fallo al atender su mensaje, se cierra la conexion\r\n'
+    send_line "$PORT_UNDER_TEST" 'boomerang\r\n' >"$LIB_TMP/boomerang.out"
+    assert_client_received boomerang 'boomerang\r\n'   # only the line "boom" itself fails
+    client_send other 'Sigo\r\n'
+    wait_client_output other 'Hola\r\nSigo\r\n'
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando SIGTERM 1 0)"
+    client_close other
+    wait_exit "$SERVER_PID" 2
+    assert_equal 0 "$EXIT_STATUS"
+    assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" \
+        "$CONNECT" "Toda la data leida: b'uno\\r\\n'" \
+        "Cliente ('127.0.0.1', PORT) descartado: su manejador falló con b'boom\\r\\n'" \
+        "$CONNECT" "Toda la data leida: b'boomerang\\r\\n'" "$LEFT" \
+        "Toda la data leida: b'Sigo\\r\\n'" "$(apagando SIGTERM 1 0)" "$LEFT" \
+        "Servidor detenido. Clientes atendidos: 3, lineas devueltas: 4"
+    assert_equal "" "$(cat "$SERVER_ERR")"
+}
