@@ -61,8 +61,8 @@ int accept_client(int listener, struct sockaddr_in *address, enum accept_status 
          * Linux also passes on here a network error of the new connection (EPROTO,
          * ENETDOWN, EHOSTUNREACH...): that one client is lost, the next may be fine. */
         if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN ||
-            err == ENETUNREACH || err == EHOSTUNREACH || err == ENOPROTOOPT ||
-            err == EOPNOTSUPP || err == EPERM || err == ETIMEDOUT)
+            err == ENETUNREACH || err == EHOSTUNREACH || err == ENOPROTOOPT || err == EOPNOTSUPP ||
+            err == EPERM || err == ETIMEDOUT)
             continue;
         die("accept"); /* EBADF, EINVAL...: a bug in the server, not a client's doing */
     }
@@ -204,6 +204,7 @@ void connection_read(struct connection *c, line_handler handle)
     if (n == -1) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return; /* a false alarm: nothing to read after all */
+
         warn_call("recv", errno); /* ECONNRESET: the client is gone, with its queue */
         c->state = CONNECTION_CLOSED;
         return;

@@ -61,14 +61,14 @@ struct connection {
     int fd;
     char who[ADDRESS_TEXT_MAX]; /* ('127.0.0.1', 56188), for the messages */
     enum connection_state state;
-    bool said_why;          /* a "descartado" line was printed: no "desconectado" after it */
-    bool sent_fin;          /* CLOSING: shutdown(SHUT_WR) done */
+    bool said_why;           /* a "descartado" line was printed: no "desconectado" after it */
+    bool sent_fin;           /* CLOSING: shutdown(SHUT_WR) done */
     long long closing_since; /* CLOSING: when it started (monotonic_ms) */
-    unsigned long lines;    /* lines echoed to this client */
-    size_t slot;            /* free for the stage: e.g. its index in a pollfd array */
-    unsigned watched;       /* free for the stage: e.g. the events registered with epoll */
-    struct line_framer in;  /* bytes received, not yet a complete line */
-    struct out_queue out;   /* bytes to send, not yet taken by the kernel */
+    unsigned long lines;     /* lines echoed to this client */
+    size_t slot;             /* free for the stage: e.g. its index in a pollfd array */
+    unsigned watched;        /* free for the stage: e.g. the events registered with epoll */
+    struct line_framer in;   /* bytes received, not yet a complete line */
+    struct out_queue out;    /* bytes to send, not yet taken by the kernel */
     char in_bytes[LINE_MAX_BYTES];
     char out_bytes[OUTPUT_MAX_BYTES];
 };

@@ -33,7 +33,8 @@ struct event_loop {
     size_t removed;         /* removed slots not yet reclaimed */
     long *slot_of_fd;       /* slot_of_fd[fd]: index in watches, or -1 */
     size_t fd_capacity;
-    struct timer *timers;   /* a handful at most: a plain unsorted array is enough */
+
+    struct timer *timers; /* a handful at most: a plain unsorted array is enough */
     size_t timer_count, timer_capacity;
     long next_timer_id;
     bool stopping;
@@ -81,8 +82,8 @@ static void set_pollfd(struct event_loop *loop, size_t slot)
     const struct watch *w = &loop->watches[slot];
     bool active = !w->removed && w->events != 0;
     loop->fds[slot].fd = active ? w->fd : -1;
-    loop->fds[slot].events = (short)(((w->events & LOOP_READ) ? POLLIN : 0) |
-                                     ((w->events & LOOP_WRITE) ? POLLOUT : 0));
+    loop->fds[slot].events =
+        (short)(((w->events & LOOP_READ) ? POLLIN : 0) | ((w->events & LOOP_WRITE) ? POLLOUT : 0));
     loop->fds[slot].revents = 0;
 }
 

@@ -77,11 +77,13 @@ enum line_status {
 struct line_framer {
     char *data;      /* the caller's storage, `capacity` bytes */
     size_t capacity; /* the longest line accepted, "\r\n" included (at least 2) */
-    size_t start;    /* data[start..end) is what has been fed and not yet taken as a line */
+    /* data[start..end) is what has been fed and not yet taken as a line */
+    size_t start;
     size_t end;
-    size_t scan;     /* the next index where a '\n' could end a line: data[start..scan) has
-                        been searched already, so no byte is searched twice */
-    bool too_long;   /* LINE_TOO_LONG was returned: final */
+    /* The next index where a '\n' could end a line: data[start..scan) has been searched
+     * already, so no byte is searched twice. */
+    size_t scan;
+    bool too_long; /* LINE_TOO_LONG was returned: final */
 };
 
 /* Start empty, on the caller's storage[0..capacity). capacity must be at least 2. */
@@ -114,9 +116,10 @@ size_t line_framer_pending(const struct line_framer *f);
  * ------------------------------------------------------------------------------------------ */
 
 struct out_queue {
-    char *data;      /* the caller's storage, `capacity` bytes */
+    char *data; /* the caller's storage, `capacity` bytes */
     size_t capacity;
-    size_t start;    /* data[start..end) waits to be sent, oldest first */
+    /* data[start..end) waits to be sent, oldest first */
+    size_t start;
     size_t end;
 };
 

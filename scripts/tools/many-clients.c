@@ -66,18 +66,18 @@ enum outcome { RUNNING, SERVED, REFUSED, CUT, FAILED };
 
 struct client {
     int fd;
-    bool connecting;      /* connect() still in progress */
+    bool connecting; /* connect() still in progress */
     enum outcome outcome;
-    char *stream;         /* every line it sends, one after the other: also what it expects */
-    size_t total;         /* bytes in stream */
-    size_t sent;          /* bytes sent so far */
-    size_t matched;       /* bytes echoed back intact so far */
-    size_t lines_ok;      /* complete lines echoed back intact */
-    long long read_from;  /* -w: read nothing before this time (ms) */
-    bool garbled;         /* a wrong byte came before any intact line: a refusal, if it closes */
-    char seen[SEEN_MAX];  /* what came instead of the expected bytes */
+    char *stream;        /* every line it sends, one after the other: also what it expects */
+    size_t total;        /* bytes in stream */
+    size_t sent;         /* bytes sent so far */
+    size_t matched;      /* bytes echoed back intact so far */
+    size_t lines_ok;     /* complete lines echoed back intact */
+    long long read_from; /* -w: read nothing before this time (ms) */
+    bool garbled;        /* a wrong byte came before any intact line: a refusal, if it closes */
+    char seen[SEEN_MAX]; /* what came instead of the expected bytes */
     size_t seen_len;
-    char why[160];        /* for a failed client: what went wrong */
+    char why[160]; /* for a failed client: what went wrong */
 };
 
 struct options {
@@ -260,8 +260,8 @@ static long number_option(const char *text, long lo, long hi, const char *name)
     errno = 0;
     long value = strtol(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0' || value < lo || value > hi) {
-        fprintf(stderr, "many-clients: %s must be a whole number from %ld to %ld, not '%s'\n",
-                name, lo, hi, text);
+        fprintf(stderr, "many-clients: %s must be a whole number from %ld to %ld, not '%s'\n", name,
+                lo, hi, text);
         exit(2);
     }
     return value;
@@ -276,22 +276,49 @@ static void usage(void)
 
 static struct options parse_options(int argc, char **argv)
 {
-    struct options o = {.clients = 10, .lines = 5, .max_line = 64, .max_piece = 16,
-                        .wait_ms = 0, .rcvbuf = 0, .seed = 1, .seconds = 10};
+    struct options o = {.clients = 10,
+                        .lines = 5,
+                        .max_line = 64,
+                        .max_piece = 16,
+                        .wait_ms = 0,
+                        .rcvbuf = 0,
+                        .seed = 1,
+                        .seconds = 10};
     int opt;
     while ((opt = getopt(argc, argv, "n:l:m:p:s:t:w:R:rc")) != -1) {
         switch (opt) {
-        case 'n': o.clients = number_option(optarg, 1, 100000, "-n CLIENTS"); break;
-        case 'l': o.lines = number_option(optarg, 1, 1000000, "-l LINES"); break;
-        case 'm': o.max_line = number_option(optarg, 24, 1 << 20, "-m MAX_LINE"); break;
-        case 'p': o.max_piece = number_option(optarg, 1, 1 << 20, "-p MAX_PIECE"); break;
-        case 's': o.seed = (unsigned long long)number_option(optarg, 0, LONG_MAX, "-s SEED"); break;
-        case 't': o.seconds = (double)number_option(optarg, 1, 3600, "-t SECONDS"); break;
-        case 'w': o.wait_ms = number_option(optarg, 0, 3600000, "-w WAIT_MS"); break;
-        case 'R': o.rcvbuf = number_option(optarg, 1, 1 << 24, "-R RCVBUF"); break;
-        case 'r': o.refused_ok = true; break;
-        case 'c': o.cut_ok = true; break;
-        default: usage();
+        case 'n':
+            o.clients = number_option(optarg, 1, 100000, "-n CLIENTS");
+            break;
+        case 'l':
+            o.lines = number_option(optarg, 1, 1000000, "-l LINES");
+            break;
+        case 'm':
+            o.max_line = number_option(optarg, 24, 1 << 20, "-m MAX_LINE");
+            break;
+        case 'p':
+            o.max_piece = number_option(optarg, 1, 1 << 20, "-p MAX_PIECE");
+            break;
+        case 's':
+            o.seed = (unsigned long long)number_option(optarg, 0, LONG_MAX, "-s SEED");
+            break;
+        case 't':
+            o.seconds = (double)number_option(optarg, 1, 3600, "-t SECONDS");
+            break;
+        case 'w':
+            o.wait_ms = number_option(optarg, 0, 3600000, "-w WAIT_MS");
+            break;
+        case 'R':
+            o.rcvbuf = number_option(optarg, 1, 1 << 24, "-R RCVBUF");
+            break;
+        case 'r':
+            o.refused_ok = true;
+            break;
+        case 'c':
+            o.cut_ok = true;
+            break;
+        default:
+            usage();
         }
     }
     if (optind != argc - 1)
@@ -390,8 +417,9 @@ int main(int argc, char **argv)
         struct client *c = &clients[i];
         if (c->outcome == RUNNING) {
             char why[160];
-            snprintf(why, sizeof why, "no answer within %.0f s (sent %zu of %zu bytes, %zu came back)",
-                     o.seconds, c->sent, c->total, c->matched);
+            snprintf(why, sizeof why,
+                     "no answer within %.0f s (sent %zu of %zu bytes, %zu came back)", o.seconds,
+                     c->sent, c->total, c->matched);
             fail(c, why);
         }
         count[c->outcome]++;
@@ -402,8 +430,8 @@ int main(int argc, char **argv)
             first_refused = c;
     }
     printf("clients=%zu served=%zu refused=%zu cut=%zu failed=%zu lines=%zu/%zu seconds=%.2f\n", n,
-           count[SERVED], count[REFUSED], count[CUT], count[FAILED], lines_ok,
-           n * (size_t)o.lines, seconds);
+           count[SERVED], count[REFUSED], count[CUT], count[FAILED], lines_ok, n * (size_t)o.lines,
+           seconds);
     if (first_failed != NULL)
         fprintf(stderr, "many-clients: client %td failed: %s\n", first_failed - clients,
                 first_failed->why);

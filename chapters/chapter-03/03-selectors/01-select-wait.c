@@ -67,8 +67,9 @@ static void accept_clients(int server_socket)
         printf("Cliente connectandose desde %s\n", name);
         if (fd >= FD_SETSIZE) {
             char why[96];
-            snprintf(why, sizeof why, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
-                     fd, FD_SETSIZE);
+            snprintf(why, sizeof why,
+                     "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo", fd,
+                     FD_SETSIZE);
             refuse_client(fd, name, why);
             continue;
         }
@@ -90,8 +91,9 @@ static void echo_client(int fd)
     char data[RECV_SIZE];
     ssize_t n = recv(fd, data, sizeof data, 0);
     if (n == -1) {
+        /* EAGAIN: nothing after all (select() will tell us again); EINTR: a signal */
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-            return; /* nothing after all: select() will tell us again */
+            return;
         warn_call("recv", errno); /* ECONNRESET: the client is gone */
     } else if (n > 0) {
         if (!quiet)

@@ -49,8 +49,9 @@ static void accept_clients(int server_socket)
     while ((c = connection_accept(server_socket, &status)) != NULL) {
         if (c->fd >= FD_SETSIZE) { /* never FD_SET() it: refuse it and go on */
             char why[96];
-            snprintf(why, sizeof why, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
-                     c->fd, FD_SETSIZE);
+            snprintf(why, sizeof why,
+                     "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo", c->fd,
+                     FD_SETSIZE);
             connection_refuse(c, why);
             continue;
         }

@@ -43,8 +43,8 @@ static long long accept_paused_until; /* see ACCEPT_BACK_OFF below */
 /* Tell epoll what c waits for now, if that changed since we last told it. */
 static void update_interest(struct connection *c)
 {
-    unsigned events = (connection_wants_read(c) ? EPOLLIN : 0u) |
-                      (connection_wants_write(c) ? EPOLLOUT : 0u);
+    unsigned events =
+        (connection_wants_read(c) ? EPOLLIN : 0u) | (connection_wants_write(c) ? EPOLLOUT : 0u);
     if (events == c->watched)
         return;
     struct epoll_event event = {.events = events, .data.ptr = c};

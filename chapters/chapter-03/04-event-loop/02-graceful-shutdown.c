@@ -47,8 +47,8 @@
 
 static struct event_loop *main_loop;
 static int server_socket;
-static int signal_pipe[2];    /* [1]: the handler writes a byte; [0]: the loop reads it */
-static bool stopping;         /* a signal came: we accept and read no more */
+static int signal_pipe[2]; /* [1]: the handler writes a byte; [0]: the loop reads it */
+static bool stopping;      /* a signal came: we accept and read no more */
 static long resume_timer = -1, deadline_timer = -1;
 
 /* Every open connection (to finish them all on shutdown); c->slot is c's index here. */
