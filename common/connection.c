@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,11 +286,17 @@ void raise_fd_limit(void)
         warn_call("getrlimit(RLIMIT_NOFILE)", errno);
         return;
     }
-    if (limit.rlim_cur == limit.rlim_max)
+    rlim_t wanted = limit.rlim_max;
+#ifdef OPEN_MAX
+    /* macOS: the hard limit says "unlimited", but setrlimit() refuses more than OPEN_MAX. */
+    if (wanted == RLIM_INFINITY || wanted > OPEN_MAX)
+        wanted = OPEN_MAX;
+#endif
+    if (limit.rlim_cur >= wanted)
         return;
-    limit.rlim_cur = limit.rlim_max;
+    limit.rlim_cur = wanted;
     if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
-        warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* macOS refuses "unlimited": keep going */
+        warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* keep going with the old limit */
 }
 
 long long monotonic_ms(void)

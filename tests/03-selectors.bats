@@ -128,6 +128,16 @@ for_each_stage() {
 }
 _left_is() { [ "$(count_lines "$SERVER_OUT" "$LEFT")" -eq "$1" ]; }
 
+@test "01-select-wait: a client that never reads is let go, saying why (no output queue yet)" {
+    start_server 03-selectors/01-select-wait "$PORT_UNDER_TEST" -q
+    "$TOOLS_DIR/misbehave" no-read "$PORT_UNDER_TEST" 1 >/dev/null &
+    LIB_PIDS+=("$!")
+    wait_server_line "Cliente ('127.0.0.1', PORT) descartado: no lee lo que le devolvemos" 3
+    assert_server_output "$CONNECT" "Cliente ('127.0.0.1', PORT) descartado: no lee lo que le devolvemos"
+    assert_no_errors
+    assert_still_serving "$PORT_UNDER_TEST"
+}
+
 # --- select's ceiling: FD_SETSIZE -----------------------------------------------------------
 
 @test "select stages: clients beyond FD_SETSIZE are refused cleanly, the others served" {
