@@ -161,6 +161,7 @@ _beyond_fd_setsize() {
 # --- out of descriptors (EMFILE): pause accepting, never spin, never die --------------------
 
 @test "every select/poll/epoll/loop stage: out of descriptors, it pauses accepting, then serves all" {
+    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
     STAGES=(03-selectors/01-select-wait "${LINE_STAGES[@]}")
     start_stages -q
     for_each_stage _out_of_descriptors
