@@ -134,7 +134,7 @@ int main(int argc, char **argv)
         bool paused = monotonic_ms() < accept_paused_until;
         if (paused) {
             FD_CLR(server_socket, &readable);
-            timeout = (struct timeval){.tv_sec = 0, .tv_usec = ACCEPT_BACKOFF_MS * 1000};
+            timeout = (struct timeval){.tv_sec = 0, .tv_usec = ACCEPT_BACKOFF_MS * 1000L};
         }
         int ready = select(max_fd + 1, &readable, NULL, NULL, &timeout);
         if (ready == -1) {

@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         }
 
         /* 2. Sleep until something is ready (no time-out: nothing to do until then). */
-        struct timeval pause = {.tv_sec = 0, .tv_usec = ACCEPT_BACKOFF_MS * 1000};
+        struct timeval pause = {.tv_sec = 0, .tv_usec = ACCEPT_BACKOFF_MS * 1000L};
         int ready = select(max_fd + 1, &readable, &writable, NULL, paused ? &pause : NULL);
         if (ready == -1) {
             if (errno == EINTR)

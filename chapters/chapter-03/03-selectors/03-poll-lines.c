@@ -44,7 +44,9 @@ static bool add_client(struct connection *c)
         if (more_fds == NULL)
             return false;
         fds = more_fds;
-        struct connection **more_clients = realloc(clients, bigger * sizeof *clients);
+        /* an array of pointers: sizeof *clients is the size of one pointer, as meant */
+        struct connection **more_clients =
+            realloc(clients, bigger * sizeof *clients); // NOLINT(bugprone-sizeof-expression)
         if (more_clients == NULL)
             return false;
         clients = more_clients;
@@ -91,7 +93,8 @@ int main(int argc, char **argv)
 
     capacity = 64;
     fds = malloc(capacity * sizeof *fds);
-    clients = malloc(capacity * sizeof *clients);
+    /* an array of pointers: sizeof *clients is the size of one pointer, as meant */
+    clients = malloc(capacity * sizeof *clients); // NOLINT(bugprone-sizeof-expression)
     if (fds == NULL || clients == NULL)
         die("malloc");
 

@@ -118,7 +118,9 @@ static bool add_client(struct connection *c)
 {
     if (client_count == client_capacity) {
         size_t bigger = client_capacity ? 2 * client_capacity : 64;
-        struct connection **more = realloc(clients, bigger * sizeof *more);
+        /* an array of pointers: sizeof *more is the size of one pointer, as meant */
+        struct connection **more =
+            realloc(clients, bigger * sizeof *more); // NOLINT(bugprone-sizeof-expression)
         if (more == NULL)
             return false;
         clients = more;
