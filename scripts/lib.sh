@@ -20,8 +20,9 @@ stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
 # port_in_use PORT: something on this machine uses local port PORT (any state).
 port_in_use() {
     if [ -r /proc/net/tcp ]; then
-        awk -v p="$(printf '%04X' "$1")" 'FNR > 1 && substr($2, length($2) - 3) == p { found = 1 }
-            END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+        # "  12: 0100007F:1F40 ..." : the local port is the 4 hex digits after the address.
+        # grep, not awk: after a many-client test the table holds thousands of TIME_WAIT rows.
+        grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null
     else
         ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
     fi
@@ -30,11 +31,9 @@ port_in_use() {
 # port_listening PORT: a socket is listening on PORT. Reads the kernel's table instead of
 # connecting (a test connection would use up the accept() of a one-client stage).
 port_listening() {
-    local hex
-    hex=$(printf '%04X' "$1")
     if [ -r /proc/net/tcp ]; then
-        awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 3) == p { found = 1 } END { exit !found }' \
-            /proc/net/tcp
+        # local address:port, remote 00000000:0000, state 0A = LISTEN
+        grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf '%04X' "$1") [0-9A-F]+:0000 0A " /proc/net/tcp
     else
         ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
     fi
@@ -128,6 +127,22 @@ _dead() { ! kill -0 "$1" 2>/dev/null; }
 send_line() {
     printf '%b' "$2" | timeout "${3:-5}" nc -N 127.0.0.1 "$1" 3>&- || true
 }
+
+# ask PORT DATA EXPECTED [SECONDS]: a client that sends DATA, waits until it has received
+# exactly EXPECTED (printf escapes; at most SECONDS, default 5), then hangs up, and prints
+# what it received. For servers that keep a connection open after answering (send_line would
+# wait for them to close it until its time-out).
+ask() {
+    local out pid
+    out=$(mktemp "$LIB_TMP/ask.XXXXXX")
+    printf '%b' "$2" | timeout "${4:-5}" nc -N 127.0.0.1 "$1" >"$out" 2>/dev/null 3>&- &
+    pid=$!
+    wait_until "${4:-5}" _file_is "$out" "$3" || true
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    cat "$out"
+}
+_file_is() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
 
 # client_open NAME PORT: an interactive client (nc whose input we write to later, like a
 # student typing in a terminal). Its output goes to $LIB_TMP/NAME.out.

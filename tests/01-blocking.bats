@@ -194,10 +194,10 @@ HOLA_LINES=(
 
 @test "04-many-clients: a client that hangs up is forgotten and the others are still served" {
     start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
-    send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' >"$LIB_TMP/first.out"
+    ask "$PORT_UNDER_TEST" 'Hola Mundo\r\n' 'Hola Mundo\r\n' >"$LIB_TMP/first.out"
     assert_client_received first 'Hola Mundo\r\n'
     # The blocking loop only notices the hang-up on its next pass, after the next accept().
-    send_line "$PORT_UNDER_TEST" 'Hola Mundo2\r\n' >"$LIB_TMP/second.out"
+    ask "$PORT_UNDER_TEST" 'Hola Mundo2\r\n' 'Hola Mundo2\r\n' >"$LIB_TMP/second.out"
     assert_client_received second 'Hola Mundo2\r\n'
     wait_server_line "Toda la data leida: b'Hola Mundo2\\r\\n'"
     assert_server_output \
@@ -229,7 +229,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     assert_equal "04-many-clients: recv: Connection reset by peer (errno 104, ECONNRESET)" \
         "$(cat "$SERVER_ERR")"
     # a fresh client is served as soon as client 1 (the one the loop waits on) speaks
-    send_line "$PORT_UNDER_TEST" 'nuevo\r\n' >"$LIB_TMP/fresh.out" &
+    ask "$PORT_UNDER_TEST" 'nuevo\r\n' 'nuevo\r\n' >"$LIB_TMP/fresh.out" &
     fresh=$!
     wait_until 5 _third_client
     client_send one 'y aqui\r\n'
@@ -241,13 +241,13 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
     head -c 5000 /dev/zero | tr '\0' 'a' | timeout 5 nc -N 127.0.0.1 "$PORT_UNDER_TEST" 3>&- >/dev/null || true
     wait_until 5 grep -q "message longer than 4096" "$SERVER_ERR"
-    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/next.out"
+    ask "$PORT_UNDER_TEST" 'Hola\r\n' 'Hola\r\n' >"$LIB_TMP/next.out"
     assert_client_received next 'Hola\r\n'
 }
 
 @test "04-many-clients: binary and NUL bytes are echoed intact" {
     start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
-    send_line "$PORT_UNDER_TEST" '\x00\x01\xfe\xff\r\n' >"$LIB_TMP/bin.out"
+    ask "$PORT_UNDER_TEST" '\x00\x01\xfe\xff\r\n' '\x00\x01\xfe\xff\r\n' >"$LIB_TMP/bin.out"
     assert_client_received bin '\x00\x01\xfe\xff\r\n'
     wait_server_line "Toda la data leida: b'\\x00\\x01\\xfe\\xff\\r\\n'"
 }
