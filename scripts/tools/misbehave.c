@@ -5,6 +5,12 @@
  *                                  connection (RST, via SO_LINGER 0) instead of closing it.
  *   misbehave no-read PORT SECONDS send long lines for SECONDS without ever reading the
  *                                  replies; prints how many bytes it managed to send.
+ *   misbehave flood PORT BYTES SECONDS
+ *                                  the same, but stops once BYTES are sent (or SECONDS are up,
+ *                                  whichever comes first); prints `sent N of BYTES bytes`. A
+ *                                  server with back-pressure stops reading it: N < BYTES.
+ *   misbehave cycles PORT COUNT    COUNT connections, one after the other, each closed at once;
+ *                                  every second one sends half a line ("Hol") first.
  *
  * Exit status 0 when it did what it was asked, 1 (with a message) when a call failed.
  */
@@ -13,6 +19,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,11 +82,55 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A number from the command line, from lo to hi; exits 2 with a message otherwise. */
+static double number_arg(const char *text, double lo, double hi, const char *what)
+{
+    char *rest = NULL;
+    double value = strtod(text, &rest);
+    if (rest == text || *rest != '\0' || !(value > lo && value <= hi)) {
+        fprintf(stderr, "misbehave: %s must be a number above %g, at most %g\n", what, lo, hi);
+        exit(2);
+    }
+    return value;
+}
+
+/* Send 1024-byte lines on fd, never reading, until `limit` bytes are sent or `seconds` have
+ * passed; returns how many bytes were sent. A server that closes on us is a failure (die). */
+static unsigned long long send_unread(int fd, unsigned long long limit, double seconds)
+{
+    char line[1024];
+    memset(line, 'x', sizeof line);
+    line[sizeof line - 2] = '\r';
+    line[sizeof line - 1] = '\n';
+    set_nonblocking(fd); /* so that a full connection does not block us past the deadline */
+    unsigned long long total = 0;
+    double end = now() + seconds;
+    while (now() < end && total < limit) {
+        size_t chunk = sizeof line;
+        if (limit - total < chunk)
+            chunk = (size_t)(limit - total);
+        ssize_t n = send(fd, line, chunk, 0);
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                struct timespec pause = {.tv_sec = 0, .tv_nsec = 10000000L}; /* 10 ms */
+                nanosleep(&pause, NULL);
+                continue;
+            }
+            die("send");
+        }
+        total += (unsigned long long)n;
+    }
+    return total;
+}
+
 int main(int argc, char **argv)
 {
     server_init(1, argv); /* only for SIGPIPE and stdout; the port comes from argv[2] */
-    if (argc != 4 || parse_port(argv[2]) < 0) {
-        fprintf(stderr, "usage: misbehave reset PORT DATA | misbehave no-read PORT SECONDS\n");
+    bool flood = argc == 5 && strcmp(argv[1], "flood") == 0;
+    if ((argc != 4 && !flood) || parse_port(argv[2]) < 0) {
+        fprintf(stderr,
+                "usage: misbehave reset PORT DATA | misbehave no-read PORT SECONDS\n"
+                "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
         return 2;
     }
     int fd = connect_to(parse_port(argv[2]));
@@ -101,27 +153,32 @@ int main(int argc, char **argv)
             fprintf(stderr, "misbehave no-read: SECONDS must be a number above 0, at most 3600\n");
             return 2;
         }
-        char line[1024];
-        memset(line, 'x', sizeof line);
-        line[sizeof line - 2] = '\r';
-        line[sizeof line - 1] = '\n';
-        set_nonblocking(fd); /* so that a full connection does not block us past the deadline */
-        unsigned long long total = 0;
-        double end = now() + seconds;
-        while (now() < end) {
-            ssize_t n = send(fd, line, sizeof line, 0);
-            if (n == -1) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                    struct timespec pause = {.tv_sec = 0, .tv_nsec = 10000000L}; /* 10 ms */
-                    nanosleep(&pause, NULL);
-                    continue;
-                }
-                die("send");
-            }
-            total += (unsigned long long)n;
-        }
-        printf("sent %llu bytes\n", total);
+        printf("sent %llu bytes\n", send_unread(fd, ULLONG_MAX, seconds));
         close(fd);
+        return 0;
+    }
+    if (flood) {
+        unsigned long long bytes = (unsigned long long)number_arg(argv[3], 0, 1e12, "flood: BYTES");
+        double seconds = number_arg(argv[4], 0, 3600, "flood: SECONDS");
+        printf("sent %llu of %llu bytes\n", send_unread(fd, bytes, seconds), bytes);
+        close(fd);
+        return 0;
+    }
+    if (strcmp(argv[1], "cycles") == 0) {
+        double wanted = number_arg(argv[3], 0, 1e6, "cycles: COUNT");
+        long count = (long)wanted;
+        if ((double)count != wanted) {
+            fprintf(stderr, "misbehave cycles: COUNT must be a whole number\n");
+            return 2;
+        }
+        for (long i = 0; i < count; i++) {
+            if (i > 0)
+                fd = connect_to(parse_port(argv[2]));
+            if (i % 2 == 1 && send_all(fd, "Hol", 3) == -1)
+                die("send");
+            close(fd);
+        }
+        printf("%ld cycles\n", count);
         return 0;
     }
     fprintf(stderr, "misbehave: unknown mode '%s'\n", argv[1]);

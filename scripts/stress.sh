@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# scripts/stress.sh [--quick] [STAGE...] - what `make stress` runs: the event-loop stages under
+# load, each check on a fresh server (-q), with one line per check and stage giving what was
+# measured. Exit status 1 if any check failed (0 if they passed or were skipped, with a reason).
+#
+#   cycles     2,000 connections, one after the other, each closed at once (every second one
+#              after half a line): the server's open descriptors (/proc/PID/fd) come back to
+#              their starting count, and it saw every one arrive and leave;
+#   clients    500 clients at once, each sending 20 random lines (up to 1024 bytes, NUL and
+#              bytes >= 0x80 included) in random pieces: every line comes back intact and in
+#              order, per client (build/tools/many-clients);
+#   flood      a client that sends 10 MB and never reads: once its replies pile up, the server
+#              stops reading it (back-pressure) without dropping it; its resident memory
+#              (VmRSS, and the peak VmHWM, from /proc/PID/status) grows by less than
+#              RSS_LIMIT_KB; other clients are served meanwhile;
+#   fdsetsize  (select only) FD_SETSIZE + 100 clients at once: those whose descriptor select()
+#              cannot watch are refused cleanly (an error line, then closed), the rest served.
+#
+# --quick: a reduced run for the bats suite (tests/stress.bats): 300 cycles, 100 clients of 5
+# lines, a 0.5 s flood, and no fdsetsize (tests/03-selectors.bats checks it already).
+# STAGE: e.g. 03-selectors/03-poll-lines (default: every line stage; epoll on Linux only).
+# BUILD_DIR chooses the binaries (as for the tests: `make check` points it at the sanitizer
+# build). Needs Linux's /proc. Numbers are for a 2-core machine; the run takes about a minute.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib.sh
+source scripts/lib.sh
+TOOLS_DIR=${TOOLS_DIR:-$BUILD_DIR/tools}
+
+FD_SETSIZE=1024      # glibc's, fixed at compile time (the select stage prints it when refusing)
+RSS_LIMIT_KB=2048    # a connection is ~3 KB whatever it sends: 2 MB is hundreds of clients' worth
+CYCLES=2000 CLIENTS=500 LINES=20 FLOOD_BYTES=$((10 * 1024 * 1024)) FLOOD_SECONDS=3 OTHERS=50
+BEYOND=$((FD_SETSIZE + 100))
+QUICK=0
+if [ "${1:-}" = --quick ]; then
+    QUICK=1 CYCLES=300 CLIENTS=100 LINES=5 FLOOD_SECONDS=0.5 OTHERS=10
+    shift
+fi
+STAGES=("$@")
+if [ ${#STAGES[@]} -eq 0 ]; then
+    STAGES=(03-selectors/02-select-lines 03-selectors/03-poll-lines)
+    [ "$(uname -s)" = Linux ] && STAGES+=(03-selectors/04-epoll-lines) # (Linux-only, as the Makefile)
+    STAGES+=(04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown)
+fi
+for tool in many-clients misbehave; do
+    [ -x "$TOOLS_DIR/$tool" ] || { echo "stress: $TOOLS_DIR/$tool is missing: run make" >&2; exit 2; }
+done
+[ -d /proc/self/fd ] || { echo "stress: needs Linux's /proc" >&2; exit 2; }
+
+LIB_TMP=$(mktemp -d)
+trap 'stop_all; rm -rf "$LIB_TMP"' EXIT
+trap 'exit 130' INT TERM
+
+# Each client is a descriptor in the client tool and one in the server: use all we may.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+FD_LIMIT=$(ulimit -n)
+[ "$FD_LIMIT" = unlimited ] && FD_LIMIT=1048576
+
+FAILED=0
+# report STAGE CHECK ok|FAIL|skip DETAILS: the one line a check prints.
+report() {
+    printf '%-34s %-9s %-4s %s\n' "$1" "$2" "$3" "$4"
+    [ "$3" = FAIL ] && FAILED=1
+    return 0
+}
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+_fds_are() { [ "$(fd_count "$1")" -eq "$2" ]; }
+_lines_are() { [ "$(count_lines "$SERVER_OUT" "$1")" -eq "$2" ]; }
+_piled_up() { [ "$(send_queue "$1")" -gt 262144 ]; }
+# stderr_lines FILE: the server's stderr, without the resets a client that leaves unread
+# replies causes (expected: the kernel answers its close with RST).
+stderr_lines() { grep -cvE ': (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)$' "$1"; }
+
+CONNECT="Cliente connectandose desde ('127.0.0.1', PORT)"
+LEFT="Cliente ('127.0.0.1', PORT) desconectado"
+
+# start STAGE CHECK: a fresh server for one check; reports FAIL if it does not start.
+start() {
+    PORT=$(free_port) && start_server "$1" "$PORT" -q 2>"$LIB_TMP/start.err" && return 0
+    report "$1" "$2" FAIL "the server did not start: $(tr '\n' ' ' <"$LIB_TMP/start.err")"
+    return 1
+}
+
+check_cycles() {
+    local stage=$1 before after t ms
+    start "$stage" cycles || return
+    before=$(fd_count "$SERVER_PID")
+    t=$(date +%s%N)
+    if ! timeout 120 "$TOOLS_DIR/misbehave" cycles "$PORT" "$CYCLES" >"$LIB_TMP/cycles.out" 2>&1; then
+        report "$stage" cycles FAIL "the client failed: $(tr '\n' ' ' <"$LIB_TMP/cycles.out")"
+        stop_all
+        return
+    fi
+    wait_until 10 _lines_are "$LEFT" "$CYCLES"
+    wait_until 5 _fds_are "$SERVER_PID" "$before"
+    ms=$(ms_since "$t")
+    after=$(fd_count "$SERVER_PID")
+    local came left errors
+    came=$(count_lines "$SERVER_OUT" "$CONNECT")
+    left=$(count_lines "$SERVER_OUT" "$LEFT")
+    errors=$(stderr_lines "$SERVER_ERR")
+    local what="$CYCLES connect/close cycles in $ms ms; open fds: $before before, $after after; $came arrived, $left left; $errors error lines"
+    if [ "$after" -eq "$before" ] && [ "$came" -eq "$CYCLES" ] && [ "$left" -eq "$CYCLES" ] &&
+        [ "$errors" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        report "$stage" cycles ok "$what"
+    else
+        report "$stage" cycles FAIL "$what"
+    fi
+    stop_all
+}
+
+check_clients() {
+    local stage=$1 summary expected errors
+    if [ "$FD_LIMIT" -lt $((CLIENTS + 64)) ]; then
+        report "$stage" clients skip "needs $((CLIENTS + 64)) descriptors, ulimit -n allows $FD_LIMIT"
+        return
+    fi
+    start "$stage" clients || return
+    summary=$(timeout 120 "$TOOLS_DIR/many-clients" -n "$CLIENTS" -l "$LINES" -m 1024 -p 300 \
+        -s "$RANDOM" -t 60 "$PORT" 2>"$LIB_TMP/clients.err")
+    expected="clients=$CLIENTS served=$CLIENTS refused=0 cut=0 failed=0 lines=$((CLIENTS * LINES))/$((CLIENTS * LINES))"
+    errors=$(stderr_lines "$SERVER_ERR")
+    if [ "${summary% seconds=*}" = "$expected" ] && [ "$errors" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        report "$stage" clients ok "$summary (pieces of 1-300 bytes, lines up to 1024)"
+    else
+        report "$stage" clients FAIL "${summary:-no summary} $(tr '\n' ' ' <"$LIB_TMP/clients.err"); $errors error lines: $(head -c 200 "$SERVER_ERR")"
+    fi
+    stop_all
+}
+
+check_flood() {
+    local stage=$1 start_kb peak_kb hwm_kb now_kb flood piled=no others others_ok=no during=no
+    local status sent dropped errors
+    start "$stage" flood || return
+    start_kb=$(rss_kb "$SERVER_PID")
+    peak_kb=$start_kb
+    "$TOOLS_DIR/misbehave" flood "$PORT" "$FLOOD_BYTES" "$FLOOD_SECONDS" >"$LIB_TMP/flood.out" \
+        2>&1 3>&- &
+    flood=$!
+    LIB_PIDS+=("$flood")
+    # its replies pile up in the kernel once it stops reading: then the server must stop too
+    wait_until "$FLOOD_SECONDS" _piled_up "$PORT" && piled=yes
+    others=$(timeout 30 "$TOOLS_DIR/many-clients" -n "$OTHERS" -l 5 -m 200 -p 40 -t 10 "$PORT" 2>&1) &&
+        others_ok=yes
+    kill -0 "$flood" 2>/dev/null && during=yes # they were served while it was still flooding
+    while kill -0 "$flood" 2>/dev/null; do
+        now_kb=$(rss_kb "$SERVER_PID")
+        [ "${now_kb:-0}" -gt "$peak_kb" ] && peak_kb=$now_kb
+        sleep 0.05
+    done
+    status=0
+    wait "$flood" || status=$?
+    hwm_kb=$(rss_kb "$SERVER_PID" VmHWM)
+    sent=$(sed -n 's/^sent \([0-9]*\) of .*/\1/p' "$LIB_TMP/flood.out")
+    dropped=$(grep -c 'descartado' "$SERVER_OUT")
+    errors=$(stderr_lines "$SERVER_ERR")
+    local what="sent $((${sent:-0} / 1024)) of $((FLOOD_BYTES / 1024)) kB unread in ${FLOOD_SECONDS} s (replies piled up: $piled; dropped: $dropped); VmRSS $start_kb -> peak $peak_kb kB, VmHWM $hwm_kb kB (limit +$RSS_LIMIT_KB); $OTHERS others meanwhile: ${others% seconds=*}"
+    if [ "$status" -eq 0 ] && [ "$piled" = yes ] && [ "$dropped" -eq 0 ] && [ "$errors" -eq 0 ] &&
+        [ $((peak_kb - start_kb)) -lt "$RSS_LIMIT_KB" ] && [ $((hwm_kb - start_kb)) -lt "$RSS_LIMIT_KB" ] &&
+        [ "$others_ok" = yes ] && [ "$during" = yes ]; then
+        report "$stage" flood ok "$what"
+    else
+        [ "$status" -ne 0 ] && what="the flooding client failed ($(tr '\n' ' ' <"$LIB_TMP/flood.out")); $what"
+        [ "$during" = yes ] || what="$what; the flood had ended before the others were done"
+        report "$stage" flood FAIL "$what; $errors error lines"
+    fi
+    stop_all
+}
+
+check_fdsetsize() {
+    local stage=$1 base summary served refused told rejected
+    if [ "$QUICK" -eq 1 ]; then
+        report "$stage" fdsetsize skip "--quick: tests/03-selectors.bats checks it"
+        return
+    fi
+    if [ "$FD_LIMIT" -lt $((BEYOND + 64)) ]; then
+        report "$stage" fdsetsize skip "needs $((BEYOND + 64)) descriptors, ulimit -n allows $FD_LIMIT (hard limit $(ulimit -Hn))"
+        return
+    fi
+    start "$stage" fdsetsize || return
+    base=$(fd_count "$SERVER_PID")
+    summary=$(timeout 120 "$TOOLS_DIR/many-clients" -n "$BEYOND" -l 1 -s 3 -r -t 60 "$PORT" \
+        2>"$LIB_TMP/beyond.err")
+    served=-1 refused=-1
+    if [[ $summary =~ ^clients=$BEYOND\ served=([0-9]+)\ refused=([0-9]+)\ cut=0\ failed=0\  ]]; then
+        served=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}
+    fi
+    told=$(sed -n 's/.*it was told: //p' "$LIB_TMP/beyond.err")
+    rejected=$(grep -c "rechazado: descriptor [0-9]* >= FD_SETSIZE ($FD_SETSIZE)" "$SERVER_OUT")
+    local what="$BEYOND clients: $served served, $refused refused (told: $told; $rejected 'rechazado' lines); $base fds open before, so at least $((FD_SETSIZE - base)) servable"
+    if [ "$served" -ge $((FD_SETSIZE - base)) ] && [ "$refused" -ge 1 ] &&
+        [ $((served + refused)) -eq "$BEYOND" ] && [ "$rejected" -eq "$refused" ] &&
+        [ "$told" = "b'Error: servidor lleno, intente mas tarde\\r\\n'" ] &&
+        [ "$(stderr_lines "$SERVER_ERR")" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        report "$stage" fdsetsize ok "$what"
+    else
+        report "$stage" fdsetsize FAIL "$what; ${summary:-no summary}"
+    fi
+    stop_all
+}
+
+echo "stress: ${#STAGES[@]} stages, $([ "$QUICK" -eq 1 ] && echo quick || echo full) run; ulimit -n $FD_LIMIT; binaries: $BUILD_DIR"
+for stage in "${STAGES[@]}"; do
+    if [ ! -x "$(stage_bin "$stage")" ]; then
+        report "$stage" - FAIL "not built: $(stage_bin "$stage")"
+        continue
+    fi
+    check_cycles "$stage"
+    check_clients "$stage"
+    check_flood "$stage"
+    case $stage in *select-lines) check_fdsetsize "$stage" ;; esac
+done
+if [ "$FAILED" -ne 0 ]; then
+    echo "stress: FAILED"
+    exit 1
+fi
+echo "stress: every check passed in ${SECONDS} s"
