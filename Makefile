@@ -89,7 +89,7 @@ exercise: $(EXERCISE_BIN) $(TOOLS)
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
 # as soon as they exist. The tools are Debian packages: scripts/install-deps.sh --all.
 
-.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format fuzz compile_commands.json
+.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format fuzz stress compile_commands.json
 
 # make check: the same build with AddressSanitizer, UndefinedBehaviorSanitizer and (at exit)
 # LeakSanitizer, in its own folder per compiler (make check CC=clang works too).
@@ -167,6 +167,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) $(COMMON_HDRS)
 ## fuzz: run every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 60; 0: replay the seeds)
 fuzz: $(FUZZERS)
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+## stress: the event-loop stages under load: fds after 2,000 cycles, 500 clients, a 10 MB flood, FD_SETSIZE
+stress: all
+	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/stress.sh
 
 # One entry per source, with the very flags the rules above use (no bear needed).
 CDB_ENTRY = printf '  {"directory": "%s", "file": "%s", "command": "%s"}' "$(CURDIR)" "$(1)" "$(2)"
