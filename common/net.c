@@ -11,6 +11,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+struct sockaddr_in loopback_address(int port)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* 127.0.0.1: reachable from this machine only */
+    return addr;
+}
+
 int listen_tcp(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -23,11 +33,7 @@ int listen_tcp(int port)
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
         die("setsockopt(SO_REUSEADDR)");
 
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* 127.0.0.1: reachable from this machine only */
+    struct sockaddr_in addr = loopback_address(port);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == -1)
         die("bind");
 

@@ -14,6 +14,9 @@
 /* A listening TCP socket on 127.0.0.1:port (SO_REUSEADDR set). Dies naming the failed call. */
 int listen_tcp(int port);
 
+/* The address 127.0.0.1:port, ready for bind() or connect(). */
+struct sockaddr_in loopback_address(int port);
+
 /* Put fd in non-blocking mode (fcntl O_NONBLOCK): calls that would wait fail with EAGAIN. */
 void set_nonblocking(int fd);
 

@@ -86,17 +86,7 @@ wait_until() {
 start_server() {
     local stage=$1 port=$2
     shift 2
-    local name=${stage//\//_}
-    SERVER_OUT=$LIB_TMP/$name.$port.out
-    SERVER_ERR=$LIB_TMP/$name.$port.err
-    "$(stage_bin "$stage")" "$@" "$port" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null &
-    SERVER_PID=$!
-    LIB_PIDS+=("$SERVER_PID")
-    if ! wait_until 5 _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "start_server: $stage did not start listening on port $port:" >&2
-        cat "$SERVER_ERR" >&2
-        return 1
-    fi
+    start_program "${stage//\//_}" "$port" "$(stage_bin "$stage")" "$@"
 }
 _listening_or_dead() { port_listening "$1" || ! kill -0 "$2" 2>/dev/null; }
 
@@ -237,9 +227,11 @@ stop_all() {
     return 0
 }
 
-# start_program NAME PORT COMMAND...: like start_server for any server command (the benchmark's
-# Python peers); COMMAND must take the port as its last argument. Sets SERVER_PID, SERVER_OUT,
-# SERVER_ERR; returns 1 if it does not listen within 5 s.
+# start_program NAME PORT COMMAND...: run any server command in the background with PORT as its
+# last argument, output in $LIB_TMP/NAME.PORT.{out,err}, and wait until it listens (at most
+# 5 s). start_server uses it for the stages; the benchmark, for its Python peers. Sets
+# SERVER_PID, SERVER_OUT, SERVER_ERR; returns 1, with the server's stderr on ours, if it exits
+# or does not listen in time.
 start_program() {
     local name=$1 port=$2
     shift 2
@@ -249,7 +241,7 @@ start_program() {
     SERVER_PID=$!
     LIB_PIDS+=("$SERVER_PID")
     if ! wait_until 5 _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "start_program: $name did not start listening on port $port:" >&2
+        echo "$name did not start listening on port $port:" >&2
         cat "$SERVER_ERR" >&2
         return 1
     fi

@@ -18,6 +18,7 @@
  * Every message is "Hola-NNNNN\r\n", 12 bytes: an even length on purpose, so that even the
  * documents' two-bytes-at-a-time servers, which only look at the last two bytes, see the "\r\n".
  */
+#include "connection.h" /* raise_fd_limit() */
 #include "net.h"
 #include "util.h"
 
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,27 +58,13 @@ static void sleep_seconds(double s)
         ;
 }
 
-/* Allow as many open files as the hard limit permits: thousands of clients need thousands. */
-static void raise_fd_limit(void)
-{
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-        lim.rlim_cur = lim.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &lim); /* best effort: the caller reports what fails */
-    }
-}
-
 /* A blocking connect to 127.0.0.1:port; -1 with errno set on failure. */
 static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd == -1)
         return -1;
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in addr = loopback_address(port);
     while (connect(fd, (struct sockaddr *)&addr, sizeof addr) == -1) {
         if (errno == EINTR)
             continue;

@@ -169,11 +169,7 @@ static void start_connect(struct client *c, const struct options *o)
         if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == -1)
             die("setsockopt(SO_RCVBUF)");
     }
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)o->port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in addr = loopback_address(o->port);
     c->connecting = true;
     c->read_from = monotonic_ms() + o->wait_ms;
     if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) == 0)
