@@ -364,7 +364,6 @@ static void check_queue(const struct input *in, const struct events *e, size_t c
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* cppcheck-suppress unusedFunction ; libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < HEADER_BYTES)

@@ -147,7 +147,6 @@ static size_t decode_literal(const char *s, size_t len, unsigned char *out, bool
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* cppcheck-suppress unusedFunction ; libFuzzer calls it */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *literal = NULL;
