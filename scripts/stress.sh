@@ -17,7 +17,7 @@
 #              cannot watch are refused cleanly (an error line, then closed), the rest served.
 #
 # --quick: a reduced run for the bats suite (tests/stress.bats): 300 cycles, 100 clients of 5
-# lines, a 0.5 s flood, and no fdsetsize (tests/03-selectors.bats checks it already).
+# lines, a 0.8 s flood, and no fdsetsize (tests/03-selectors.bats checks it already).
 # STAGE: e.g. 03-selectors/03-poll-lines (default: every line stage; epoll on Linux only).
 # BUILD_DIR chooses the binaries (as for the tests: `make check` points it at the sanitizer
 # build). Needs Linux's /proc. Numbers are for a 2-core machine; the run takes about a minute.
@@ -34,7 +34,7 @@ CLIENTS_SECONDS=20   # many-clients gives up after this long (a run takes about 
 BEYOND=$((FD_SETSIZE + 100))
 QUICK=0
 if [ "${1:-}" = --quick ]; then
-    QUICK=1 CYCLES=300 CLIENTS=100 LINES=5 FLOOD_SECONDS=0.5 OTHERS=10 CLIENTS_SECONDS=5
+    QUICK=1 CYCLES=300 CLIENTS=100 LINES=5 FLOOD_SECONDS=0.8 OTHERS=10 CLIENTS_SECONDS=5
     shift
 fi
 STAGES=("$@")
@@ -135,7 +135,7 @@ check_clients() {
 
 check_flood() {
     local stage=$1 start_kb peak_kb hwm_kb now_kb flood piled=no others others_ok=no during=no
-    local status sent dropped errors
+    local status sent dropped errors t piled_ms=- others_ms
     start "$stage" flood || return
     start_kb=$(rss_kb "$SERVER_PID")
     peak_kb=$start_kb
@@ -143,10 +143,12 @@ check_flood() {
         2>&1 3>&- &
     flood=$!
     LIB_PIDS+=("$flood")
+    t=$(date +%s%N)
     # its replies pile up in the kernel once it stops reading: then the server must stop too
-    wait_until "$FLOOD_SECONDS" _piled_up "$PORT" && piled=yes
+    wait_until "$FLOOD_SECONDS" _piled_up "$PORT" && piled=yes piled_ms=$(ms_since "$t")
     others=$(timeout 30 "$TOOLS_DIR/many-clients" -n "$OTHERS" -l 5 -m 200 -p 40 -t 10 "$PORT" 2>&1) &&
         others_ok=yes
+    others_ms=$(($(ms_since "$t") - ${piled_ms/-/0}))
     kill -0 "$flood" 2>/dev/null && during=yes # they were served while it was still flooding
     while kill -0 "$flood" 2>/dev/null; do
         now_kb=$(rss_kb "$SERVER_PID")
@@ -159,7 +161,7 @@ check_flood() {
     sent=$(sed -n 's/^sent \([0-9]*\) of .*/\1/p' "$LIB_TMP/flood.out")
     dropped=$(grep -c 'descartado' "$SERVER_OUT")
     errors=$(stderr_lines "$SERVER_ERR")
-    local what="sent $((${sent:-0} / 1024)) of $((FLOOD_BYTES / 1024)) kB unread in ${FLOOD_SECONDS} s (replies piled up: $piled; dropped: $dropped); VmRSS $start_kb -> peak $peak_kb kB, VmHWM $hwm_kb kB (limit +$RSS_LIMIT_KB); $OTHERS others meanwhile: ${others% seconds=*}"
+    local what="sent $((${sent:-0} / 1024)) of $((FLOOD_BYTES / 1024)) kB unread in ${FLOOD_SECONDS} s (replies piled up: $piled, after $piled_ms ms; dropped: $dropped); VmRSS $start_kb -> peak $peak_kb kB, VmHWM $hwm_kb kB (limit +$RSS_LIMIT_KB); $OTHERS others meanwhile, in $others_ms ms: ${others% seconds=*}"
     if [ "$status" -eq 0 ] && [ "$piled" = yes ] && [ "$dropped" -eq 0 ] && [ "$errors" -eq 0 ] &&
         [ $((peak_kb - start_kb)) -lt "$RSS_LIMIT_KB" ] && [ $((hwm_kb - start_kb)) -lt "$RSS_LIMIT_KB" ] &&
         [ "$others_ok" = yes ] && [ "$during" = yes ]; then
