@@ -223,12 +223,16 @@ static void on_signal(struct event_loop *loop, int fd, unsigned ready, void *dat
     ssize_t n = read(fd, received, sizeof received);
     if (n <= 0)
         return; /* EAGAIN or EINTR: nothing after all */
-    if (!stopping) {
-        begin_shutdown(received[0]);
+    /* One byte per signal: two quick Ctrl-C may arrive in one read. */
+    for (ssize_t i = 0; i < n; i++) {
+        if (!stopping) {
+            begin_shutdown(received[i]);
+            continue;
+        }
+        printf("Segunda señal: se cierra ya\n");
+        close_everyone();
         return;
     }
-    printf("Segunda señal: se cierra ya\n");
-    close_everyone();
 }
 
 /* The signal handler: one write() (async-signal-safe), nothing else. */
