@@ -197,4 +197,4 @@ clean:
 ## help: list the targets
 help:
 	@echo "Targets:"
-	@awk -F': ' '/^## /{sub(/^## /,""); split($$0,a,": "); printf "  make %-14s %s\n", a[1], substr($$0, length(a[1])+3)}' $(MAKEFILE_LIST)
+	@awk -F': ' '/^## /{sub(/^## /,""); split($$0,a,": "); printf "  make %-24s %s\n", a[1], substr($$0, length(a[1])+3)}' $(MAKEFILE_LIST)

@@ -203,7 +203,7 @@ replay_02_non_blocking_02_eagain_loop() {
     start_server 02-non-blocking/02-eagain-loop "$port" || return
     printf '\n'
     cmd "terminal 1" "build/chapter-03/02-non-blocking/02-eagain-loop $port"
-    cmd "terminal 2" "telnet localhost $port      then type: Ho (wait) la⏎"
+    cmd "terminal 2" "{ printf Ho; sleep 1; printf 'la\\r\\n'; } | nc -N localhost $port"
     client_open telnet "$port"
     client_send telnet 'Ho'
     wait_output "$SERVER_OUT" "Data leida: b'Ho'"
@@ -227,7 +227,7 @@ replay_fixed() { # stage document-note what-it-adds
     cmd "terminal 1" "build/chapter-03/$stage $port"
     cmd "terminal 2" "nc localhost $port                 (connects, says nothing)"
     cmd "terminal 3" "printf 'Hola Mundo3\\r\\n\\n' | nc -N localhost $port"
-    cmd "terminal 4" "nc localhost $port                 then type: Ho (wait) la⏎"
+    cmd "terminal 4" "{ printf Ho; sleep 1; printf 'la\\r\\n'; } | nc -N localhost $port"
     start_server "$stage" "$port" || return
     client_open idle "$port"
     send_line "$port" 'Hola Mundo3\r\n\n' >"$LIB_TMP/nc.out"
@@ -271,7 +271,7 @@ replay_04_event_loop_02_graceful_shutdown() {
     say "Ctrl-C (SIGINT) or SIGTERM reaches the loop through a self-pipe: stop accepting, deliver pending replies, close everyone, print a summary, exit 0. A client that sends boom makes only its own handler fail."
     cmd "terminal 1" "build/chapter-03/04-event-loop/02-graceful-shutdown $port"
     cmd "terminal 2" "printf 'boom\\r\\n' | nc -N localhost $port"
-    cmd "terminal 3" "nc localhost $port       then type: Hola⏎"
+    cmd "terminal 3" "nc -C localhost $port    then type: Hola⏎"
     cmd "terminal 1" "Ctrl-C"
     start_server 04-event-loop/02-graceful-shutdown "$port" || return
     send_line "$port" 'boom\r\n' 2 >"$LIB_TMP/boom.out"

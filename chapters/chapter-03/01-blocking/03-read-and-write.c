@@ -12,9 +12,10 @@
  *         With the document's echo -e "Hola Mundo\r\n" the client sends one more "\n" that we
  *         never read. Closing a socket whose unread data is still queued makes the kernel send
  *         RST instead of a polite FIN, and nc, seeing the error, may drop the reply it had not
- *         printed yet: run it a few times and the answer sometimes goes missing (Python too).
- *         If the client has already gone, the send fails with EPIPE and says so on stderr
- *         (SIGPIPE is ignored, as in Python, so the error is reported instead of killing us).
+ *         printed yet: run it a few times and the answer often goes missing (Python too).
+ *         Writing to a client that has gone: the first send usually succeeds (its kernel answers
+ *         with RST); a later one fails with EPIPE, reported on stderr (SIGPIPE is ignored, as in
+ *         Python, so the error is reported instead of killing us).
  */
 #include "net.h"
 #include "pyrepr.h"

@@ -16,8 +16,9 @@
  *           echo -e "Hola Mundo2\r\n" | nc localhost 8000
  * Watch:  client 1 gets "Hola Mundo" back; client 2 gets nothing. The server's last line is
  *         Data leida: b'\n'   (the extra "\n" echo -e sent after client 1's "\r\n"): it is now
- *         blocked in recv() on client 1. Type a line into client 1's terminal and both answers
- *         come through.
+ *         blocked in recv() on client 1. Press Ctrl-C in client 1's terminal (recv() returns 0)
+ *         and client 2 gets its echo. To type into client 1 instead, start it as
+ *         `nc -C localhost 8000` (-C sends Enter as "\r\n"): each line releases one round.
  */
 #include "net.h"
 #include "pyrepr.h"

@@ -26,7 +26,7 @@
  *
  * Run:    build/chapter-03/03-selectors/02-select-lines [-q] [PORT]
  * Try:    printf 'Hola Mundo3\r\n\n' | nc -N localhost 8000     (echoed: the documents' case)
- *         nc localhost 8000, type Ho, wait, type la and Enter        (one line: b'Hola\r\n')
+ *         { printf Ho; sleep 1; printf 'la\r\n'; } | nc -N localhost 8000  (one line: b'Hola\r\n')
  * Watch:  one "Toda la data leida: b'...'" per line, whatever the pieces were; -q hides them.
  */
 #include "connection.h"

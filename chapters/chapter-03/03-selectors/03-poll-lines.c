@@ -17,7 +17,7 @@
  *
  * Run:    build/chapter-03/03-selectors/03-poll-lines [-q] [PORT]
  * Try:    printf 'Hola Mundo3\r\n\n' | nc -N localhost 8000     (echoed: the documents' case)
- *         nc localhost 8000, type Ho, wait, type la and Enter        (one line: b'Hola\r\n')
+ *         { printf Ho; sleep 1; printf 'la\r\n'; } | nc -N localhost 8000  (one line: b'Hola\r\n')
  * Watch:  the same output as 02-select-lines, with 2000 clients as well as with 2.
  */
 #include "connection.h"

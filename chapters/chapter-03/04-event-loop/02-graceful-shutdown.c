@@ -23,7 +23,7 @@
  *
  * Run:    build/chapter-03/04-event-loop/02-graceful-shutdown [-q] [PORT]
  * Try:    printf 'boom\r\n' | nc -N localhost 8000    (that client gets an error, alone)
- *         nc localhost 8000, type Hola and Enter           (still echoed)
+ *         nc -C localhost 8000, type Hola and Enter        (still echoed; -C: Enter is \r\n)
  *         then Ctrl-C in the server's terminal
  * Watch:  "descartado: su manejador falló con b'boom\r\n'"; on Ctrl-C, "Apagando (SIGINT)...";
  *         an interactive nc does not close on FIN, so the server waits for it: close it
