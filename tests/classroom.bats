@@ -57,7 +57,8 @@ no_stage_processes() {
     PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients >"$LIB_TMP/replay.out" 2>&1 3>&- &
     replay=$!
     LIB_PIDS+=("$replay")
-    wait_until 10 pgrep -f "$BUILD_DIR/chapter-03/01-blocking/04-many-clients"
+    # its title is printed after its traps are set: only then is it listening for signals
+    wait_until 10 grep -q "== 01-blocking/04-many-clients ==" "$LIB_TMP/replay.out"
     kill -TERM "$replay"
     wait_exit "$replay" 5
     assert_equal 143 "$EXIT_STATUS"
@@ -70,7 +71,7 @@ no_stage_processes() {
     session=bats-replay-$$
     tmux new-session -d -s "$session" -x 120 -y 40 \
         "PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients; echo rc=\$? >'$LIB_TMP/rc'; sleep 60"
-    wait_until 10 pgrep -f "$BUILD_DIR/chapter-03/01-blocking/04-many-clients"
+    wait_until 10 eval 'tmux capture-pane -p -t "$session" | grep -q "== 01-blocking/04-many-clients =="'
     tmux send-keys -t "$session" C-c
     wait_until 5 test -s "$LIB_TMP/rc"
     tmux kill-session -t "$session"
