@@ -22,6 +22,9 @@ STAGES      := $(patsubst chapters/%.c,$(BUILD)/%,$(STAGE_SRCS))
 # Helper programs for the tests, the replay and the benchmark (scripts/tools/*.c).
 TOOL_SRCS   := $(sort $(wildcard scripts/tools/*.c))
 TOOLS       := $(patsubst scripts/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+# Unit tests of common/ (tests/unit/*.c), run by tests/common.bats.
+UNIT_SRCS   := $(sort $(wildcard tests/unit/*.c))
+UNITS       := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 COMMON_SRCS := $(sort $(wildcard common/*.c))
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
 COMMON_HDRS := $(wildcard common/*.h)
@@ -40,7 +43,7 @@ EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
 
-all: $(STAGES) $(TOOLS) $(SOLUTIONS)
+all: $(STAGES) $(TOOLS) $(UNITS) $(SOLUTIONS)
 ifneq ($(LINUX_ONLY),)
 	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
 endif
@@ -54,6 +57,10 @@ $(BUILD)/%: chapters/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
 $(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
@@ -180,7 +187,7 @@ CDB_ENTRY = printf '  {"directory": "%s", "file": "%s", "command": "%s"}' "$(CUR
 ## compile_commands.json: for editors and clangd, from this Makefile's own flags (not committed)
 compile_commands.json:
 	@{ echo '['; sep=''; \
-	$(foreach f,$(COMMON_SRCS) $(STAGE_SRCS) $(TOOL_SRCS) $(SOLUTION_SRCS) \
+	$(foreach f,$(COMMON_SRCS) $(STAGE_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) $(SOLUTION_SRCS) \
 		$(wildcard $(EXERCISE_DIR)/[0-9]*/*.c),\
 		printf "$$sep"; sep=',\n'; \
 		$(call CDB_ENTRY,$(f),$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o /dev/null $(f));) \
@@ -188,7 +195,7 @@ compile_commands.json:
 		printf "$$sep"; sep=',\n'; \
 		$(call CDB_ENTRY,$(f),$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -Icommon -c -o /dev/null $(f));) \
 	printf '\n]\n'; } >$@
-	@echo "wrote $@ ($(words $(COMMON_SRCS) $(STAGE_SRCS) $(TOOL_SRCS) $(SOLUTION_SRCS) $(wildcard $(EXERCISE_DIR)/[0-9]*/*.c) $(FUZZ_SRCS)) files)"
+	@echo "wrote $@ ($(words $(COMMON_SRCS) $(STAGE_SRCS) $(TOOL_SRCS) $(UNIT_SRCS) $(SOLUTION_SRCS) $(wildcard $(EXERCISE_DIR)/[0-9]*/*.c) $(FUZZ_SRCS)) files)"
 
 ## clean: remove build/
 clean:

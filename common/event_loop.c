@@ -204,14 +204,17 @@ static int poll_timeout(const struct event_loop *loop)
 }
 
 /* Fire every timer that is due, earliest first. Each one is removed before its callback runs,
- * so the callback may set it again. */
+ * so the callback may set it again; a timer set during this turn waits for the next one, even
+ * with delay 0 (asyncio does the same), or a timer that keeps setting itself would starve every
+ * descriptor. */
 static void run_due_timers(struct event_loop *loop)
 {
     long long now = monotonic_ms();
-    for (;;) {
+    long set_this_turn = loop->next_timer_id; /* ids from here on are set by these callbacks */
+    while (!loop->stopping) {
         size_t due = loop->timer_count;
         for (size_t i = 0; i < loop->timer_count; i++)
-            if (loop->timers[i].due_ms <= now &&
+            if (loop->timers[i].due_ms <= now && loop->timers[i].id < set_this_turn &&
                 (due == loop->timer_count || loop->timers[i].due_ms < loop->timers[due].due_ms))
                 due = i;
         if (due == loop->timer_count)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# The shared layer under the stages, tested on its own where no server shows it from outside.
+#   common/event_loop.c: tests/unit/event_loop.c checks each promise of event_loop.h (a
+#   descriptor unwatched or watched during a turn, an fd number reused within a turn, pause,
+#   hang-up, a descriptor closed while watched, timer order, cancel, a timer set during a turn,
+#   loop_stop()). It prints TAP; a hang is a failure too, hence the timeout.
+# common/pyrepr.c and common/lines.c are covered by the stages' tests and by `make fuzz`.
+
+load helpers
+
+@test "common/event_loop: every promise of event_loop.h holds (tests/unit/event_loop.c)" {
+    local unit=$BUILD_DIR/tests/unit/event_loop status=0
+    [ -x "$unit" ] || { echo "not built: $unit (run make)" >&2; return 1; }
+    timeout 10 "$unit" >"$LIB_TMP/out" 2>"$LIB_TMP/err" || status=$?
+    cat "$LIB_TMP/out" "$LIB_TMP/err" >&2 # shown if the test fails
+    assert_equal 0 "$status"
+    # Every check passed, and all of them ran (the plan line counts them).
+    assert_equal "" "$(grep -v '^ok ' "$LIB_TMP/out" | grep -v '^1\.\.')"
+    assert_equal "1..$(grep -c '^ok ' "$LIB_TMP/out")" "$(tail -n 1 "$LIB_TMP/out")"
+    [ "$(grep -c '^ok ' "$LIB_TMP/out")" -ge 20 ]
+    # The one descriptor closed while watched is reported on stderr, and nothing else is.
+    assert_equal "stage: poll (descriptor closed while watched): Bad file descriptor (errno 9, EBADF)" \
+        "$(cat "$LIB_TMP/err")"
+}
