@@ -33,6 +33,8 @@ stop_demo() {
     fi
 }
 
+_connected_at_least() { [ "$(connections_to "$1")" -ge "$2" ]; }
+
 case ${1:-} in
     stop)
         stop_demo
@@ -45,8 +47,11 @@ case ${1:-} in
         ;;
     _client) # inside a client pane: wait until the server listens (without connecting), connect
         echo "\$ nc -C localhost $3   (cliente $2: escribe una línea y pulsa Enter)"
-        wait_until 10 port_listening "$3" && exec nc -C 127.0.0.1 "$3"
-        exit 1
+        wait_until 10 port_listening "$3" || exit 1
+        # Connect in order, client 1 first: a blocking server accepts them in that order, so
+        # "cliente 1" is the one it serves first. (Unknown after 5 s: connect anyway.)
+        wait_until 5 _connected_at_least "$3" $(($2 - 1)) || true
+        exec nc -C 127.0.0.1 "$3"
         ;;
     _shell) # a shell with $PORT set, for the documents' one-shot commands
         export PORT=$2

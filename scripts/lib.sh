@@ -39,6 +39,19 @@ port_listening() {
     fi
 }
 
+# connections_to PORT: how many connections to PORT the kernel has established (accepted or
+# still waiting in the backlog). From /proc/net/tcp, else ss; prints 0 if neither is there.
+connections_to() {
+    if [ -r /proc/net/tcp ]; then
+        awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p' \
+            /proc/net/tcp | wc -l
+    elif command -v ss >/dev/null; then
+        ss -Htn state established "( sport = :$1 )" 2>/dev/null | wc -l
+    else
+        echo 0
+    fi
+}
+
 # send_queue PORT: the most bytes waiting in the kernel to be sent (or acknowledged) on one
 # established connection whose local port is PORT: how far a server's replies pile up for a
 # client that does not read. Linux only (/proc/net/tcp); prints 0 elsewhere.

@@ -124,7 +124,15 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
 }
 
 teardown() {
-    [ -n "${DEMO_SESSION:-}" ] && tmux kill-session -t "=$DEMO_SESSION" 2>/dev/null
+    if [ -n "${DEMO_SESSION:-}" ] && tmux has-session -t "=$DEMO_SESSION" 2>/dev/null; then
+        if [ -z "${BATS_TEST_COMPLETED:-}" ]; then # failed: show what each pane showed
+            for p in $(tmux list-panes -t "=$DEMO_SESSION:demo" -F '#{pane_index}'); do
+                echo "--- pane $p" >&2
+                pane "$p" | grep -v '^$' >&2
+            done
+        fi
+        tmux kill-session -t "=$DEMO_SESSION" 2>/dev/null
+    fi
     stop_all
 }
 
