@@ -17,6 +17,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+# Ctrl-C and SIGTERM stop everything the benchmark started: see supervise in lib.sh.
+supervise "(interrupted: everything the benchmark started is stopped)" "$0" "$@"
 
 QUICK=${QUICK:-0}
 CSV=${CSV:-0}
@@ -43,9 +45,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FD_LIMIT=$(ulimit -n)
 
-LIB_TMP=$(mktemp -d)
-trap 'stop_all; rm -rf "$LIB_TMP"' EXIT
-trap 'exit 130' INT TERM
+trap stop_all EXIT
 
 # The servers: "label|kind|what" where kind is stage (a stage path) or peer (a command).
 SERVERS=()

@@ -71,7 +71,7 @@ send_queue() {
 free_port() {
     local port tries=0
     while [ $tries -lt 200 ]; do
-        port=$((20000 + RANDOM % 12000))
+        port=$((${PORT_RANGE_START:-20000} + RANDOM % ${PORT_RANGE_SIZE:-12000}))
         port_in_use "$port" || { echo "$port"; return 0; }
         tries=$((tries + 1))
     done
@@ -238,6 +238,67 @@ stop_all() {
     LIB_PIDS=()
     LIB_FDS=()
     return 0
+}
+
+# supervise MESSAGE SCRIPT [ARGS...]: called near the top of a long script (the replay, the
+# benchmark, the stress run), it runs the rest of SCRIPT in a child, "the worker", and only
+# waits for it here; in the worker it returns at once and the script goes on.
+# Why: bash runs a signal's trap at the next safe point, and that can be in the middle of
+# parsing a $(...): then the trap's own text fails to parse ("unexpected EOF while looking for
+# matching `)'") and the signal is lost, so Ctrl-C sometimes did nothing. This process runs
+# nothing but `wait`, so its traps always run; the worker, a background job of a script,
+# ignores Ctrl-C (so do the programs it starts). On Ctrl-C or SIGTERM the supervisor freezes
+# the worker, stops it and every process under it (servers, clients, timeouts), prints MESSAGE
+# and ends by that same signal (status 130 or 143). It makes LIB_TMP for the worker and
+# removes it at the end.
+supervise() {
+    [ -n "${LIB_WORKER:-}" ] && return 0
+    local message=$1 script=$LIB_ROOT/scripts/${2##*/} # (the caller may have changed folder)
+    shift 2
+    LIB_TMP=$(mktemp -d)
+    export LIB_TMP
+    trap 'rm -rf "$LIB_TMP"' EXIT
+    LIB_WORKER=1 bash "$script" "$@" <&0 & # <&0: keep the terminal as its input (for Enter)
+    _LIB_WORKER_PID=$!
+    _LIB_MESSAGE=$message
+    trap '_stop_worker INT' INT
+    trap '_stop_worker TERM' TERM
+    wait "$_LIB_WORKER_PID"
+    exit $?
+}
+_stop_worker() {
+    trap '' INT TERM
+    local pids
+    kill -STOP "$_LIB_WORKER_PID" 2>/dev/null # frozen, it starts nothing new meanwhile
+    pids=$(_descendants "$_LIB_WORKER_PID")
+    kill -KILL "$_LIB_WORKER_PID" 2>/dev/null
+    # shellcheck disable=SC2086 # one word per pid
+    [ -n "$pids" ] && kill -TERM $pids 2>/dev/null
+    for pid in $pids; do
+        wait_until 2 _dead "$pid" || kill -KILL "$pid" 2>/dev/null
+    done
+    wait "$_LIB_WORKER_PID" 2>/dev/null
+    printf '\n%s\n' "$_LIB_MESSAGE"
+    rm -rf "$LIB_TMP"
+    # End by the same signal, not by a plain exit: a shell or make that ran us then knows that
+    # Ctrl-C was pressed, and stops too (exit status 130 or 143 to whoever waits for us).
+    trap - "$1" EXIT
+    kill -s "$1" "$$"
+    exit 1 # (not reached)
+}
+# _descendants PID: every process under PID: children, their children... (POSIX ps)
+_descendants() {
+    ps -A -o pid= -o ppid= | awk -v root="$1" '
+        { parent[$1] = $2 }
+        END {
+            mark[root] = 1
+            do {
+                grew = 0
+                for (p in parent)
+                    if (!(p in mark) && (parent[p] in mark)) { mark[p] = 1; grew = 1 }
+            } while (grew)
+            for (p in mark) if (p != root) print p
+        }'
 }
 
 # start_program NAME PORT COMMAND...: run any server command in the background with PORT as its

@@ -13,15 +13,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
+# Ctrl-C and SIGTERM stop everything the replay started: see supervise in lib.sh.
+supervise "(interrupted: everything the replay started is stopped)" "$0" "$@"
+
 ONLY=${1:-${STAGE:-}}
 PAUSE=${PAUSE:-1}
 LOADGEN=$BUILD_DIR/tools/loadgen
-LIB_TMP=$(mktemp -d)
-trap 'stop_all; rm -rf "$LIB_TMP"' EXIT
+trap stop_all EXIT
 trap '' PIPE # a write to a client that has gone fails (EPIPE) instead of killing the replay
-interrupted() { echo; echo "(interrupted: everything the replay started is stopped)"; exit "$1"; }
-trap 'interrupted 130' INT
-trap 'interrupted 143' TERM
 
 if [ -t 1 ]; then
     B=$'\e[1m' D=$'\e[2m' C=$'\e[36m' Y=$'\e[33m' G=$'\e[32m' R=$'\e[0m'

@@ -25,6 +25,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# Ctrl-C and SIGTERM stop everything the stress run started: see supervise in lib.sh.
+supervise "(interrupted: everything the stress run started is stopped)" "$0" "$@"
 TOOLS_DIR=${TOOLS_DIR:-$BUILD_DIR/tools}
 
 FD_SETSIZE=1024      # glibc's, fixed at compile time (the select stage prints it when refusing)
@@ -48,9 +50,7 @@ for tool in many-clients misbehave; do
 done
 [ -d /proc/self/fd ] || { echo "stress: needs Linux's /proc" >&2; exit 2; }
 
-LIB_TMP=$(mktemp -d)
-trap 'stop_all; rm -rf "$LIB_TMP"' EXIT
-trap 'exit 130' INT TERM
+trap stop_all EXIT
 
 # Each client is a descriptor in the client tool and one in the server: use all we may.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
