@@ -286,9 +286,24 @@ _stop_worker() {
     kill -s "$1" "$$"
     exit 1 # (not reached)
 }
-# _descendants PID: every process under PID: children, their children... (POSIX ps)
+# _process_table: "PID PPID" for every process: from /proc (a minimal Debian has no ps), else ps.
+_process_table() {
+    if [ -r /proc/self/stat ]; then
+        local f line ppid
+        for f in /proc/[0-9]*/stat; do
+            read -r line 2>/dev/null <"$f" || continue
+            line=${line##*) } # skip the command name, which may hold spaces and ')'
+            read -r _ ppid _ <<<"$line" # state, parent
+            f=${f#/proc/}
+            echo "${f%/stat} $ppid"
+        done
+    else
+        ps -A -o pid= -o ppid=
+    fi
+}
+# _descendants PID: every process under PID: children, their children...
 _descendants() {
-    ps -A -o pid= -o ppid= | awk -v root="$1" '
+    _process_table | awk -v root="$1" '
         { parent[$1] = $2 }
         END {
             mark[root] = 1
