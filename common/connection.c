@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* What a dropped client reads before we close: one line, so that it knows why. */
@@ -46,26 +45,17 @@ int accept_client(int listener, struct sockaddr_in *address, enum accept_status 
             *status = ACCEPT_OK;
             return fd;
         }
-        int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
+        switch (accept_failed(errno)) { /* (dies on an error that is the server's bug) */
+        case ACCEPT_RETRY:
+            continue;
+        case ACCEPT_NOBODY:
             *status = ACCEPT_EMPTY;
             return -1;
-        }
-        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-            /* Not the client's fault, and not fatal: the client stays in the listen queue and
-             * is accepted once another one leaves. Say so, and let the stage pause. */
-            warn_call("accept", err);
+        case ACCEPT_SHORTAGE: /* reported; the client stays queued: let the stage pause */
             *status = ACCEPT_BACK_OFF;
             return -1;
         }
-        /* EINTR: a signal arrived; ECONNABORTED: that client reset before we accepted it.
-         * Linux also passes on here a network error of the new connection (EPROTO,
-         * ENETDOWN, EHOSTUNREACH...): that one client is lost, the next may be fine. */
-        if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN ||
-            err == ENETUNREACH || err == EHOSTUNREACH || err == ENOPROTOOPT || err == EOPNOTSUPP ||
-            err == EPERM || err == ETIMEDOUT)
-            continue;
-        die("accept"); /* EBADF, EINVAL...: a bug in the server, not a client's doing */
+        die("accept"); /* (not reached: every case returns or continues) */
     }
 }
 
@@ -297,12 +287,4 @@ void raise_fd_limit(void)
     limit.rlim_cur = wanted;
     if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
         warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* keep going with the old limit */
-}
-
-long long monotonic_ms(void)
-{
-    struct timespec now;
-    if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-        die("clock_gettime");
-    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }

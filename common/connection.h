@@ -135,7 +135,4 @@ void connection_close(struct connection *c);
  * before the machine does. Reports a failure on stderr and goes on with the old limit. */
 void raise_fd_limit(void);
 
-/* Milliseconds on a clock that never jumps (CLOCK_MONOTONIC), for time-outs. */
-long long monotonic_ms(void);
-
 #endif

@@ -1,6 +1,5 @@
 /* event_loop.c - a tiny callback event loop on poll() (see event_loop.h). */
 #include "event_loop.h"
-#include "connection.h" /* monotonic_ms() */
 #include "util.h"
 
 #include <errno.h>

@@ -42,6 +42,31 @@ int listen_tcp(int port)
     return fd;
 }
 
+enum accept_failure accept_failed(int err)
+{
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return ACCEPT_NOBODY;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        /* Until a descriptor is free every accept() fails again: one line a second is enough
+         * to say so, without flooding the terminal (or a log) with the same line. */
+        static long long last_report = -1000000;
+        long long now = monotonic_ms();
+        if (now - last_report >= 1000) {
+            warn_call("accept", err);
+            last_report = now;
+        }
+        return ACCEPT_SHORTAGE;
+    }
+    /* Linux also passes on here a network error of the new connection (EPROTO, ENETDOWN,
+     * EHOSTUNREACH...): that one client is lost, the next may be fine. */
+    if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN ||
+        err == ENETUNREACH || err == EHOSTUNREACH || err == ENOPROTOOPT || err == EOPNOTSUPP ||
+        err == EPERM || err == ETIMEDOUT)
+        return ACCEPT_RETRY;
+    errno = err;
+    die("accept");
+}
+
 void set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);

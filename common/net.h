@@ -20,6 +20,20 @@ struct sockaddr_in loopback_address(int port);
 /* Put fd in non-blocking mode (fcntl O_NONBLOCK): calls that would wait fail with EAGAIN. */
 void set_nonblocking(int fd);
 
+/* What a failed accept() means for a server that goes on serving its other clients. */
+enum accept_failure {
+    ACCEPT_RETRY,    /* EINTR (a signal), ECONNABORTED (the client left before we took it), or
+                        a network error of that one new connection: just try again */
+    ACCEPT_NOBODY,   /* EAGAIN/EWOULDBLOCK: nobody is waiting (a non-blocking listener) */
+    ACCEPT_SHORTAGE, /* EMFILE, ENFILE, ENOBUFS, ENOMEM: out of descriptors or memory. Not the
+                        client's fault and not fatal: the client waits in the listen queue until
+                        another one leaves. Reported on stderr, at most once a second */
+};
+
+/* Sort out why accept() failed with err (see above). Any other error (EBADF, EINVAL...) is a
+ * bug in the server, not a client's doing: it dies naming accept. */
+enum accept_failure accept_failed(int err);
+
 /* Send all len bytes on a blocking socket, retrying after EINTR and short writes (Python's
  * sendall). Returns 0, or -1 with errno set (EPIPE when the client has gone away). */
 int send_all(int fd, const void *buf, size_t len);

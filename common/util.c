@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 bool quiet = false;
 
@@ -14,7 +15,8 @@ static const char *program = "stage";
 
 int parse_port(const char *text)
 {
-    if (text == NULL || *text == '\0')
+    /* Digits only: strtol() alone would also take " 80" and "+80". */
+    if (text == NULL || *text < '0' || *text > '9')
         return -1;
     errno = 0;
     char *end = NULL;
@@ -118,4 +120,12 @@ void die_msg(const char *message)
 {
     fprintf(stderr, "%s: %s\n", program, message);
     exit(1);
+}
+
+long long monotonic_ms(void)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+        die("clock_gettime");
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }

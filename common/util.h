@@ -37,4 +37,7 @@ void warn_call(const char *call, int err);
 /* Print "stage: message" on stderr and exit(1), for errors that are not a failed call. */
 _Noreturn void die_msg(const char *message);
 
+/* Milliseconds on a clock that never jumps (CLOCK_MONOTONIC), for time-outs. */
+long long monotonic_ms(void);
+
 #endif

@@ -252,11 +252,28 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     wait_server_line "Toda la data leida: b'\\x00\\x01\\xfe\\xff\\r\\n'"
 }
 
+@test "04-many-clients: out of descriptors (EMFILE): reported, the others served, never dies" {
+    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
+    start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
+    limit_to_one_client "$SERVER_PID"
+    client_open one "$PORT_UNDER_TEST"
+    client_send one 'Hola\r\n'
+    wait_client_output one 'Hola\r\n'
+    client_open two "$PORT_UNDER_TEST"           # queued by the kernel: no descriptor for it
+    client_send two 'dos\r\n'
+    wait_until 5 grep -q EMFILE "$SERVER_ERR"
+    assert_equal "04-many-clients: accept: Too many open files (errno 24, EMFILE)" "$(cat "$SERVER_ERR")"
+    kill -0 "$SERVER_PID"                        # still there, waiting on client 1 (the stall)
+    client_kill one                              # client 1 leaves: its descriptor is free
+    wait_client_output two 'dos\r\n'
+    wait_server_line "Toda la data leida: b'dos\\r\\n'"
+}
+
 # --- what every server promises -------------------------------------------------------------
 
 @test "every stage: a bad port is refused with a clear message (exit 2)" {
     for stage in 01-blocking/01-accept 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop; do
-        for bad in 0 65536 abc 80x -1; do
+        for bad in 0 65536 abc 80x -1 ' 80' +80 99999999999999999999; do
             run_server "$stage" "$bad"
             assert_equal 2 "$SERVER_STATUS"
             assert_equal "${stage#*/}: invalid port '$bad': expected a whole number from 1 to 65535" \

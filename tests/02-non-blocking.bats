@@ -165,6 +165,24 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     assert_client_received next 'Hola\r\n'
 }
 
+@test "02-eagain-loop: out of descriptors (EMFILE): reported once a second, the others served" {
+    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
+    start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
+    limit_to_one_client "$SERVER_PID"
+    client_open one "$PORT_UNDER_TEST"
+    wait_server_line "Cliente connectandose desde ('127.0.0.1', PORT)"
+    client_open two "$PORT_UNDER_TEST"           # queued by the kernel: no descriptor for it
+    client_send two 'dos\r\n'
+    wait_until 5 grep -q EMFILE "$SERVER_ERR"
+    client_send one 'uno\r\n'                   # client 1 is still served meanwhile
+    wait_client_output one 'uno\r\n'
+    sleep 1                                      # thousands of failed accept()s: few lines
+    lines=$(grep -c "^02-eagain-loop: accept: Too many open files (errno 24, EMFILE)$" "$SERVER_ERR")
+    [ "$lines" -ge 1 ] && [ "$lines" -le 3 ] || { cat "$SERVER_ERR" >&2; false; }
+    client_kill one
+    wait_client_output two 'dos\r\n'
+}
+
 @test "02-eagain-loop: beyond MAX_CLIENTS (1024) the extra clients are refused cleanly" {
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     [ "$(ulimit -n)" -ge 1100 ] || skip "needs 1100 open files (ulimit -n is $(ulimit -n))"

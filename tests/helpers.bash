@@ -58,3 +58,12 @@ wait_server_line() {
 
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
+
+# limit_to_one_client PID: lower PID's descriptor limit (prlimit) so that exactly one more
+# descriptor can be opened: the lowest free number is allowed, the next one is not. (A
+# process started by bats may hold a few inherited descriptors besides 0, 1, 2.)
+limit_to_one_client() {
+    local n=0
+    while [ -e "/proc/$1/fd/$n" ]; do n=$((n + 1)); done
+    prlimit --pid "$1" --nofile=$((n + 1)):$((n + 1))
+}

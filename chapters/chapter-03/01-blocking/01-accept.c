@@ -14,6 +14,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,10 @@ int main(int argc, char **argv)
      * (Every later stage does the four steps above with one call: listen_tcp(port).) */
     struct sockaddr_in client_address;
     socklen_t address_len = sizeof client_address;
-    int connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
+    int connection;
+    do { /* EINTR: a signal interrupted the wait before anyone came: wait again */
+        connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
+    } while (connection == -1 && errno == EINTR);
     if (connection == -1)
         die("accept");
 

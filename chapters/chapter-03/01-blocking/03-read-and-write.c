@@ -43,7 +43,10 @@ int main(int argc, char **argv)
 
     struct sockaddr_in client_address;
     socklen_t address_len = sizeof client_address;
-    int connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
+    int connection;
+    do { /* EINTR: a signal interrupted the wait before anyone came: wait again */
+        connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
+    } while (connection == -1 && errno == EINTR);
     if (connection == -1)
         die("accept");
     char who[ADDRESS_TEXT_MAX];

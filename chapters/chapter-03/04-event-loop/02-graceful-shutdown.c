@@ -258,7 +258,10 @@ static void catch_stop_signals(void)
     memset(&action, 0, sizeof action);
     action.sa_handler = on_signal_handler;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = 0; /* no SA_RESTART: poll() returns EINTR, the loop just waits again */
+    /* SA_RESTART: a write() to stdout that the signal interrupts is resumed, so no line is
+     * lost. poll() is never resumed (it fails with EINTR whatever the flags): the loop then
+     * simply waits again, and finds the byte in the self-pipe. */
+    action.sa_flags = SA_RESTART;
     if (sigaction(SIGINT, &action, NULL) == -1 || sigaction(SIGTERM, &action, NULL) == -1)
         die("sigaction");
 }

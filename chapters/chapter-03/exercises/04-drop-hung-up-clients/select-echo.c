@@ -46,9 +46,12 @@ static void accept_client(int server_socket, int *max_fd)
     socklen_t address_len = sizeof address;
     int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
     if (fd == -1) {
-        if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN || errno == EWOULDBLOCK)
-            return; /* a signal, or a client that left before we accepted it */
-        die("accept");
+        /* Nobody after all (EAGAIN), a signal, a client that left before we took it: nothing
+         * to do. Out of descriptors (EMFILE: reported once a second): the client waits in the
+         * listen queue, and the listener stays readable until a descriptor is free (the
+         * chapter's 03-selectors stages stop watching it for a moment instead). */
+        accept_failed(errno);
+        return;
     }
     char who[ADDRESS_TEXT_MAX];
     format_address(&address, who);

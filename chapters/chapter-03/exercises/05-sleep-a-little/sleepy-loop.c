@@ -145,9 +145,9 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-                die("accept");
-            /* EAGAIN: nobody new; go on to the clients we have */
+            /* EAGAIN: nobody new; go on to the clients we have. Also after a signal, a client
+             * that left before we took it, or no descriptor left (EMFILE: reported). */
+            accept_failed(errno);
         } else {
             char who[ADDRESS_TEXT_MAX];
             format_address(&address, who);

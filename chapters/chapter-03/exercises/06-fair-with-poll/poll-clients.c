@@ -105,21 +105,24 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue; /* a signal, or a client that left before we accepted it */
-            die("accept");
+            /* A signal, or a client that left before we took it: accept again. Out of
+             * descriptors (EMFILE: reported): the new client waits in the listen queue, and
+             * we go and serve the ones we have (one of them may leave and free a slot). */
+            if (accept_failed(errno) == ACCEPT_RETRY)
+                continue;
+        } else {
+            char who[ADDRESS_TEXT_MAX];
+            format_address(&address, who);
+            printf("Cliente connectandose desde %s\n", who);
+            if (connection_count == MAX_CLIENTS) {
+                printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
+                close(fd);
+                continue;
+            }
+            struct client *c = &connections[connection_count++];
+            c->fd = fd;
+            memcpy(c->who, who, sizeof c->who);
         }
-        char who[ADDRESS_TEXT_MAX];
-        format_address(&address, who);
-        printf("Cliente connectandose desde %s\n", who);
-        if (connection_count == MAX_CLIENTS) {
-            printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
-            close(fd);
-            continue;
-        }
-        struct client *c = &connections[connection_count++];
-        c->fd = fd;
-        memcpy(c->who, who, sizeof c->who);
 
         /* Read one message from *every* connection, in order, waiting on each in turn. */
         for (size_t i = 0; i < connection_count; i++) {
