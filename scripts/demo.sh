@@ -74,12 +74,19 @@ case ${1:-} in
 esac
 
 command -v tmux >/dev/null || { echo "demo: needs tmux (sudo apt-get install tmux)" >&2; exit 1; }
-command -v nc >/dev/null || { echo "demo: needs OpenBSD nc (sudo apt-get install netcat-openbsd)" >&2; exit 1; }
+require_tools demo || exit 1
 
 STAGE=${1:-01-blocking/04-many-clients}
 CLIENTS=${2:-2}
 BIN=$(stage_bin "$STAGE")
 [ -x "$BIN" ] || { echo "demo: no stage $STAGE (build it with make; e.g. STAGE=02-non-blocking/02-eagain-loop)" >&2; exit 1; }
+ATTACH=${DEMO_ATTACH:-1}
+if [ "$ATTACH" = 1 ] && [ -z "${TMUX:-}" ] && ! { [ -t 0 ] && [ -t 1 ]; }; then
+    echo "demo: needs a terminal to show the panes in (run make demo in a terminal window)." >&2
+    echo "  Or start it detached, DEMO_ATTACH=0 make demo STAGE=$STAGE, then look at it with" >&2
+    echo "  tmux attach -t $SESSION, and close it with make demo-stop." >&2
+    exit 1
+fi
 PORT=${PORT:-$(free_port)}
 PIDFILE=$(mktemp)
 
@@ -106,10 +113,13 @@ tmux split-window -t "$SESSION:demo.0" -v -l 3 "$SELF _meter '$PIDFILE'"
 tmux select-pane -t "$SESSION:demo.2"   # start with the cursor in client 1
 
 echo "demo: $STAGE on port $PORT, panes: 0 server, 1 CPU, 2..$((CLIENTS + 1)) clients, $((CLIENTS + 2)) shell. F10 or 'make demo-stop' closes it."
-if [ "${DEMO_ATTACH:-1}" = 1 ]; then
+if [ "$ATTACH" = 1 ]; then
+    # If the terminal cannot show it after all, close it: nothing must be left running.
     if [ -n "${TMUX:-}" ]; then
-        tmux switch-client -t "$SESSION"
+        tmux switch-client -t "$SESSION" || { stop_demo; exit 1; }
     else
-        tmux attach-session -t "$SESSION"
+        tmux attach-session -t "$SESSION" || { stop_demo; exit 1; }
     fi
+else
+    echo "demo: started detached: tmux attach -t $SESSION to watch it, make demo-stop to close it."
 fi

@@ -19,10 +19,8 @@ fi
 exercise_dir=$(dirname "$src")
 name=$(basename "$exercise_dir")
 checks=tests/exercises/$name.bats
-if ! command -v bats >/dev/null || ! command -v nc >/dev/null; then
-    echo "exercise: the checks need bats and OpenBSD nc: sudo scripts/install-deps.sh" >&2
-    exit 1
-fi
+source scripts/lib.sh
+require_tools exercise bats || exit 1
 
 echo "Exercise $name: checking $src"
 echo "(statement: $exercise_dir/README.md)"

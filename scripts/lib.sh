@@ -14,6 +14,31 @@ BUILD_DIR=${BUILD_DIR:-$LIB_ROOT/build}
 LIB_PIDS=()     # every process started here, killed by stop_all
 LIB_FDS=()      # every client's write end, closed by stop_all
 
+# require_tools WHO [bats]: check that what drives the stages is here (OpenBSD nc, for its -N;
+# timeout; Linux's /proc/net/tcp or ss), and bats too if asked; otherwise say exactly what to
+# install, on stderr, and return 1. WHO names the caller in the messages.
+require_tools() {
+    local who=$1 missing=()
+    [ "${2:-}" = bats ] && ! command -v bats >/dev/null && missing+=(bats)
+    if ! command -v nc >/dev/null; then
+        missing+=(netcat-openbsd)
+    elif ! nc -h 2>&1 | grep -q OpenBSD; then
+        echo "$who: this nc is not OpenBSD netcat (the workbook needs its -N flag)" >&2
+        missing+=(netcat-openbsd)
+    fi
+    command -v timeout >/dev/null || missing+=(coreutils)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "$who: missing: ${missing[*]}" >&2
+        echo "  install them with:  sudo apt-get install ${missing[*]}" >&2
+        echo "  or:                 sudo scripts/install-deps.sh" >&2
+        return 1
+    fi
+    if [ ! -r /proc/net/tcp ] && ! command -v ss >/dev/null; then
+        echo "$who: needs Linux's /proc/net/tcp (or ss) to see listening ports" >&2
+        return 1
+    fi
+}
+
 # stage_bin 01-blocking/04-many-clients -> path of its binary
 stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
 
@@ -148,17 +173,32 @@ ask() {
 _file_is() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
 
 # client_open NAME PORT: an interactive client (nc whose input we write to later, like a
-# student typing in a terminal). Its output goes to $LIB_TMP/NAME.out.
+# student typing in a terminal). Its output goes to $LIB_TMP/NAME.out. Returns once its
+# connection is established (the kernel completes it even if the server has not accepted it
+# yet: see the backlog), so that clients opened one after the other connect in that order;
+# nc gets its own source port for that, so that we can see its connection in /proc/net/tcp.
 client_open() {
-    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd
+    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd source_port
     rm -f "$fifo"
     mkfifo "$fifo"
-    timeout "${CLIENT_TIMEOUT:-30}" nc 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
+    source_port=$(free_port)
+    timeout "${CLIENT_TIMEOUT:-30}" nc -p "$source_port" 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
     LIB_PIDS+=("$!")
     printf -v "CLIENT_PID_$name" '%s' "$!"
     exec {fd}>"$fifo" # opening the fifo waits for nc to open its end
     LIB_FDS+=("$fd")
     printf -v "CLIENT_FD_$name" '%s' "$fd"
+    wait_until 5 _established_or_dead "$source_port" "$port" "$!" || true
+}
+# _established_or_dead SOURCE_PORT PORT PID: 127.0.0.1:SOURCE_PORT -> :PORT is ESTABLISHED
+# (state 01 in /proc/net/tcp; ss elsewhere), or the client PID has given up.
+_established_or_dead() {
+    ! kill -0 "$3" 2>/dev/null && return 0
+    if [ -r /proc/net/tcp ]; then
+        grep -qE "^ *[0-9]+: 0100007F:$(printf '%04X' "$1") [0-9A-F]+:$(printf '%04X' "$2") 01 " /proc/net/tcp
+    else
+        ss -Htn state established "( sport = :$1 and dport = :$2 )" 2>/dev/null | grep -q .
+    fi
 }
 
 # client_connected NAME: the client's connection is up (nc still running).

@@ -7,25 +7,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v bats >/dev/null || missing+=(bats)
-if ! command -v nc >/dev/null; then
-    missing+=(netcat-openbsd)
-elif ! nc -h 2>&1 | grep -q OpenBSD; then
-    echo "run-tests: this nc is not OpenBSD netcat (the tests need its -N flag)" >&2
-    missing+=(netcat-openbsd)
-fi
-command -v timeout >/dev/null || missing+=(coreutils)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "run-tests: missing: ${missing[*]}" >&2
-    echo "  install them with:  sudo apt-get install ${missing[*]}" >&2
-    echo "  or:                 sudo scripts/install-deps.sh" >&2
-    exit 1
-fi
-if [ ! -r /proc/net/tcp ] && ! command -v ss >/dev/null; then
-    echo "run-tests: the tests read /proc/net/tcp (Linux) or ss to see listening ports" >&2
-    exit 1
-fi
+source scripts/lib.sh
+require_tools run-tests bats || exit 1
 
 files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(tests/*.bats)

@@ -35,6 +35,7 @@ no_stage_processes() {
     [[ $output == *"Data leida: b'\\n'"* ]]
     [[ $output == *"client 2 waited "*" s and got nothing"* ]]
     [[ $output == *"client 2's echo came "*" ms later"* ]]
+    [[ $output != *"unexpected"* ]]
     no_stage_processes
 }
 
@@ -44,6 +45,31 @@ no_stage_processes() {
     [[ $output == *"Toda la data leida: b'la\\r\\n'"* ]]
     [[ $output =~ the\ server\ used\ ([0-9]+)%\ of\ a\ core ]]
     [ "${BASH_REMATCH[1]}" -ge 40 ]
+    [[ $output == *"Toda la data leida: b'Hola mundo\\r\\n'"* ]]   # the documents' telnet try
+    [[ $output != *"unexpected"* ]]
+    no_stage_processes
+}
+
+@test "replay: a verdict it cannot back is not printed: an nc that is not OpenBSD's is refused" {
+    mkdir -p "$LIB_TMP/bin"
+    printf '#!/bin/sh\necho "usage: nc [-options] hostname port (traditional)" >&2\nexit 1\n' >"$LIB_TMP/bin/nc"
+    chmod +x "$LIB_TMP/bin/nc"
+    run env PATH="$LIB_TMP/bin:$PATH" PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
+    [ "$status" -eq 1 ]
+    [[ $output == *"replay: this nc is not OpenBSD netcat"* ]]
+    [[ $output == *"sudo apt-get install netcat-openbsd"* ]]
+    [[ $output != *"client 2 waited"* ]]
+}
+
+@test "replay: a stage that does not behave is reported, not narrated" {
+    # a stand-in for 04-many-clients that echoes at once: no stall to show
+    mkdir -p "$LIB_TMP/build/chapter-03/01-blocking"
+    ln -s "$BUILD_DIR/chapter-03/03-selectors/02-select-lines" "$LIB_TMP/build/chapter-03/01-blocking/04-many-clients"
+    run env BUILD_DIR="$LIB_TMP/build" PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
+    [ "$status" -eq 1 ]
+    [[ $output == *"unexpected: client 2 got an answer"* ]]
+    [[ $output != *"client 2 waited"* ]]
+    [[ $output == *"did not happen as the notes say"* ]]
     no_stage_processes
 }
 
@@ -119,6 +145,16 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     echo "CPU pane: ${BASH_REMATCH[1]}%" >&3
     [ "${BASH_REMATCH[1]}" -ge 40 ]
     bash scripts/demo.sh stop
+    no_stage_processes
+}
+
+@test "demo: without a terminal to show it in, it says how, and leaves nothing running" {
+    demo_setup
+    run env DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
+    [ "$status" -eq 1 ]
+    [[ $output == *"demo: needs a terminal"* ]]
+    [[ $output == *"DEMO_ATTACH=0"* ]]
+    ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null
     no_stage_processes
 }
 
