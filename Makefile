@@ -12,6 +12,15 @@ BUILD    ?= build
 
 UNAME_S := $(shell uname -s)
 
+# One short line per file built; make V=1 shows each compiler command in full.
+ifeq ($(V),1)
+Q   :=
+SAY := @:
+else
+Q   := @
+SAY := @printf '  %-4s %s\n'
+endif
+
 STAGE_SRCS  := $(sort $(wildcard chapters/chapter-03/[0-9]*/[0-9]*.c))
 # epoll is Linux-only: elsewhere its stages are left out (and `make` says so).
 ifneq ($(UNAME_S),Linux)
@@ -43,6 +52,7 @@ EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
 
+## all: build every stage, tool and exercise solution (the default; CC=clang; V=1: full commands)
 all: $(STAGES) $(TOOLS) $(UNITS) $(SOLUTIONS)
 ifneq ($(LINUX_ONLY),)
 	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
@@ -50,23 +60,28 @@ endif
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o $@ $<
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o $@ $<
 
 $(BUILD)/%: chapters/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
 $(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
 $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
 chapter-03: all
@@ -171,7 +186,8 @@ FUZZERS      := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -Icommon -o $@ $< $(COMMON_SRCS)
+	$(SAY) CC $@
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -Icommon -o $@ $< $(COMMON_SRCS)
 
 ## fuzz: run every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 60; 0: replay the seeds)
 fuzz: $(FUZZERS)

@@ -52,6 +52,10 @@ int server_init(int argc, char **argv)
         quiet = true;
 
     int arg = 1;
+    if (arg < argc && (strcmp(argv[arg], "-h") == 0 || strcmp(argv[arg], "--help") == 0)) {
+        printf("usage: %s [-q] [PORT]   (PORT: argument, else $PORT, else 8000)\n", program);
+        exit(0);
+    }
     if (arg < argc && strcmp(argv[arg], "-q") == 0) {
         quiet = true;
         arg++;
@@ -62,13 +66,14 @@ int server_init(int argc, char **argv)
         exit(2);
     }
 
-    const char *text = arg < argc ? argv[arg] : getenv("PORT");
+    bool from_env = arg >= argc;
+    const char *text = from_env ? getenv("PORT") : argv[arg];
     if (text == NULL || *text == '\0')
         return 8000;
     int port = parse_port(text);
     if (port < 0) {
-        fprintf(stderr, "%s: invalid port '%s': expected a whole number from 1 to 65535\n", program,
-                text);
+        fprintf(stderr, "%s: invalid port '%s'%s: expected a whole number from 1 to 65535\n",
+                program, text, from_env ? " (from $PORT)" : "");
         exit(2);
     }
     return port;

@@ -282,6 +282,15 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     done
 }
 
+@test "every stage: a bad \$PORT is refused naming it; -h prints the usage" {
+    PORT=abc run "$(stage_bin 01-blocking/01-accept)"
+    assert_equal 2 "$status"
+    assert_equal "01-accept: invalid port 'abc' (from \$PORT): expected a whole number from 1 to 65535" "$output"
+    run "$(stage_bin 03-selectors/02-select-lines)" --help
+    assert_equal 0 "$status"
+    assert_equal "usage: 02-select-lines [-q] [PORT]   (PORT: argument, else \$PORT, else 8000)" "$output"
+}
+
 @test "every stage: the port comes from \$PORT when there is no argument" {
     PORT=$PORT_UNDER_TEST "$(stage_bin 01-blocking/01-accept)" >"$LIB_TMP/env.out" 2>&1 3>&- &
     pid=$!
