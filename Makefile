@@ -16,6 +16,9 @@ UNAME_S := $(shell uname -s)
 ifeq ($(V),1)
 Q   :=
 SAY := @:
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q   := @
+SAY := @: # make -s: silent
 else
 Q   := @
 SAY := @printf '  %-4s %s\n'

@@ -137,8 +137,10 @@ bool connection_done(const struct connection *c)
  * had sent that the client has not received yet: the error line, the last echoes. So, like
  * any careful server (this is the "lingering close"), we send what is queued, then FIN
  * (shutdown(SHUT_WR): "nothing more from us"), and read and throw away whatever the client
- * still sends until it closes too. A client that never stops sending gets CLOSING_LINGER_MS
- * of that, no more; one that sends nothing and never closes is the caller's to time out.
+ * still sends until it closes too. A client that goes on sending, fast or slowly, gets
+ * CLOSING_LINGER_MS of that, no more. One that falls silent and never closes keeps its socket
+ * until it does, as any connected, silent client does: these servers have no idle time-out
+ * (04-event-loop/02-graceful-shutdown closes everyone after its 2 s of grace when it stops).
  */
 static void start_closing(struct connection *c)
 {
@@ -156,20 +158,26 @@ static void reject(struct connection *c, const char *reply)
 }
 
 /* CLOSING: read and throw away what the client sends (at most 64 KB a call, to be fair to
- * the others), until it closes. */
+ * the others), until it closes, or until it has had CLOSING_LINGER_MS. */
 static void discard(struct connection *c)
 {
     char sink[4096];
     for (int i = 0; i < 16; i++) {
         ssize_t n = recv(c->fd, sink, sizeof sink, 0);
-        if (n > 0 || (n == -1 && errno == EINTR))
-            continue;
-        if (n == 0) /* it closed: send what may be left (FINISHING), then close */
+        if (n == 0) { /* it closed: send what may be left (FINISHING), then close */
             c->state = CONNECTION_FINISHING;
-        else if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return;
+        }
+        if (n > 0 || errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
             c->state = CONNECTION_CLOSED; /* ECONNRESET: it is gone */
-        return;
+            return;
+        }
+        break; /* EAGAIN: nothing more for now */
     }
+    /* Checked after every read, however little came: a client that trickles a byte now and
+     * then must not keep the connection forever either. */
     if (monotonic_ms() - c->closing_since >= CLOSING_LINGER_MS)
         c->state = CONNECTION_CLOSED; /* it will not stop sending: enough */
 }

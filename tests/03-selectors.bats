@@ -297,6 +297,31 @@ _line_length() {
     assert_no_errors
 }
 
+@test "every line stage: a dropped client that goes on sending, even slowly, is closed after 1 s" {
+    start_stages
+    for_each_stage _trickle
+}
+_trickle() {
+    local fds_before fd start
+    fds_before=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+    mark_output
+    exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+    head -c 1100 /dev/zero | tr '\0' a >&"$fd"          # too long: dropped (error line, FIN)
+    wait_new_line "$DROPPED_TOO_LONG"
+    start=$SECONDS
+    # then a byte every 0.1 s, as long as the server keeps the connection (at most 4 s)
+    ( trap '' PIPE; while [ $((SECONDS - start)) -lt 4 ]; do printf a >&"$fd" || break; sleep 0.1; done ) 2>/dev/null &
+    wait_until 3 eval '[ "$(ls "/proc/$SERVER_PID/fd" | wc -l)" -le "$fds_before" ]' || {
+        echo "the dropped client's socket is still open after 3 s" >&2
+        exec {fd}>&-
+        return 1
+    }
+    exec {fd}>&-
+    assert_new_output "$CONNECT" "$DROPPED_TOO_LONG"
+    assert_still_serving "$PORT" "fresh$1"
+    assert_no_errors
+}
+
 @test "every line stage: a client that never reads, a slow reader, 200 clients in pieces (-q)" {
     start_stages -q
     for_each_stage _under_load
