@@ -59,6 +59,14 @@ HOLA_LINES=(
     assert_client_received client ''
 }
 
+@test "02-recv-two-bytes: the address printed is the client's own, port and all" {
+    start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
+    client_port=$(free_port)
+    printf 'Hola\r\n' | timeout 5 nc -N -p "$client_port" 127.0.0.1 "$PORT_UNDER_TEST" 3>&- || true
+    wait_exit "$SERVER_PID"
+    assert_equal "Cliente connectandose desde ('127.0.0.1', $client_port)" "$(head -n 1 "$SERVER_OUT")"
+}
+
 @test "02-recv-two-bytes: the document's echo -e line stops at the first \\r\\n" {
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n\n' >/dev/null
@@ -78,14 +86,15 @@ HOLA_LINES=(
 
 @test "02-recv-two-bytes: binary and NUL bytes print exactly as Python's repr(bytes)" {
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
-    send_line "$PORT_UNDER_TEST" '\x00\xff'"'"'\\"\t\r\n' >/dev/null
+    send_line "$PORT_UNDER_TEST" '\x00\xff'"'"'\\"\t\x7f~\r\n' >/dev/null
     wait_exit "$SERVER_PID"
     assert_server_output "Cliente connectandose desde ('127.0.0.1', PORT)" \
         "Data leida: b'\\x00\\xff'" \
         "Data leida: b\"'\\\\\"" \
         "Data leida: b'\"\\t'" \
+        "Data leida: b'\\x7f~'" \
         "Data leida: b'\\r\\n'" \
-        "Toda la data leida: b'\\x00\\xff\\'\\\\\"\\t\\r\\n'"
+        "Toda la data leida: b'\\x00\\xff\\'\\\\\"\\t\\x7f~\\r\\n'"
 }
 
 @test "02-recv-two-bytes: Python's quote choice: b\"it's\\r\\n\"" {
@@ -314,8 +323,25 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     done
 }
 
-@test "every stage: binds 127.0.0.1 only" {
-    start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
-    hex=$(printf '%04X' "$PORT_UNDER_TEST")
-    assert_equal "0100007F:$hex" "$(awk -v p=":$hex" '$4 == "0A" && $2 ~ p"$" { print $2 }' /proc/net/tcp)"
+@test "every stage: binds 127.0.0.1 only, and ignores SIGPIPE (as Python does)" {
+    for bin in "$BUILD_DIR"/chapter-03/*/[0-9]*; do
+        stage=${bin#"$BUILD_DIR"/chapter-03/}
+        [ "$stage" = 02-non-blocking/01-accept-eagain ] && continue # it dies before anyone connects
+        port=$(free_port)
+        start_server "$stage" "$port"
+        hex=$(printf '%04X' "$port")
+        assert_equal "$stage 0100007F:$hex" \
+            "$stage $(awk -v p=":$hex" '$4 == "0A" && $2 ~ p"$" { print $2 }' /proc/net/tcp /proc/net/tcp6)"
+        # SigIgn: the mask of ignored signals, in hex; SIGPIPE is signal 13, bit 0x1000
+        ignored=$(awk '/^SigIgn:/ { print $2 }' "/proc/$SERVER_PID/status")
+        assert_equal "$stage ignores SIGPIPE" "$stage $( (( 16#$ignored & 0x1000 )) && echo ignores || echo 'does not ignore') SIGPIPE"
+        stop_server
+    done
+}
+
+@test "every stage: with no argument and no \$PORT, the port is 8000" {
+    port_in_use 8000 && skip "port 8000 is in use on this machine"
+    env -u PORT "$(stage_bin 01-blocking/04-many-clients)" >"$LIB_TMP/default.out" 2>&1 3>&- &
+    LIB_PIDS+=("$!")
+    wait_until 5 port_listening 8000
 }

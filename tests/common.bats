@@ -4,6 +4,8 @@
 #   descriptor unwatched or watched during a turn, an fd number reused within a turn, pause,
 #   hang-up, a descriptor closed while watched, timer order, cancel, a timer set during a turn,
 #   loop_stop()). It prints TAP; a hang is a failure too, hence the timeout.
+#   common/connection.c: tests/unit/connection.c, both ends of a real connection, for what a
+#   client cannot time from outside (FIN while echoes are still queued, back-pressure).
 # common/pyrepr.c and common/lines.c are covered by the stages' tests and by `make fuzz`.
 
 load helpers
@@ -21,4 +23,16 @@ load helpers
     # The one descriptor closed while watched is reported on stderr, and nothing else is.
     assert_equal "stage: poll (descriptor closed while watched): Bad file descriptor (errno 9, EBADF)" \
         "$(cat "$LIB_TMP/err")"
+}
+
+@test "common/connection: FIN with echoes queued, back-pressure, pieces, a line too long (tests/unit/connection.c)" {
+    local unit=$BUILD_DIR/tests/unit/connection status=0
+    [ -x "$unit" ] || { echo "not built: $unit (run make)" >&2; return 1; }
+    timeout 20 "$unit" >"$LIB_TMP/out" 2>"$LIB_TMP/err" || status=$?
+    cat "$LIB_TMP/out" "$LIB_TMP/err" >&2 # shown if the test fails
+    assert_equal 0 "$status"
+    assert_equal "" "$(grep -v '^ok ' "$LIB_TMP/out" | grep -v '^1\.\.')"
+    assert_equal "1..$(grep -c '^ok ' "$LIB_TMP/out")" "$(tail -n 1 "$LIB_TMP/out")"
+    [ "$(grep -c '^ok ' "$LIB_TMP/out")" -ge 10 ]
+    assert_equal "" "$(cat "$LIB_TMP/err")"
 }
