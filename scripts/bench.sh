@@ -12,6 +12,9 @@
 #             second and round-trip p50/p99, for N = 1, 100, 1000
 #   clients   the most concurrent clients all echoed correctly (100, 1000, 5000, 10000), and
 #             what stopped it (FD_SETSIZE, the stage's own limit, the fd limit, errors)
+#   crowd     ping-pong again, 100 clients, while 5000 more are connected and silent: what each
+#             wait costs when most clients have nothing to say (poll looks at all of them,
+#             epoll only at the ready ones); only for servers that hold that many clients
 #   RSS       the server's peak resident memory (VmHWM) after the largest client run
 # Every run is bounded in time and talks only to 127.0.0.1. Needs Linux (/proc) and build/tools.
 set -uo pipefail
@@ -35,10 +38,11 @@ LOADGEN=$BUILD_DIR/tools/loadgen
 
 if [ "$QUICK" = 1 ]; then
     STALL_CAP_MS=500 IDLE_CLIENTS=20 IDLE_SECONDS=0.5 PING_SECONDS=0.3
-    PING_SIZES=(1 10 50) CLIENT_SIZES=(10 100) CLIENT_SECONDS=3
+    PING_SIZES=(1 10 50) CLIENT_SIZES=(10 100) CLIENT_SECONDS=3 CROWD_ACTIVE=10 CROWD_IDLE=50
 else
     STALL_CAP_MS=2000 IDLE_CLIENTS=100 IDLE_SECONDS=2 PING_SECONDS=2
     PING_SIZES=(1 100 1000) CLIENT_SIZES=(100 1000 5000 10000) CLIENT_SECONDS=10
+    CROWD_ACTIVE=100 CROWD_IDLE=5000
 fi
 
 # Thousands of clients need thousands of descriptors, in the servers and in loadgen.
@@ -123,6 +127,25 @@ measure_pingpong() { # kind what n
     echo "$out"
 }
 
+# measure_crowd KIND WHAT: ping-pong with CROWD_ACTIVE clients while CROWD_IDLE more are
+# connected and silent.
+measure_crowd() {
+    local port out hold held
+    port=$(free_port)
+    start "$1" "$2" "$port" || { echo "error"; return; }
+    held=$LIB_TMP/crowd.out
+    : >"$held"
+    timeout 120 "$LOADGEN" hold "$port" "$CROWD_IDLE" 60 >"$held" 2>&1 3>&- &
+    hold=$!
+    if wait_until 30 grep -q connected= "$held"; then
+        out=$(timeout 60 "$LOADGEN" pingpong "$port" "$CROWD_ACTIVE" "$PING_SECONDS" 3>&-)
+    fi
+    kill "$hold" 2>/dev/null
+    wait "$hold" 2>/dev/null
+    stop_server
+    echo "${out:-error}"
+}
+
 # measure_clients KIND WHAT: the largest N of CLIENT_SIZES fully echoed, why the next failed,
 # and the peak RSS after the largest successful run. Prints "N|limit|rss_kib".
 measure_clients() {
@@ -195,12 +218,18 @@ for entry in "${SERVERS[@]}"; do
         RESULT[$label,ping$n]=$(measure_pingpong "$kind" "$what" "$n")
     done
     RESULT[$label,clients]=$(measure_clients "$kind" "$what")
+    IFS='|' read -r best _ _ <<<"${RESULT[$label,clients]}"
+    if [ "$best" -ge $((CROWD_IDLE + CROWD_ACTIVE)) ]; then
+        RESULT[$label,crowd]=$(measure_crowd "$kind" "$what")
+    else
+        RESULT[$label,crowd]="n/a"
+    fi
 done
 
 if [ "$CSV" = 1 ]; then
     header="server,stall_ms,idle_cpu_percent"
     for n in "${PING_SIZES[@]}"; do header+=",rate_$n,p50_us_$n,p99_us_$n"; done
-    echo "$header,max_clients,limit,peak_rss_kib,date,cores"
+    echo "$header,rate_crowd,p50_us_crowd,p99_us_crowd,max_clients,limit,peak_rss_kib,date,cores"
     for entry in "${SERVERS[@]}"; do
         IFS='|' read -r label _ _ <<<"$entry"
         row="$label,${RESULT[$label,stall]},${RESULT[$label,cpu]}"
@@ -208,6 +237,8 @@ if [ "$CSV" = 1 ]; then
             p=${RESULT[$label,ping$n]}
             row+=",$(field rate "$p"),$(field p50_us "$p"),$(field p99_us "$p")"
         done
+        p=${RESULT[$label,crowd]}
+        row+=",$(field rate "$p"),$(field p50_us "$p"),$(field p99_us "$p")"
         IFS='|' read -r best limit rss <<<"${RESULT[$label,clients]}"
         echo "$row,$best,\"$limit\",$rss,$date_text,$cores"
     done
@@ -224,19 +255,25 @@ for n in "${PING_SIZES[@]}"; do
     head+=" ping-pong, $n client$([ "$n" -gt 1 ] && echo s) |"
     rule+="---|"
 done
-echo "$head most clients echoed | peak RSS |"
-echo "$rule---|---|"
+echo "$head ping-pong, $CROWD_ACTIVE clients among $CROWD_IDLE idle | most clients echoed | peak RSS |"
+echo "$rule---|---|---|"
 for entry in "${SERVERS[@]}"; do
     IFS='|' read -r label _ _ <<<"$entry"
     row="| $label | $(fmt_ms "${RESULT[$label,stall]}") | ${RESULT[$label,cpu]:-?}% |"
     for n in "${PING_SIZES[@]}"; do row+=" $(fmt_ping "${RESULT[$label,ping$n]}") |"; done
+    if [ "${RESULT[$label,crowd]}" = n/a ]; then
+        row+=" - (cannot hold $((CROWD_IDLE + CROWD_ACTIVE)) clients) |"
+    else
+        row+=" $(fmt_ping "${RESULT[$label,crowd]}") |"
+    fi
     IFS='|' read -r best limit rss <<<"${RESULT[$label,clients]}"
     [ "$best" = 0 ] && best="< ${CLIENT_SIZES[0]}" # not even the fewest tried were all echoed
     row+=" $best (limit: $limit) | $([ -n "$rss" ] && awk -v k="$rss" 'BEGIN { printf "%.1f MiB", k / 1024 }' || echo -) |"
     echo "$row"
 done
 echo
-echo "Ping-pong cells: messages per second, round trip p50/p99."
+echo "Ping-pong cells: messages per second, round trip p50/p99. The crowd column: the same with"
+echo "$CROWD_IDLE more clients connected and silent (what each wait costs when most clients are idle)."
 [ -n "$PEER_NOTE" ] && echo "$PEER_NOTE"
 
 # The targets the event-loop stages should reach on a 2-core machine.

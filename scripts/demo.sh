@@ -4,8 +4,8 @@
 #   scripts/demo.sh [STAGE] [CLIENTS]   open the demo (default 01-blocking/04-many-clients, 2 clients)
 #   scripts/demo.sh stop                close it (the same as pressing F10 inside it)
 #
-# Layout: the server on the left; on the right one pane per client, each an `nc -C` already
-# connected (type a line and Enter: it is sent with \r\n, as telnet does), and a shell with
+# Layout: the server on the left; on the right one pane per client, each a client already
+# connected that sends every line typed, with \r\n, in one piece (as telnet does), and a shell with
 # $PORT set for the documents' one-shot commands (echo -e "Hola Mundo3\r\n" | nc ...); under
 # the server, its CPU use, refreshed every second. Typing in the panes reproduces the stall on
 # 01-blocking/04-many-clients, the hang and the burning core on 02-non-blocking/02-eagain-loop,
@@ -46,12 +46,15 @@ case ${1:-} in
         exec "$(stage_bin "$2")" "$3"
         ;;
     _client) # inside a client pane: wait until the server listens (without connecting), connect
-        echo "\$ nc -C localhost $3   (cliente $2: escribe una línea y pulsa Enter)"
+        echo "cliente $2 en localhost:$3, como telnet: escribe una línea y pulsa Enter (sale entera, con \\r\\n)"
         wait_until 10 port_listening "$3" || exit 1
         # Connect in order, client 1 first: a blocking server accepts them in that order, so
         # "cliente 1" is the one it serves first. (Unknown after 5 s: connect anyway.)
         wait_until 5 _connected_at_least "$3" $(($2 - 1)) || true
-        exec nc -C 127.0.0.1 "$3"
+        # What telnet does, without telnet: each typed line goes out in ONE write, ending in
+        # \r\n. (nc -C would write the text and the \r\n separately, and 02-eagain-loop, which
+        # throws its buffer away at every EAGAIN, would then often echo only the \r\n.)
+        exec bash -c 'while IFS= read -r line; do printf "%s\r\n" "$line"; done | exec nc 127.0.0.1 "$1"' _ "$3"
         ;;
     _shell) # a shell with $PORT set, for the documents' one-shot commands
         export PORT=$2

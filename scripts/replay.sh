@@ -149,7 +149,7 @@ replay_01_blocking_04_many_clients() {
     cmd "terminal 1" "build/chapter-03/01-blocking/04-many-clients $port"
     cmd "terminal 2" "echo -e \"Hola Mundo\\r\\n\" | nc localhost $port"
     cmd "terminal 3" "printf 'Hola Mundo2\\r\\n' | nc localhost $port"
-    say "(printf for client 2, not echo -e: \"Hola Mundo2\\r\\n\\n\" has an odd length and its \\r\\n would fall across two 2-byte reads; 02-eagain-loop shows that bug.)"
+    say "(printf for client 2, not echo -e: in \"Hola Mundo2\\r\\n\\n\" the \\r falls at an odd offset, so the \\r\\n is split across two 2-byte reads, and with a \\n behind it the tail check never sees the end; 02-eagain-loop shows that bug.)"
     start_server 01-blocking/04-many-clients "$port" || return
     client_open uno "$port"
     client_send uno 'Hola Mundo\r\n\n'
@@ -237,8 +237,8 @@ replay_02_non_blocking_02_eagain_loop() {
     start_server 02-non-blocking/02-eagain-loop "$port" || return
     printf '\n'
     cmd "terminal 1" "build/chapter-03/02-non-blocking/02-eagain-loop $port"
-    cmd "terminal 2" "telnet localhost $port     (or nc -C localhost $port), then type: Hola mundo⏎"
-    cmd "terminal 3" "telnet localhost $port     (or nc -C localhost $port), then type: Hola mundo⏎"
+    cmd "terminal 2" "telnet localhost $port     then type: Hola mundo⏎"
+    cmd "terminal 3" "telnet localhost $port     then type: Hola mundo⏎"
     client_open uno "$port"
     client_send uno 'Hola mundo\r\n'
     wait_client_output uno 'Hola mundo\r\n'

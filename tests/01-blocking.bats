@@ -185,8 +185,9 @@ HOLA_LINES=(
     client_open one "$PORT_UNDER_TEST"
     client_send one 'Hola Mundo\r\n\n'
     wait_client_output one 'Hola Mundo\r\n'
-    # printf, not echo -e: "Hola Mundo2\r\n\n" has an odd length, so its "\r\n" is split
-    # over two 2-byte reads and would never be seen as an end (the guide explains why).
+    # printf, not echo -e: in "Hola Mundo2\r\n\n" the "\r" is at an odd offset, so the "\r\n"
+    # is split over two 2-byte reads and, with a "\n" behind it, never seen as an end (the
+    # guide explains why).
     client_open two "$PORT_UNDER_TEST"
     client_send two 'Hola Mundo2\r\n'
     wait_server_line "Data leida: b'\\n'"

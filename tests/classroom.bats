@@ -137,13 +137,19 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     no_stage_processes
 }
 
-@test "demo: the CPU pane shows the busy loop burning a core" {
+@test "demo: the CPU pane shows the busy loop burning a core; typed lines work, as with telnet" {
     demo_setup
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     wait_until 8 pane_has 1 "CPU del servidor"
     [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
     echo "CPU pane: ${BASH_REMATCH[1]}%" >&3
     [ "${BASH_REMATCH[1]}" -ge 40 ]
+    # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
+    wait_until 10 pane_has 2 "cliente 1"
+    for i in 1 2 3; do
+        tmux send-keys -t "$DEMO_SESSION:demo.2" "Hola mundo $i" Enter
+        wait_until 10 eval '[ "$(pane 2 | grep -c "^Hola mundo $i$")" -eq 2 ]'   # typed + echoed
+    done
     bash scripts/demo.sh stop
     no_stage_processes
 }

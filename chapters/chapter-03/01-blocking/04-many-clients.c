@@ -13,12 +13,15 @@
  * Run:    build/chapter-03/01-blocking/04-many-clients [PORT]
  * Try:    in two more terminals, one after the other (nc keeps the connection open):
  *           echo -e "Hola Mundo\r\n" | nc localhost 8000
- *           echo -e "Hola Mundo2\r\n" | nc localhost 8000
+ *           printf 'Hola Mundo2\r\n' | nc localhost 8000
  * Watch:  client 1 gets "Hola Mundo" back; client 2 gets nothing. The server's last line is
  *         Data leida: b'\n'   (the extra "\n" echo -e sent after client 1's "\r\n"): it is now
  *         blocked in recv() on client 1. Press Ctrl-C in client 1's terminal (recv() returns 0)
  *         and client 2 gets its echo. To type into client 1 instead, start it as
  *         `nc -C localhost 8000` (-C sends Enter as "\r\n"): each line releases one round.
+ *         (The notes give client 2 echo -e "Hola Mundo2\r\n" too: then its "\r" falls at an odd
+ *         offset, with a "\n" after the "\r\n", so the two-byte tail check never sees the end
+ *         and it gets no echo even after the release; 02-non-blocking/02-eagain-loop explains.)
  */
 #include "net.h"
 #include "pyrepr.h"

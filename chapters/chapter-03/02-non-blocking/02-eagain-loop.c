@@ -15,14 +15,16 @@
  *     echo -e "Hola Mundo3\r\n" the pieces are "Ho" "la" " M" "un" "do" "3\r" "\n\n": the
  *     "\r\n" straddles two pieces, the tail is "\n\n", the message never "ends", EAGAIN throws
  *     it away, and nc waits forever for an echo (the document's "se queda colgado").
- *     telnet (or nc -C) sends each line as it is typed, "Hola Mundo\r\n" and nothing after it:
+ *     telnet sends each line as it is typed, "Hola Mundo\r\n" in one piece and nothing after it:
  *     the last recv(2) ends exactly at the "\n", so the tail check sees it, whatever the length.
  *     It is the extra "\n" behind a split "\r\n" that defeats the check.
  *
  * Run:    build/chapter-03/02-non-blocking/02-eagain-loop [PORT]      then look at top
  * Try:    echo -e "Hola Mundo3\r\n" | nc localhost 8000        (hangs: no echo)
  *         printf 'Hola Mundo\r\n' | nc -N localhost 8000        (echoed)
- *         nc -C localhost 8000 (or telnet), then type Hola Mundo  (echoed)
+ *         telnet localhost 8000, then type Hola Mundo              (echoed)
+ *         (nc -C is not telnet here: it writes the text and the "\r\n" separately, and when
+ *          recv() falls between the two, flaw 2 drops the text: sometimes only "\r\n" returns)
  * Watch:  top shows the server at ~100% CPU even with nobody connected.
  */
 #include "net.h"

@@ -11,7 +11,7 @@
  *     client is not reading), the rest waits there and we ask select() for WRITABILITY too,
  *     instead of blocking or dropping bytes. While a client's replies pile up we stop reading
  *     from it (back-pressure), so its memory stays bounded: about 3 KB a client, whatever it does;
- *   - a bound on line length: a client that sends more than 1024 bytes without "\r\n" gets
+ *   - a bound on line length, 1024 bytes with the "\r\n": a client whose line is longer gets
  *     one error line and FIN; its socket is closed once it closes too (or after 1 s, if it
  *     goes on sending).
  * Every accepted socket is set non-blocking explicitly (accept_client): Linux does not pass
