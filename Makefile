@@ -98,7 +98,7 @@ demo: all
 demo-stop:
 	@bash scripts/demo.sh stop
 
-## bench: measure every multi-client server and print one table (QUICK=1: seconds; CSV=1: csv)
+## bench: measure every multi-client server and print one table (QUICK=1: ~20 s; CSV=1: csv)
 bench: all
 	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv)
 
