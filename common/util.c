@@ -134,3 +134,10 @@ long long monotonic_ms(void)
         die("clock_gettime");
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
+
+void sleep_ms(long ms)
+{
+    struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) == -1 && errno == EINTR)
+        ; /* a signal woke us early: sleep for what is left */
+}

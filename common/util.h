@@ -40,4 +40,7 @@ _Noreturn void die_msg(const char *message);
 /* Milliseconds on a clock that never jumps (CLOCK_MONOTONIC), for time-outs. */
 long long monotonic_ms(void);
 
+/* Sleep for ms milliseconds (nanosleep, resumed after a signal). */
+void sleep_ms(long ms);
+
 #endif

@@ -137,7 +137,7 @@ measure_crowd() {
     : >"$held"
     timeout 120 "$LOADGEN" hold "$port" "$CROWD_IDLE" 60 >"$held" 2>&1 3>&- &
     hold=$!
-    if wait_until 30 grep -q connected= "$held"; then
+    if wait_until 30 grep -q connected= "$held" && grep -qx "connected=$CROWD_IDLE" "$held"; then
         out=$(timeout 60 "$LOADGEN" pingpong "$port" "$CROWD_ACTIVE" "$PING_SECONDS" 3>&-)
     fi
     kill "$hold" 2>/dev/null
@@ -262,7 +262,7 @@ for entry in "${SERVERS[@]}"; do
     row="| $label | $(fmt_ms "${RESULT[$label,stall]}") | ${RESULT[$label,cpu]:-?}% |"
     for n in "${PING_SIZES[@]}"; do row+=" $(fmt_ping "${RESULT[$label,ping$n]}") |"; done
     if [ "${RESULT[$label,crowd]}" = n/a ]; then
-        row+=" - (cannot hold $((CROWD_IDLE + CROWD_ACTIVE)) clients) |"
+        row+=" - (not measured: fewer than $((CROWD_IDLE + CROWD_ACTIVE)) clients served above) |"
     else
         row+=" $(fmt_ping "${RESULT[$label,crowd]}") |"
     fi

@@ -175,30 +175,35 @@ _file_is() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
 # client_open NAME PORT: an interactive client (nc whose input we write to later, like a
 # student typing in a terminal). Its output goes to $LIB_TMP/NAME.out. Returns once its
 # connection is established (the kernel completes it even if the server has not accepted it
-# yet: see the backlog), so that clients opened one after the other connect in that order;
-# nc gets its own source port for that, so that we can see its connection in /proc/net/tcp.
+# yet: see the backlog), so that clients opened one after the other connect in that order.
 client_open() {
-    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd source_port
+    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd
     rm -f "$fifo"
     mkfifo "$fifo"
-    source_port=$(free_port)
-    timeout "${CLIENT_TIMEOUT:-30}" nc -p "$source_port" 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
+    timeout "${CLIENT_TIMEOUT:-30}" nc 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
     LIB_PIDS+=("$!")
     printf -v "CLIENT_PID_$name" '%s' "$!"
     exec {fd}>"$fifo" # opening the fifo waits for nc to open its end
     LIB_FDS+=("$fd")
     printf -v "CLIENT_FD_$name" '%s' "$fd"
-    wait_until 5 _established_or_dead "$source_port" "$port" "$!" || true
+    wait_until 5 _established_or_dead "$!" || true
 }
-# _established_or_dead SOURCE_PORT PORT PID: 127.0.0.1:SOURCE_PORT -> :PORT is ESTABLISHED
-# (state 01 in /proc/net/tcp; ss elsewhere), or the client PID has given up.
+# _established_or_dead PID: the nc under PID (the timeout that runs it) has an ESTABLISHED TCP
+# connection (its socket's inode, state 01, in /proc/net/tcp), or PID has given up. Where
+# there is no /proc to look in, it does not wait.
 _established_or_dead() {
-    ! kill -0 "$3" 2>/dev/null && return 0
-    if [ -r /proc/net/tcp ]; then
-        grep -qE "^ *[0-9]+: 0100007F:$(printf '%04X' "$1") [0-9A-F]+:$(printf '%04X' "$2") 01 " /proc/net/tcp
-    else
-        ss -Htn state established "( sport = :$1 and dport = :$2 )" 2>/dev/null | grep -q .
-    fi
+    kill -0 "$1" 2>/dev/null || return 0
+    [ -r /proc/net/tcp ] || return 0
+    local child link inode=""
+    child=$(cat "/proc/$1/task/$1/children" 2>/dev/null) ||
+        child=$(_process_table | awk -v p="$1" '$2 == p { print $1 }')
+    for child in $child; do
+        for link in "/proc/$child/fd/"*; do
+            link=$(readlink "$link" 2>/dev/null) || continue
+            case $link in "socket:["*"]") inode=${link#socket:[} inode=${inode%]} ;; esac
+        done
+    done
+    [ -n "$inode" ] && awk -v i="$inode" '$4 == "01" && $10 == i { found = 1 } END { exit !found }' /proc/net/tcp
 }
 
 # client_connected NAME: the client's connection is up (nc still running).

@@ -83,7 +83,9 @@ run_stage() {
     [ $ran -gt 0 ] && pause
     ran=$((ran + 1))
     stop_all
-    "replay_${stage//[\/-]/_}"
+    # A replay function returns non-zero only when a server would not start (start_server has
+    # said why on stderr): that is a surprise too.
+    "replay_${stage//[\/-]/_}" || surprise "$stage could not be started (see the message above)"
     stop_all
 }
 

@@ -73,6 +73,15 @@ no_stage_processes() {
     no_stage_processes
 }
 
+@test "replay: a stage that will not start is reported, and the replay fails" {
+    mkdir -p "$LIB_TMP/build/chapter-03/01-blocking"
+    ln -s /bin/false "$LIB_TMP/build/chapter-03/01-blocking/02-recv-two-bytes"
+    run env BUILD_DIR="$LIB_TMP/build" PAUSE=0 bash scripts/replay.sh 01-blocking/02-recv-two-bytes
+    [ "$status" -eq 1 ]
+    [[ $output == *"unexpected: 01-blocking/02-recv-two-bytes could not be started"* ]]
+    [[ $output != *"recv() calls"* ]]
+}
+
 @test "replay: an unknown stage is refused with a hint" {
     run env PAUSE=0 bash scripts/replay.sh no-such-stage
     [ "$status" -eq 2 ]
@@ -156,7 +165,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
 
 @test "demo: without a terminal to show it in, it says how, and leaves nothing running" {
     demo_setup
-    run env DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
+    run env -u TMUX DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
     [ "$status" -eq 1 ]
     [[ $output == *"demo: needs a terminal"* ]]
     [[ $output == *"DEMO_ATTACH=0"* ]]

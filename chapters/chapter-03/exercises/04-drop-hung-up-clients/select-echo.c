@@ -48,9 +48,11 @@ static void accept_client(int server_socket, int *max_fd)
     if (fd == -1) {
         /* Nobody after all (EAGAIN), a signal, a client that left before we took it: nothing
          * to do. Out of descriptors (EMFILE: reported once a second): the client waits in the
-         * listen queue, and the listener stays readable until a descriptor is free (the
-         * chapter's 03-selectors stages stop watching it for a moment instead). */
-        accept_failed(errno);
+         * listen queue, and the listener stays readable until a descriptor is free, so the
+         * loop would come straight back here and spin: a short nap keeps that to ten tries a
+         * second (the chapter's 03-selectors stages stop watching the listener instead). */
+        if (accept_failed(errno) == ACCEPT_SHORTAGE)
+            sleep_ms(100);
         return;
     }
     char who[ADDRESS_TEXT_MAX];

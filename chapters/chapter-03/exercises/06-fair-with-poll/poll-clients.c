@@ -107,9 +107,14 @@ int main(int argc, char **argv)
         if (fd == -1) {
             /* A signal, or a client that left before we took it: accept again. Out of
              * descriptors (EMFILE: reported): the new client waits in the listen queue, and
-             * we go and serve the ones we have (one of them may leave and free a slot). */
+             * we go and serve the ones we have (one of them may leave and free a slot); with
+             * none to serve, accept() would fail again at once: wait a moment first. */
             if (accept_failed(errno) == ACCEPT_RETRY)
                 continue;
+            if (connection_count == 0) {
+                sleep_ms(1000);
+                continue;
+            }
         } else {
             char who[ADDRESS_TEXT_MAX];
             format_address(&address, who);
