@@ -55,7 +55,6 @@ int accept_client(int listener, struct sockaddr_in *address, enum accept_status 
             *status = ACCEPT_BACK_OFF;
             return -1;
         }
-        die("accept"); /* (not reached: every case returns or continues) */
     }
 }
 

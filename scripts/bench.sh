@@ -102,19 +102,27 @@ measure_stall() {
     field stall_ms "$out"
 }
 
+# hold PORT N SECONDS: N clients connected and silent, in the background (HOLD_PID), for at
+# most SECONDS; returns once they are all connected (1 if they could not be, within 30 s).
+hold() {
+    local out=$LIB_TMP/hold.out
+    : >"$out"
+    timeout $(($3 + 60)) "$LOADGEN" hold "$1" "$2" "$3" >"$out" 2>&1 3>&- &
+    HOLD_PID=$!
+    wait_until 30 grep -q connected= "$out" && grep -qx "connected=$2" "$out"
+}
+unhold() {
+    kill "$HOLD_PID" 2>/dev/null
+    wait "$HOLD_PID" 2>/dev/null
+}
+
 measure_idle_cpu() {
-    local port out hold
+    local port
     port=$(free_port)
     start "$1" "$2" "$port" || { echo "error"; return; }
-    local seconds=$((${IDLE_SECONDS%.*} + 3))
-    out=$LIB_TMP/hold.out
-    : >"$out"
-    timeout 60 "$LOADGEN" hold "$port" "$IDLE_CLIENTS" "$seconds" >"$out" 2>&1 3>&- &
-    hold=$!
-    wait_until 20 grep -q connected= "$out"
+    hold "$port" "$IDLE_CLIENTS" $((${IDLE_SECONDS%.*} + 3))
     cpu_percent "$SERVER_PID" "$IDLE_SECONDS"
-    kill "$hold" 2>/dev/null
-    wait "$hold" 2>/dev/null
+    unhold
     stop_server
 }
 
@@ -130,18 +138,13 @@ measure_pingpong() { # kind what n
 # measure_crowd KIND WHAT: ping-pong with CROWD_ACTIVE clients while CROWD_IDLE more are
 # connected and silent.
 measure_crowd() {
-    local port out hold held
+    local port out=""
     port=$(free_port)
     start "$1" "$2" "$port" || { echo "error"; return; }
-    held=$LIB_TMP/crowd.out
-    : >"$held"
-    timeout 120 "$LOADGEN" hold "$port" "$CROWD_IDLE" 60 >"$held" 2>&1 3>&- &
-    hold=$!
-    if wait_until 30 grep -q connected= "$held" && grep -qx "connected=$CROWD_IDLE" "$held"; then
+    if hold "$port" "$CROWD_IDLE" 60; then
         out=$(timeout 60 "$LOADGEN" pingpong "$port" "$CROWD_ACTIVE" "$PING_SECONDS" 3>&-)
     fi
-    kill "$hold" 2>/dev/null
-    wait "$hold" 2>/dev/null
+    unhold
     stop_server
     echo "${out:-error}"
 }

@@ -54,7 +54,7 @@ case ${1:-} in
         # What telnet does, without telnet: each typed line goes out in ONE write, ending in
         # \r\n. (nc -C would write the text and the \r\n separately, and 02-eagain-loop, which
         # throws its buffer away at every EAGAIN, would then often echo only the \r\n.)
-        # nc is the pane's own process: when the server closes the connection, it ends and says so.
+        # When the server closes the connection nc ends, and the pane says so.
         nc 127.0.0.1 "$3" < <(while IFS= read -r line; do printf '%s\r\n' "$line"; done)
         echo "(conexión cerrada)"
         exec sleep 86400

@@ -177,16 +177,17 @@ _file_is() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
 # connection is established (the kernel completes it even if the server has not accepted it
 # yet: see the backlog), so that clients opened one after the other connect in that order.
 client_open() {
-    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd
+    local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd pid
     rm -f "$fifo"
     mkfifo "$fifo"
     timeout "${CLIENT_TIMEOUT:-30}" nc 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
-    LIB_PIDS+=("$!")
-    printf -v "CLIENT_PID_$name" '%s' "$!"
+    pid=$!
+    LIB_PIDS+=("$pid")
+    printf -v "CLIENT_PID_$name" '%s' "$pid"
     exec {fd}>"$fifo" # opening the fifo waits for nc to open its end
     LIB_FDS+=("$fd")
     printf -v "CLIENT_FD_$name" '%s' "$fd"
-    wait_until 5 _established_or_dead "$!" || true
+    wait_until 5 _established_or_dead "$pid" || true
 }
 # _established_or_dead PID: the nc under PID (the timeout that runs it) has an ESTABLISHED TCP
 # connection (its socket's inode, state 01, in /proc/net/tcp), or PID has given up. Where

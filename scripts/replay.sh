@@ -55,6 +55,14 @@ surprise() {
     SURPRISES=$((SURPRISES + 1))
 }
 got() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; } # got FILE DATA: exactly
+# again STAGE: a fresh server of STAGE on a new port ($port), for another experiment on it.
+again() {
+    port=$(free_port)
+    stop_all
+    start_server "$1" "$port" || return
+    printf '\n'
+    cmd "terminal 1" "build/chapter-03/$1 $port"
+}
 ms_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }'; }
 pause() {
     if [ "$PAUSE" != 0 ] && [ -t 0 ] && [ -t 1 ]; then
@@ -234,11 +242,7 @@ replay_02_non_blocking_02_eagain_loop() {
     [ "$cpu" -ge 40 ] || surprise "the busy loop should use (nearly) a whole core"
 
     # The documents' second try: telnet, which sends each line as it is typed.
-    port=$(free_port)
-    stop_all
-    start_server 02-non-blocking/02-eagain-loop "$port" || return
-    printf '\n'
-    cmd "terminal 1" "build/chapter-03/02-non-blocking/02-eagain-loop $port"
+    again 02-non-blocking/02-eagain-loop || return
     cmd "terminal 2" "telnet localhost $port     then type: Hola mundo⏎"
     cmd "terminal 3" "telnet localhost $port     then type: Hola mundo⏎"
     client_open uno "$port"
@@ -257,11 +261,7 @@ replay_02_non_blocking_02_eagain_loop() {
     verdict "\"Ahora si trabaja\": telnet sends \"Hola mundo\\r\\n\" and nothing after it, so the last 2-byte read ends exactly at the \\n and the tail check sees it."
 
     # What the documents do not show: a line that arrives in two pieces.
-    port=$(free_port)
-    stop_all
-    start_server 02-non-blocking/02-eagain-loop "$port" || return
-    printf '\n'
-    cmd "terminal 1" "build/chapter-03/02-non-blocking/02-eagain-loop $port"
+    again 02-non-blocking/02-eagain-loop || return
     cmd "terminal 2" "{ printf Ho; sleep 1; printf 'la\\r\\n'; } | nc -N localhost $port"
     client_open telnet "$port"
     client_send telnet 'Ho'

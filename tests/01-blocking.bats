@@ -279,6 +279,18 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     wait_server_line "Toda la data leida: b'dos\\r\\n'"
 }
 
+@test "04-many-clients: out of descriptors with no client to serve: it waits, it does not spin" {
+    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
+    # Descriptors 0, 1, 2 and the listening socket (3): not one left for a client. (A blocking
+    # accept() takes its descriptor before it waits, so the limit is set from the start.)
+    start_program many-clients "$PORT_UNDER_TEST" prlimit --nofile=4:4 "$(stage_bin 01-blocking/04-many-clients)"
+    wait_until 5 grep -q EMFILE "$SERVER_ERR"
+    cpu=$(cpu_percent "$SERVER_PID" 1)
+    [ "$cpu" -lt 20 ] || { echo "it spun: $cpu% of a core" >&2; false; }
+    # one failed accept() a second, each after its "Listo" line: a handful, not thousands
+    [ "$(count_lines "$SERVER_OUT" "Listo para recibir mensajes!")" -le 5 ]
+}
+
 # --- what every server promises -------------------------------------------------------------
 
 @test "every stage: a bad port is refused with a clear message (exit 2)" {
