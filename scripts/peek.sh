@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# scripts/peek.sh - what the kernel holds for a running server: the system call it sleeps in,
+# the bytes waiting in each of its sockets, the clients queued before accept(), and how many
+# system calls it makes per second. Only standard Linux tools: /proc, ss (iproute2), and perf
+# or strace for the call rate.
+#
+#   scripts/peek.sh PID              one look (about 1 s: the call rate is measured over 1 s)
+#   scripts/peek.sh --watch PID      look again every second (Ctrl-C ends it); the demo's pane
+#   scripts/peek.sh --no-rate PID    no call rate (instant)
+#
+# Environment:
+#   PEEK_COUNTER=perf|strace|none   how to count the calls (default: perf if it works here,
+#                                   else strace, else none, saying why). perf stat counts inside
+#                                   the kernel and costs almost nothing; strace stops the server
+#                                   at every call, so it slows a busy loop several times.
+#   PEEK_SECONDS=1                  how long the calls are counted.
+#
+# Every line is also something you can ask the kernel yourself: see "Looking inside" in
+# chapters/chapter-03/README.md (ss -tnp, ss -ltn, /proc/PID/syscall, strace, perf stat).
+set -uo pipefail
+
+usage() {
+    echo "usage: scripts/peek.sh [--watch] [--no-rate] PID" >&2
+    exit 2
+}
+
+WATCH=0 RATE=1 PID=""
+while [ $# -gt 0 ]; do
+    case $1 in
+        --watch) WATCH=1 ;;
+        --no-rate) RATE=0 ;;
+        -h | --help) usage ;;
+        *[!0-9]* | "") echo "peek: not a process id: $1" >&2; usage ;;
+        *) PID=$1 ;;
+    esac
+    shift
+done
+[ -n "$PID" ] || usage
+[ -d "/proc/$PID" ] || { echo "peek: no process $PID" >&2; exit 1; }
+command -v ss >/dev/null || { echo "peek: needs ss (sudo apt-get install iproute2)" >&2; exit 1; }
+COUNTER=${PEEK_COUNTER:-auto}
+SECONDS_=${PEEK_SECONDS:-1}
+case $COUNTER in auto | perf | strace | none) ;; *) echo "peek: PEEK_COUNTER must be perf, strace or none" >&2; exit 2 ;; esac
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# --- system call numbers -> names ---------------------------------------------------------
+# The kernel reports calls by number (/proc/PID/syscall, perf's raw_syscalls). The C
+# library's headers have the table of this machine's architecture: ask the preprocessor.
+declare -A NAME_OF NUMBER_OF
+load_syscall_names() {
+    local line nr name
+    while read -r _ name nr; do
+        name=${name#__NR_}
+        [[ $nr =~ ^[0-9]+$ ]] || continue
+        NAME_OF[$nr]=$name
+        NUMBER_OF[$name]=$nr
+    done < <(printf '#include <sys/syscall.h>\n' | cpp -dM 2>/dev/null | grep '^#define __NR_')
+    if [ ${#NAME_OF[@]} -eq 0 ] && [ "$(uname -m)" = x86_64 ]; then
+        # no C preprocessor: the calls of this chapter's servers, x86_64 numbers
+        for line in 0:read 1:write 3:close 7:poll 20:writev 23:select 35:nanosleep 43:accept \
+            44:sendto 45:recvfrom 46:sendmsg 47:recvmsg 48:shutdown 72:fcntl 202:futex \
+            230:clock_nanosleep 232:epoll_wait 233:epoll_ctl 270:pselect6 271:ppoll \
+            281:epoll_pwait 288:accept4 426:io_uring_enter 441:epoll_pwait2; do
+            NAME_OF[${line%%:*}]=${line#*:}
+            NUMBER_OF[${line#*:}]=${line%%:*}
+        done
+    fi
+}
+syscall_name() { printf '%s' "${NAME_OF[$1]:-syscall $1}"; }
+
+# --- sockets --------------------------------------------------------------------------------
+# python_addr 127.0.0.1:40312 -> ('127.0.0.1', 40312), the way the stages print a client.
+python_addr() {
+    local a=$1
+    case $a in
+        *'*') printf '%s' "$a" ;;
+        \[*) printf "('%s', %s)" "$(sed 's/^\[//; s/\]:[0-9]*$//' <<<"$a")" "${a##*:}" ;;
+        *) printf "('%s', %s)" "${a%:*}" "${a##*:}" ;;
+    esac
+}
+# ss -Htane: state recv-q send-q local peer ... ino:N. One read for everything below.
+read_sockets() {
+    ss -Htane 2>/dev/null | awk '{
+        ino = 0
+        for (i = 6; i <= NF; i++) if ($i ~ /^ino:/) { ino = substr($i, 5) }
+        print ino, $1, $2, $3, $4, $5
+    }' >"$TMP/ss"
+}
+# the process's descriptors: "fd inode" for sockets, "fd -" plus the link for the rest
+read_fds() {
+    local link fd
+    : >"$TMP/fds"
+    for fd in "/proc/$PID/fd/"*; do
+        link=$(readlink "$fd" 2>/dev/null) || continue
+        printf '%s %s\n' "${fd##*/}" "$link" >>"$TMP/fds"
+    done
+}
+# describe_fd FD: what the descriptor is, in the workbook's words.
+describe_fd() {
+    local link ino row state local_ peer
+    link=$(awk -v f="$1" '$1 == f { print $2 }' "$TMP/fds")
+    case $link in
+        "socket:["*)
+            ino=${link#socket:[} ino=${ino%]}
+            row=$(awk -v i="$ino" '$1 == i' "$TMP/ss")
+            if [ -z "$row" ]; then
+                printf 'a socket (not TCP)'
+                return
+            fi
+            read -r _ state _ _ local_ peer <<<"$row"
+            if [ "$state" = LISTEN ]; then
+                printf 'the listening socket %s' "$local_"
+            else
+                printf 'client %s' "$(python_addr "$peer")"
+            fi
+            ;;
+        "anon_inode:[eventpoll]") printf 'the epoll instance' ;;
+        pipe:*) printf 'a pipe' ;;
+        /dev/pts/* | /dev/tty*) printf 'the terminal' ;;
+        "") printf 'nothing (closed)' ;;
+        *) printf '%s' "$link" ;;
+    esac
+}
+# human BYTES: 13 -> "13 B", 2605056 -> "2.5 MB (2,605,056 B)"
+human() {
+    awk -v b="$1" 'function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
+        BEGIN {
+            if (b < 1000) printf "%d B", b
+            else if (b < 1000000) printf "%.0f KB (%s B)", b / 1000, commas(b)
+            else printf "%.1f MB (%s B)", b / 1000000, commas(b)
+        }'
+}
+
+show_sockets() {
+    local fd ino state rq sq local_ peer listen_ports="" n=0 port
+    echo "TCP sockets (Recv-Q: bytes arrived, not yet read by the server; Send-Q: bytes sent, not yet acknowledged by the client):"
+    while read -r fd link; do
+        case $link in "socket:["*) ;; *) continue ;; esac
+        ino=${link#socket:[} ino=${ino%]}
+        read -r _ state rq sq local_ peer <<<"$(awk -v i="$ino" '$1 == i' "$TMP/ss")" || continue
+        [ -n "${state:-}" ] || continue
+        n=$((n + 1))
+        if [ "$state" = LISTEN ]; then
+            printf '  fd %-3s LISTEN  %-29s accept queue: %s waiting (backlog %s)\n' "$fd" "$local_" "$rq" "$sq"
+            listen_ports+=" ${local_##*:}"
+        else
+            printf '  fd %-3s %-7s %-29s Recv-Q %-22s Send-Q %s\n' "$fd" "$state" \
+                "client $(python_addr "$peer")" "$(human "$rq")" "$(human "$sq")"
+        fi
+        state=""
+    done < <(sort -n "$TMP/fds")
+    [ "$n" -gt 0 ] || echo "  (none)"
+    # Connections the kernel has completed on our listening ports but nobody has accept()ed:
+    # they have no descriptor (ss shows inode 0) and wait in the listener's accept queue.
+    for port in $listen_ports; do
+        awk -v p="$port" '$1 == 0 && ($2 == "ESTAB" || $2 == "CLOSE-WAIT") {
+                n = split($5, a, ":"); if (a[n] == p) print }' "$TMP/ss" |
+            while read -r _ state rq sq local_ peer; do
+                printf '  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n' \
+                    "$state" "client $(python_addr "$peer")" "$(human "$rq")"
+            done
+    done
+}
+
+# --- where each thread is -------------------------------------------------------------------
+STATE_WORDS="R:running S:sleeping D:waiting (uninterruptible) T:stopped t:stopped by a tracer Z:zombie I:idle"
+state_word() {
+    local w
+    for w in $STATE_WORDS; do
+        [ "${w%%:*}" = "$1" ] && { printf '%s' "${w#*:}"; return; }
+    done
+    printf '%s' "$1"
+}
+FD_FIRST=" read write close accept accept4 recvfrom sendto recvmsg sendmsg shutdown fcntl readv writev epoll_wait epoll_pwait epoll_pwait2 epoll_ctl ioctl connect bind listen getsockopt setsockopt "
+# show_thread TID LABEL: "LABEL: STATE, in NAME(fd N = WHAT) ..." from /proc/PID/task/TID.
+show_thread() {
+    local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan=""
+    stat=$(cat "/proc/$PID/task/$tid/stat" 2>/dev/null) || return
+    stat=${stat##*) }
+    st=${stat%% *}
+    wchan=$(cat "/proc/$PID/task/$tid/wchan" 2>/dev/null || true)
+    [ "$wchan" = 0 ] && wchan=""
+    if ! sc=$(cat "/proc/$PID/task/$tid/syscall" 2>"$TMP/err"); then
+        printf '%s: %s; system call unknown: cannot read /proc/%s/task/%s/syscall (%s): it needs permission to ptrace the process (same user, or root)\n' \
+            "$label" "$(state_word "$st")" "$PID" "$tid" "$(sed 's/.*: //' "$TMP/err")"
+        return
+    fi
+    read -r nr a0 a1 a2 a3 _ <<<"$sc"
+    case $nr in
+        running)
+            printf '%s: %s, not inside a system call at this instant (it is computing)\n' "$label" "$(state_word "$st")"
+            return ;;
+        -1)
+            printf '%s: %s, not in a system call%s\n' "$label" "$(state_word "$st")" "${wchan:+ (kernel: $wchan)}"
+            return ;;
+    esac
+    name=$(syscall_name "$nr")
+    case $FD_FIRST in
+        *" $name "*) what="fd $((a0)) = $(describe_fd $((a0)))" ;;
+        *) what="" ;;
+    esac
+    case $name in
+        select | pselect6) what="watching descriptors 0..$((a0 - 1))" ;;
+        poll | ppoll) what="$((a1)) descriptors" ;;
+    esac
+    case $name in
+        poll) what+=", timeout $(timeout_ms "$a2")" ;;
+        epoll_wait | epoll_pwait) what+=", timeout $(timeout_ms "$a3")" ;;
+    esac
+    printf '%s: %s, in system call %s(%s)\n' "$label" "$(state_word "$st")" "$name" "$what"
+    case $st:$name in
+        S:accept | S:accept4) echo "    asleep until a client connects" ;;
+        S:recvfrom | S:read | S:recvmsg) echo "    asleep until that client sends something (or hangs up)" ;;
+        S:sendto | S:write | S:sendmsg) echo "    asleep until there is room in that socket's send buffer" ;;
+        S:select | S:pselect6 | S:poll | S:ppoll | S:epoll_wait | S:epoll_pwait | S:epoll_pwait2)
+            echo "    asleep until one of the watched descriptors is ready (or the timeout)" ;;
+    esac
+}
+timeout_ms() { # a register value, as /proc shows it, read as a C int of milliseconds
+    local v=$(($1 & 0xffffffff))
+    [ "$v" -ge 2147483648 ] && v=$((v - 4294967296))
+    if [ "$v" -lt 0 ]; then printf 'none'; else printf '%d ms' "$v"; fi
+}
+
+# --- the call rate --------------------------------------------------------------------------
+# The names counted one by one (every other call is summed in "other"): what servers call.
+WATCHED="accept accept4 recvfrom sendto read write recvmsg sendmsg select pselect6 poll ppoll epoll_wait epoll_pwait epoll_pwait2 epoll_ctl close fcntl shutdown io_uring_enter futex nanosleep clock_nanosleep"
+ERRNOS="11:EAGAIN 4:EINTR 104:ECONNRESET 32:EPIPE 24:EMFILE 9:EBADF 22:EINVAL 107:ENOTCONN 110:ETIMEDOUT"
+
+# count_perf SECONDS: perf stat on tracepoints with in-kernel filters; prints "name calls
+# failed errno:count..." lines and "TOTAL calls failed errno:count...", or fails (message in
+# $TMP/why).
+count_perf() {
+    local args=() name nr e ids=()
+    command -v perf >/dev/null || { echo "perf is not installed (linux-perf)" >"$TMP/why"; return 1; }
+    args+=(-e raw_syscalls:sys_enter -e raw_syscalls:sys_exit --filter 'ret < 0')
+    for e in $ERRNOS; do args+=(-e raw_syscalls:sys_exit --filter "ret == -${e%%:*}"); done
+    for name in $WATCHED; do
+        nr=${NUMBER_OF[$name]:-}
+        [ -n "$nr" ] || continue
+        ids+=("$name")
+        args+=(-e raw_syscalls:sys_enter --filter "id == $nr"
+            -e raw_syscalls:sys_exit --filter "id == $nr && ret < 0"
+            -e raw_syscalls:sys_exit --filter "id == $nr && ret == -11")
+    done
+    if ! timeout $((${1%.*} + 10)) perf stat -x, "${args[@]}" -p "$PID" -- sleep "$1" \
+        >/dev/null 2>"$TMP/perf"; then
+        if grep -q 'event syntax error' "$TMP/perf"; then
+            # perf finds tracepoints in tracefs, which only root may read on most systems
+            echo "this user cannot see the tracepoint raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, is root's)" >"$TMP/why"
+        else
+            { grep -m1 -iE 'paranoid|permission|access|denied|not supported|No such|mount|error' "$TMP/perf" ||
+                head -n 1 "$TMP/perf"; } >"$TMP/why"
+        fi
+        if [ -r /proc/sys/kernel/perf_event_paranoid ]; then
+            printf '(kernel.perf_event_paranoid = %s; perf needs root, CAP_PERFMON or a lower value, and a readable tracefs)\n' \
+                "$(cat /proc/sys/kernel/perf_event_paranoid)" >>"$TMP/why"
+        fi
+        return 1
+    fi
+    # one number per event, in the order given (<not counted>: the process never ran: 0)
+    grep -E '^([0-9]+|<not counted>),' "$TMP/perf" | cut -d, -f1 | sed 's/<not counted>/0/' >"$TMP/counts"
+    if [ "$(wc -l <"$TMP/counts")" -lt 2 ]; then
+        echo "perf stat counted nothing: $(head -n 1 "$TMP/perf")" >"$TMP/why"
+        return 1
+    fi
+    awk -v errnos="$ERRNOS" -v names="${ids[*]}" '
+        { c[NR] = $1 }
+        # The counters start a few calls apart: never more failures than calls.
+        function clamp(v, top) { return v > top ? top : v }
+        END {
+            ne = split(errnos, E, " "); nn = split(names, N, " ")
+            c[2] = clamp(c[2], c[1]); line = "TOTAL " c[1] " " c[2]; rest = c[2]
+            for (i = 1; i <= ne; i++) { split(E[i], p, ":"); c[2 + i] = clamp(c[2 + i], rest); if (c[2 + i] > 0) { line = line " " p[2] ":" c[2 + i]; rest -= c[2 + i] } }
+            if (rest > 0) line = line " other:" rest
+            print line
+            k = 2 + ne; sum = 0
+            for (i = 1; i <= nn; i++) {
+                calls = c[k + 1]; failed = clamp(c[k + 2], calls); again = clamp(c[k + 3], failed); k += 3; sum += calls
+                if (calls == 0) continue
+                line = N[i] " " calls " " failed
+                if (again > 0) line = line " EAGAIN:" again
+                if (failed - again > 0) line = line " other:" (failed - again)
+                print line
+            }
+            if (c[1] - sum > 0) print "(other) " c[1] - sum " ?"
+        }' "$TMP/counts"
+}
+
+# count_strace SECONDS: strace -f attached for SECONDS; the same lines as count_perf.
+count_strace() {
+    command -v strace >/dev/null || { echo "strace is not installed" >"$TMP/why"; return 1; }
+    timeout -s INT "$1" strace -f -qq -p "$PID" -o "$TMP/trace" 2>"$TMP/strace" &
+    wait $!
+    if [ ! -s "$TMP/trace" ] && [ -s "$TMP/strace" ]; then
+        { head -n 1 "$TMP/strace"
+          [ -r /proc/sys/kernel/yama/ptrace_scope ] &&
+              echo "(kernel.yama.ptrace_scope = $(cat /proc/sys/kernel/yama/ptrace_scope): strace -p needs the same user and ptrace_scope 0, or root)"
+        } >"$TMP/why"
+        return 1
+    fi
+    summarize_strace "$TMP/trace"
+}
+# summarize_strace FILE: strace -f output -> "name calls failed ERRNO:count..." lines.
+summarize_strace() {
+    awk '
+        /^[0-9]+ +(\+\+\+|---)/ { next }
+        /^[0-9]+ +<\.\.\. / { name = $3; res = $0 }
+        /^[0-9]+ +[a-z_0-9]+\(/ { name = $2; sub(/\(.*/, "", name); calls[name]++; total++; res = $0 }
+        {
+            if (res ~ /<unfinished \.\.\.>$/ || res ~ /<detached \.\.\.>/) next
+            if (match(res, /= -1 [A-Z][A-Z0-9]+/)) {
+                e = substr(res, RSTART + 5, RLENGTH - 5)
+                failed[name]++; err[name, e]++; allerr[e]++; nfail++
+            }
+        }
+        END {
+            line = "TOTAL " total + 0 " " nfail + 0
+            for (e in allerr) line = line " " e ":" allerr[e]
+            print line
+            for (n in calls) {
+                line = n " " calls[n] " " failed[n] + 0
+                for (k in err) { split(k, p, SUBSEP); if (p[1] == n) line = line " " p[2] ":" err[k] }
+                print line
+            }
+        }' "$1"
+}
+
+# print_counts SECONDS HOW: the lines of count_* as a student reads them, per second.
+print_counts() {
+    local secs=$1 how=$2
+    awk -v s="$secs" -v how="$how" '
+        function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
+        function rate(n) { return commas(n / s + 0.5) }
+        function errs(  i, out) { out = ""; for (i = 4; i <= NF; i++) { split($i, p, ":"); out = out (out ? ", " : "") p[1] " " rate(p[2]) }; return out }
+        $1 == "TOTAL" {
+            printf "calls/s: %s, failed/s: %s%s   [%s]\n", rate($2), rate($3), ($3 > 0 ? " (" errs() ")" : ""), how
+            next
+        }
+        { lines[++n] = $0 }
+        END {
+            for (i = 1; i <= n; i++) {
+                $0 = lines[i]
+                if ($2 / s < 0.5) continue
+                if ($3 == "?") { printf "  %-15s %12s/s\n", $1, rate($2); continue }
+                printf "  %-15s %12s/s%s\n", $1, rate($2), ($3 > 0 ? (($3 >= $2 - ($2 > 20000 ? $2 / 10000 : 0)) ? "  all failed: " : "  failed " rate($3) "/s: ") errs() : "")
+            }
+        }' < <(sort -k2,2nr "$3")
+}
+
+show_rate() {
+    local counter=$COUNTER why_perf="" out=$TMP/counts.txt
+    if [ "$counter" = none ]; then
+        echo "calls/s: not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p $PID counts them)"
+        return
+    fi
+    if [ "$counter" = auto ] || [ "$counter" = perf ]; then
+        if count_perf "$SECONDS_" >"$out"; then
+            print_counts "$SECONDS_" "perf stat, counted inside the kernel over ${SECONDS_} s: the server runs at full speed" "$out"
+            return
+        fi
+        why_perf=$(tr '\n' ' ' <"$TMP/why")
+        if [ "$counter" = perf ]; then
+            echo "calls/s: cannot count with perf: $why_perf"
+            return
+        fi
+    fi
+    if count_strace "$SECONDS_" >"$out"; then
+        print_counts "$SECONDS_" "strace -f over ${SECONDS_} s: strace stops the server at every call, so a busy loop runs several times slower than without it${why_perf:+; perf could not: $why_perf}" "$out"
+        return
+    fi
+    echo "calls/s: cannot count them: ${why_perf:+perf: $why_perf; }strace: $(tr '\n' ' ' <"$TMP/why")"
+}
+
+# --- one look -------------------------------------------------------------------------------
+ticks() { local s; s=$(cat "/proc/$PID/stat" 2>/dev/null) || return 1; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
+
+peek_once() {
+    local comm rss t0 t1 hz tids tid n=0 cpu="" started ended
+    comm=$(cat "/proc/$PID/comm" 2>/dev/null) || { echo "peek: process $PID has ended"; return 1; }
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
+    if [ "$RATE" = 1 ]; then
+        # the rate's second also gives the CPU share: one sample for both
+        hz=$(getconf CLK_TCK)
+        t0=$(ticks) || return 1
+        started=$(date +%s%N)
+        show_rate >"$TMP/rate"
+        ended=$(date +%s%N)
+        t1=$(ticks) || { echo "peek: process $PID has ended"; return 1; }
+        # (only over a real sample: PEEK_COUNTER=none takes no time)
+        cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v ns=$((ended - started)) \
+            'BEGIN { if (ns > 5e8) printf "%d%%", (b - a) * 100 / hz / (ns / 1e9) }')
+    fi
+    read_fds
+    read_sockets
+    printf 'process %s (%s), memory (RSS) %s KB%s\n' "$PID" "$comm" "${rss:-?}" "${cpu:+, CPU $cpu of one core}"
+    tids=$(ls "/proc/$PID/task" 2>/dev/null | sort -n)
+    for tid in $tids; do n=$((n + 1)); done
+    if [ "$n" -le 1 ]; then
+        show_thread "$PID" "state"
+    else
+        echo "threads: $n"
+        for tid in $tids; do show_thread "$tid" "  thread $tid ($(cat "/proc/$PID/task/$tid/comm" 2>/dev/null))"; done
+    fi
+    show_sockets
+    [ "$RATE" = 1 ] && cat "$TMP/rate"
+    return 0
+}
+
+load_syscall_names
+if [ "$WATCH" = 1 ]; then
+    trap 'rm -rf "$TMP"; printf "\n"; exit 0' INT TERM
+    while [ -d "/proc/$PID" ]; do
+        # draw the whole look first, then replace the screen with it: no flicker
+        if peek_once >"$TMP/screen" 2>&1; then
+            printf '\e[H\e[2J%s\n' "$(date +%T)"
+            cat "$TMP/screen"
+        fi
+        [ "$RATE" = 1 ] || sleep 1
+    done
+    echo "peek: process $PID has ended"
+    exit 0
+fi
+peek_once
