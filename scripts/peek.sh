@@ -81,7 +81,8 @@ python_addr() {
 }
 # ss -Htane: state recv-q send-q local peer ... ino:N. One read for everything below.
 read_sockets() {
-    ss -Htane 2>/dev/null | awk '{
+    # (without the TIME-WAIT rows: nobody owns them, and a busy machine has thousands)
+    ss -Htane exclude time-wait 2>/dev/null | awk '{
         ino = 0
         for (i = 6; i <= NF; i++) if ($i ~ /^ino:/) { ino = substr($i, 5) }
         print ino, $1, $2, $3, $4, $5
@@ -116,51 +117,52 @@ describe_fd() {
             fi
             ;;
         "anon_inode:[eventpoll]") printf 'the epoll instance' ;;
+        "anon_inode:[io_uring]") printf 'the io_uring instance' ;;
         pipe:*) printf 'a pipe' ;;
         /dev/pts/* | /dev/tty*) printf 'the terminal' ;;
         "") printf 'nothing (closed)' ;;
         *) printf '%s' "$link" ;;
     esac
 }
-# human BYTES: 13 -> "13 B", 2605056 -> "2.5 MB (2,605,056 B)"
-human() {
-    awk -v b="$1" 'function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
-        BEGIN {
-            if (b < 1000) printf "%d B", b
-            else if (b < 1000000) printf "%.0f KB (%s B)", b / 1000, commas(b)
-            else printf "%.1f MB (%s B)", b / 1000000, commas(b)
-        }'
-}
-
+# show_sockets: every TCP socket among the descriptors ($TMP/fds), joined by inode with the
+# kernel's table ($TMP/ss), then the connections queued on its listening ports. One awk.
 show_sockets() {
-    local fd ino state rq sq local_ peer listen_ports="" n=0 port
     echo "TCP sockets (Recv-Q: bytes arrived, not yet read by the server; Send-Q: bytes sent, not yet acknowledged by the client):"
-    while read -r fd link; do
-        case $link in "socket:["*) ;; *) continue ;; esac
-        ino=${link#socket:[} ino=${ino%]}
-        read -r _ state rq sq local_ peer <<<"$(awk -v i="$ino" '$1 == i' "$TMP/ss")" || continue
-        [ -n "${state:-}" ] || continue
-        n=$((n + 1))
-        if [ "$state" = LISTEN ]; then
-            printf '  fd %-3s LISTEN  %-29s accept queue: %s waiting (backlog %s)\n' "$fd" "$local_" "$rq" "$sq"
-            listen_ports+=" ${local_##*:}"
-        else
-            printf '  fd %-3s %-7s %-29s Recv-Q %-22s Send-Q %s\n' "$fd" "$state" \
-                "client $(python_addr "$peer")" "$(human "$rq")" "$(human "$sq")"
-        fi
-        state=""
-    done < <(sort -n "$TMP/fds")
-    [ "$n" -gt 0 ] || echo "  (none)"
-    # Connections the kernel has completed on our listening ports but nobody has accept()ed:
-    # they have no descriptor (ss shows inode 0) and wait in the listener's accept queue.
-    for port in $listen_ports; do
-        awk -v p="$port" '$1 == 0 && ($2 == "ESTAB" || $2 == "CLOSE-WAIT") {
-                n = split($5, a, ":"); if (a[n] == p) print }' "$TMP/ss" |
-            while read -r _ state rq sq local_ peer; do
-                printf '  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n' \
-                    "$state" "client $(python_addr "$peer")" "$(human "$rq")"
-            done
-    done
+    awk '
+        function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
+        function human(b) {   # 13 -> "13 B", 2605056 -> "2.6 MB (2,605,056 B)"
+            if (b < 1000) return sprintf("%d B", b)
+            if (b < 1000000) return sprintf("%.0f KB (%s B)", b / 1000, commas(b))
+            return sprintf("%.1f MB (%s B)", b / 1000000, commas(b))
+        }
+        function pyaddr(a,  port) {   # 127.0.0.1:40312 -> client (127.0.0.1, 40312), as the stages print it
+            port = a; sub(/.*:/, "", port); sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
+            return "client (\047" a "\047, " port ")"
+        }
+        FNR == NR { ino[$1] = $0; next }                  # the kernel table: ino state rq sq local peer
+        {                                                 # the descriptors: fd link
+            if ($2 !~ /^socket:\[/) next
+            i = $2; gsub(/[^0-9]/, "", i)
+            if (!(i in ino)) next
+            split(ino[i], r, " "); n++
+            if (r[2] == "LISTEN") {
+                printf "  fd %-3s LISTEN  %-29s accept queue: %s waiting (backlog %s)\n", $1, r[5], r[3], r[4]
+                p = r[5]; sub(/.*:/, "", p); listening[p] = 1
+            } else
+                printf "  fd %-3s %-7s %-29s Recv-Q %-22s Send-Q %s\n", $1, r[2], pyaddr(r[6]), human(r[3]), human(r[4])
+        }
+        END {
+            if (!n) print "  (none)"
+            # Connections the kernel has completed on our listening ports but nobody has
+            # accept()ed: no descriptor yet (inode 0), waiting in the accept queue.
+            for (k in ino) {
+                split(ino[k], r, " ")
+                if (r[1] != 0 || (r[2] != "ESTAB" && r[2] != "CLOSE-WAIT")) continue
+                p = r[5]; sub(/.*:/, "", p)
+                if (p in listening)
+                    printf "  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n", r[2], pyaddr(r[6]), human(r[3])
+            }
+        }' "$TMP/ss" <(sort -n "$TMP/fds")
 }
 
 # --- where each thread is -------------------------------------------------------------------
@@ -172,7 +174,7 @@ state_word() {
     done
     printf '%s' "$1"
 }
-FD_FIRST=" read write close accept accept4 recvfrom sendto recvmsg sendmsg shutdown fcntl readv writev epoll_wait epoll_pwait epoll_pwait2 epoll_ctl ioctl connect bind listen getsockopt setsockopt "
+FD_FIRST=" io_uring_enter read write close accept accept4 recvfrom sendto recvmsg sendmsg shutdown fcntl readv writev epoll_wait epoll_pwait epoll_pwait2 epoll_ctl ioctl connect bind listen getsockopt setsockopt "
 # show_thread TID LABEL: "LABEL: STATE, in NAME(fd N = WHAT) ..." from /proc/PID/task/TID.
 show_thread() {
     local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan=""
@@ -215,6 +217,11 @@ show_thread() {
         S:sendto | S:write | S:sendmsg) echo "    asleep until there is room in that socket's send buffer" ;;
         S:select | S:pselect6 | S:poll | S:ppoll | S:epoll_wait | S:epoll_pwait | S:epoll_pwait2)
             echo "    asleep until one of the watched descriptors is ready (or the timeout)" ;;
+        S:io_uring_enter) echo "    asleep until one of the operations it submitted completes" ;;
+        S:rt_sigtimedwait | S:rt_sigsuspend | S:pause) echo "    asleep until a signal arrives (Ctrl-C, kill)" ;;
+        S:futex) echo "    waiting for another thread (a lock or a condition)" ;;
+        S:nanosleep | S:clock_nanosleep) echo "    sleeping for a set time" ;;
+        S:wait4 | S:waitid) echo "    waiting for a child process to end" ;;
     esac
 }
 timeout_ms() { # a register value, as /proc shows it, read as a C int of milliseconds
@@ -373,6 +380,21 @@ show_rate() {
     echo "calls/s: cannot count them: ${why_perf:+perf: $why_perf; }strace: $(tr '\n' ' ' <"$TMP/why")"
 }
 
+# show_children: a server that forks a process per client keeps the client sockets there:
+# where each child is and what it holds.
+show_children() {
+    local parent=$PID child
+    for child in $(cat /proc/"$parent"/task/*/children 2>/dev/null); do
+        PID=$child
+        read_fds
+        printf 'child process %s (%s):\n' "$child" "$(cat "/proc/$child/comm" 2>/dev/null)"
+        show_thread "$child" "  state"
+        show_sockets | tail -n +2 | sed 's/^/  /'
+    done
+    PID=$parent
+    read_fds
+}
+
 # --- one look -------------------------------------------------------------------------------
 ticks() { local s; s=$(cat "/proc/$PID/stat" 2>/dev/null) || return 1; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
 
@@ -404,6 +426,7 @@ peek_once() {
         for tid in $tids; do show_thread "$tid" "  thread $tid ($(cat "/proc/$PID/task/$tid/comm" 2>/dev/null))"; done
     fi
     show_sockets
+    show_children
     [ "$RATE" = 1 ] && cat "$TMP/rate"
     return 0
 }
