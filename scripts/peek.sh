@@ -139,7 +139,10 @@ show_sockets() {
             port = a; sub(/.*:/, "", port); sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
             return "client (\047" a "\047, " port ")"
         }
-        FNR == NR { ino[$1] = $0; next }                  # the kernel table: ino state rq sq local peer
+        FNR == NR {                                       # the kernel table: ino state rq sq local peer
+            if ($1 == 0) orphan[++no] = $0; else ino[$1] = $0  # inode 0: no descriptor yet (or any more)
+            next
+        }
         {                                                 # the descriptors: fd link
             if ($2 !~ /^socket:\[/) next
             i = $2; gsub(/[^0-9]/, "", i)
@@ -155,9 +158,9 @@ show_sockets() {
             if (!n) print "  (none)"
             # Connections the kernel has completed on our listening ports but nobody has
             # accept()ed: no descriptor yet (inode 0), waiting in the accept queue.
-            for (k in ino) {
-                split(ino[k], r, " ")
-                if (r[1] != 0 || (r[2] != "ESTAB" && r[2] != "CLOSE-WAIT")) continue
+            for (k = 1; k <= no; k++) {
+                split(orphan[k], r, " ")
+                if (r[2] != "ESTAB" && r[2] != "CLOSE-WAIT") continue
                 p = r[5]; sub(/.*:/, "", p)
                 if (p in listening)
                     printf "  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n", r[2], pyaddr(r[6]), human(r[3])
