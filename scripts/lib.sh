@@ -414,8 +414,9 @@ client_port() {
     done
 }
 
-# peek PID [ARGS...]: scripts/peek.sh on PID (what the kernel holds for it; see that script).
-peek() { bash "$LIB_ROOT/scripts/peek.sh" "$@"; }
+# peek [ARGS...] PID: scripts/peek.sh on PID (what the kernel holds for it; see that script),
+# in its long form (its lines are read by the replay and the tests).
+peek() { COLUMNS=200 bash "$LIB_ROOT/scripts/peek.sh" "$@"; }
 
 # trace_server PID: attach strace -f to the running server PID (the system calls it makes from
 # now on go to $LIB_TMP/trace.PID) and return once it is attached; strace ends with the server

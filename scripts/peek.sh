@@ -14,6 +14,7 @@
 #                                   the kernel and costs almost nothing; strace stops the server
 #                                   at every call, so it slows a busy loop several times.
 #   PEEK_SECONDS=1                  how long the calls are counted.
+#   COLUMNS                         below 110 (or a terminal that narrow): shorter lines.
 #
 # Every line is also something you can ask the kernel yourself: see "Looking inside" in
 # chapters/chapter-03/README.md (ss -tnp, ss -ltn, /proc/PID/syscall, strace, perf stat).
@@ -43,6 +44,11 @@ SECONDS_=${PEEK_SECONDS:-1}
 case $COUNTER in auto | perf | strace | none) ;; *) echo "peek: PEEK_COUNTER must be perf, strace or none" >&2; exit 2 ;; esac
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# A narrow terminal (the demo's pane) gets shorter lines.
+COLS=${COLUMNS:-}
+[ -z "$COLS" ] && [ -t 1 ] && COLS=$(tput cols 2>/dev/null)
+NARROW=0
+[ "${COLS:-200}" -lt 110 ] && NARROW=1
 
 # --- system call numbers -> names ---------------------------------------------------------
 # The kernel reports calls by number (/proc/PID/syscall, perf's raw_syscalls). The C
@@ -127,13 +133,17 @@ describe_fd() {
 # show_sockets: every TCP socket among the descriptors ($TMP/fds), joined by inode with the
 # kernel's table ($TMP/ss), then the connections queued on its listening ports. One awk.
 show_sockets() {
-    echo "TCP sockets (Recv-Q: bytes arrived, not yet read by the server; Send-Q: bytes sent, not yet acknowledged by the client):"
-    awk '
+    if [ "$NARROW" = 1 ]; then
+        echo "TCP sockets (Recv-Q: not read yet; Send-Q: not acknowledged yet):"
+    else
+        echo "TCP sockets (Recv-Q: bytes arrived, not yet read by the server; Send-Q: bytes sent, not yet acknowledged by the client):"
+    fi
+    awk -v narrow="$NARROW" '
         function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
         function human(b) {   # 13 -> "13 B", 2605056 -> "2.6 MB (2,605,056 B)"
             if (b < 1000) return sprintf("%d B", b)
-            if (b < 1000000) return sprintf("%.0f KB (%s B)", b / 1000, commas(b))
-            return sprintf("%.1f MB (%s B)", b / 1000000, commas(b))
+            if (b < 1000000) return sprintf("%.0f KB", b / 1000) (narrow ? "" : " (" commas(b) " B)")
+            return sprintf("%.1f MB", b / 1000000) (narrow ? "" : " (" commas(b) " B)")
         }
         function pyaddr(a,  port) {   # 127.0.0.1:40312 -> client (127.0.0.1, 40312), as the stages print it
             port = a; sub(/.*:/, "", port); sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
@@ -149,10 +159,11 @@ show_sockets() {
             if (!(i in ino)) next
             split(ino[i], r, " "); n++
             if (r[2] == "LISTEN") {
-                printf "  fd %-3s LISTEN  %-29s accept queue: %s waiting (backlog %s)\n", $1, r[5], r[3], r[4]
+                if (narrow) printf "  fd %-3s LISTEN  %-27s accept queue %s (backlog %s)\n", $1, r[5], r[3], r[4]
+                else printf "  fd %-3s LISTEN  %-29s accept queue: %s waiting (backlog %s)\n", $1, r[5], r[3], r[4]
                 p = r[5]; sub(/.*:/, "", p); listening[p] = 1
             } else
-                printf "  fd %-3s %-7s %-29s Recv-Q %-22s Send-Q %s\n", $1, r[2], pyaddr(r[6]), human(r[3]), human(r[4])
+                printf "  fd %-3s %-7s %-" (narrow ? 27 : 29) "s Recv-Q %-" (narrow ? 8 : 22) "s Send-Q %s\n", $1, r[2], pyaddr(r[6]), human(r[3]), human(r[4])
         }
         END {
             if (!n) print "  (none)"
@@ -163,7 +174,8 @@ show_sockets() {
                 if (r[2] != "ESTAB" && r[2] != "CLOSE-WAIT") continue
                 p = r[5]; sub(/.*:/, "", p)
                 if (p in listening)
-                    printf "  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n", r[2], pyaddr(r[6]), human(r[3])
+                    if (narrow) printf "  no fd  %-7s %-27s Recv-Q %-8s in the accept queue\n", r[2], pyaddr(r[6]), human(r[3])
+                    else printf "  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n", r[2], pyaddr(r[6]), human(r[3])
             }
         }' "$TMP/ss" <(sort -n "$TMP/fds")
 }
@@ -360,14 +372,15 @@ print_counts() {
 }
 
 show_rate() {
-    local counter=$COUNTER why_perf="" out=$TMP/counts.txt
+    local counter=$COUNTER why_perf="" out=$TMP/counts.txt how
     if [ "$counter" = none ]; then
         echo "calls/s: not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p $PID counts them)"
         return
     fi
     if [ "$counter" = auto ] || [ "$counter" = perf ]; then
         if count_perf "$SECONDS_" >"$out"; then
-            print_counts "$SECONDS_" "perf stat, counted inside the kernel over ${SECONDS_} s: the server runs at full speed" "$out"
+            if [ "$NARROW" = 1 ]; then how="perf stat"; else how="perf stat, counted inside the kernel over ${SECONDS_} s: the server runs at full speed"; fi
+            print_counts "$SECONDS_" "$how" "$out"
             return
         fi
         why_perf=$(tr '\n' ' ' <"$TMP/why")
@@ -377,7 +390,8 @@ show_rate() {
         fi
     fi
     if count_strace "$SECONDS_" >"$out"; then
-        print_counts "$SECONDS_" "strace -f over ${SECONDS_} s: strace stops the server at every call, so a busy loop runs several times slower than without it${why_perf:+; perf could not: $why_perf}" "$out"
+        if [ "$NARROW" = 1 ]; then how="strace: it slows the server"; else how="strace -f over ${SECONDS_} s: strace stops the server at every call, so a busy loop runs several times slower than without it${why_perf:+; perf could not: $why_perf}"; fi
+        print_counts "$SECONDS_" "$how" "$out"
         return
     fi
     echo "calls/s: cannot count them: ${why_perf:+perf: $why_perf; }strace: $(tr '\n' ' ' <"$TMP/why")"
@@ -402,7 +416,7 @@ show_children() {
 ticks() { local s; s=$(cat "/proc/$PID/stat" 2>/dev/null) || return 1; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
 
 peek_once() {
-    local comm rss t0 t1 hz tids tid n=0 cpu="" started ended
+    local comm rss t0 t1 hz tids tid n=0 cpu="" started ended tracer
     comm=$(cat "/proc/$PID/comm" 2>/dev/null) || { echo "peek: process $PID has ended"; return 1; }
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
     if [ "$RATE" = 1 ]; then
@@ -420,6 +434,10 @@ peek_once() {
     read_fds
     read_sockets
     printf 'process %s (%s), memory (RSS) %s KB%s\n' "$PID" "$comm" "${rss:-?}" "${cpu:+, CPU $cpu of one core}"
+    tracer=$(awk '/^TracerPid:/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
+    if [ -n "$tracer" ] && [ "$tracer" != 0 ]; then
+        echo "  traced by process $tracer ($(cat "/proc/$tracer/comm" 2>/dev/null)): it stops at every system call, so it runs slower than alone"
+    fi
     tids=$(ls "/proc/$PID/task" 2>/dev/null | sort -n)
     for tid in $tids; do n=$((n + 1)); done
     if [ "$n" -le 1 ]; then

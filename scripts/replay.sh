@@ -12,7 +12,7 @@
 # the calls per second). Every server runs on a free port and everything started is stopped at
 # the end, also on Ctrl-C. It drives the stages with scripts/lib.sh, as the tests do.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 
 require_tools replay || exit 1
@@ -316,8 +316,8 @@ replay_02_non_blocking_02_eagain_loop() {
     if [ -z "${calls:-}" ]; then
         verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core: the loop never waits. (Its calls were not counted: $(counted_by "$LIB_TMP/peek.out"))"
     else
-        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core making $(commas "$calls") system calls a second ($(counted_by "$LIB_TMP/peek.out")), $(commas "${failed:-0}") of them failing with EAGAIN: accept() and recv() ask \"anything yet?\" and the kernel answers \"not yet\", one call every $(awk -v c="$calls" 'BEGIN { printf "%.1f", 1e6 / c }') µs. (Not millions a second: each call goes into the kernel and back.)"
-        if [ "$calls" -lt "$least_calls" ] || [ "${failed:-0}" -lt $((calls * 99 / 100)) ] || [ "${again:-0}" -ne "${failed:-0}" ]; then
+        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core making $(commas "$calls") system calls a second ($(counted_by "$LIB_TMP/peek.out")), $(commas "${again:-0}") of them failing with EAGAIN: accept() and recv() ask \"anything yet?\" and the kernel answers \"not yet\", one call every $(awk -v c="$calls" 'BEGIN { printf "%.1f", 1e6 / c }') µs. (Not millions a second: each call goes into the kernel and back.)"
+        if [ "$calls" -lt "$least_calls" ] || [ "${failed:-0}" -lt $((calls * 99 / 100)) ] || [ "${again:-0}" -lt $((calls * 99 / 100)) ]; then
             surprise "the busy loop should make thousands of calls a second, (nearly) all failing with EAGAIN"
         fi
     fi

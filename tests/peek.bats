@@ -9,7 +9,8 @@
 
 load helpers
 
-peek() { bash "$BATS_TEST_DIRNAME/../scripts/peek.sh" "$@"; }
+# (peek, from scripts/lib.sh: scripts/peek.sh in its long form)
+export COLUMNS=200
 
 _hex_port() { local h; h=$(awk -v i="$1" '$10 == i { split($2, a, ":"); print a[2] }' /proc/net/tcp); echo $((16#$h)); }
 
