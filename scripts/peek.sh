@@ -327,11 +327,14 @@ count_strace() {
 # summarize_strace FILE: strace -f output -> "name calls failed ERRNO:count..." lines.
 summarize_strace() {
     awk '
+        # A call counts once its result is seen: a call already under way when strace
+        # attached, or still under way when it detached, is not one of this second.
+        { res = "" }
         /^[0-9]+ +(\+\+\+|---)/ { next }
-        /^[0-9]+ +<\.\.\. / { name = $3; res = $0 }
+        / <unfinished \.\.\.>$/ || /<detached \.\.\.>/ { next }
+        /^[0-9]+ +<\.\.\. / { name = $3; res = $0; calls[name]++; total++ }
         /^[0-9]+ +[a-z_0-9]+\(/ { name = $2; sub(/\(.*/, "", name); calls[name]++; total++; res = $0 }
         {
-            if (res ~ /<unfinished \.\.\.>$/ || res ~ /<detached \.\.\.>/) next
             if (match(res, /= -1 [A-Z][A-Z0-9]+/)) {
                 e = substr(res, RSTART + 5, RLENGTH - 5)
                 failed[name]++; err[name, e]++; allerr[e]++; nfail++

@@ -9,8 +9,9 @@
 
 load helpers
 
-# (peek, from scripts/lib.sh: scripts/peek.sh in its long form)
-export COLUMNS=200
+# (peek, from scripts/lib.sh: scripts/peek.sh in its long form.) Rates over half a second:
+# enough to tell 0 from 200,000, and the file stays fast.
+export COLUMNS=200 PEEK_SECONDS=0.5
 
 _hex_port() { local h; h=$(awk -v i="$1" '$10 == i { split($2, a, ":"); print a[2] }' /proc/net/tcp); echo $((16#$h)); }
 
@@ -26,10 +27,9 @@ peer_port() {
     done
 }
 
-# counter_works: perf or strace can count here (else the rate tests are skipped, saying why).
-counter_works() {
-    PEEK_COUNTER=auto PEEK_SECONDS=0.2 peek "$1" | grep -q '^calls/s: [0-9]'
-}
+# counted FILE: the look in FILE has a call rate (else perf and strace both could not count
+# here: the rate tests are skipped, saying why).
+counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can count here: $(grep '^calls/s' "$1")"; }
 
 @test "peek 01-04: asleep in recvfrom on client 1, client 2's 13 bytes in Recv-Q, client 3 in the accept queue" {
     start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
@@ -54,19 +54,19 @@ counter_works() {
 }
 
 @test "peek 02-02 idle: a high call rate, every call failing with EAGAIN (perf, and strace says it slows)" {
+    # perf (or whatever works here) and strace, at the same time, on two servers
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     client_open uno "$PORT_UNDER_TEST"
-    counter_works "$SERVER_PID" || skip "neither perf nor strace can count here: $(PEEK_SECONDS=0.2 peek "$SERVER_PID" | grep '^calls/s')"
-    # perf (or whatever works) and strace, over the same second, on two servers
-    peek "$SERVER_PID" >"$LIB_TMP/auto.out" &
-    auto=$!
     first=$SERVER_PID
     port=$(free_port)
     start_server 02-non-blocking/02-eagain-loop "$port"
     client_open dos "$port"
+    peek "$first" >"$LIB_TMP/auto.out" &
+    auto=$!
     PEEK_COUNTER=strace peek "$SERVER_PID" >"$LIB_TMP/strace.out" || true
     wait "$auto"
     cat "$LIB_TMP/auto.out" "$LIB_TMP/strace.out"
+    counted "$LIB_TMP/auto.out"
     for f in auto strace; do
         out=$(cat "$LIB_TMP/$f.out")
         [[ $out =~ calls/s:\ ([0-9,]+),\ failed/s:\ ([0-9,]+)\ \(EAGAIN\ ([0-9,]+)\) ]]
@@ -78,7 +78,7 @@ counter_works() {
         [[ $out =~ recvfrom\ +[0-9,]+/s\ +all\ failed:\ EAGAIN ]]
         [[ $out == *"state: running"* ]] || [[ $out =~ in\ system\ call\ (accept|recvfrom) ]]
     done
-    [[ $(cat "$LIB_TMP/strace.out") == *"[strace -f over 1 s: strace stops the server at every call"* ]]
+    [[ $(cat "$LIB_TMP/strace.out") == *"[strace -f over 0.5 s: strace stops the server at every call"* ]]
     kill -0 "$first"
 }
 
@@ -93,14 +93,18 @@ counter_works() {
         client_open "idle$i" "$port"
         pids+=("$SERVER_PID")
     done
-    counter_works "${pids[0]}" || skip "neither perf nor strace can count here"
     peeks=()
     for i in "${!stages[@]}"; do
         peek "${pids[$i]}" >"$LIB_TMP/$i.out" &
         peeks+=("$!")
     done
-    timeout 3.5 bash scripts/peek.sh --watch --no-rate "${pids[0]}" >"$LIB_TMP/watch.out" || true
+    # --watch: a fresh look every second (the screen is cleared between them)
+    bash scripts/peek.sh --watch --no-rate "${pids[0]}" >"$LIB_TMP/watch.out" 3>&- &
+    LIB_PIDS+=("$!")
     wait "${peeks[@]}"
+    wait_until 5 eval '[ "$(grep -c "^process " "$LIB_TMP/watch.out")" -ge 2 ]'
+    grep -q $'\e\[2J' "$LIB_TMP/watch.out"
+    counted "$LIB_TMP/0.out"
     for i in "${!stages[@]}"; do
         echo "--- ${stages[$i]}"
         out=$(cat "$LIB_TMP/$i.out")
@@ -108,21 +112,20 @@ counter_works() {
         [[ $out =~ state:\ sleeping,\ in\ system\ call\ (pselect6|select|poll|ppoll|epoll_wait|epoll_pwait)\( ]]
         [[ $out == *"asleep until one of the watched descriptors is ready"* ]]
         [[ $out =~ calls/s:\ ([0-9,]+), ]]
-        [ "${BASH_REMATCH[1]//,/}" -le 4 ]   # 0, or a time-out a second (and its message)
+        [ "${BASH_REMATCH[1]//,/}" -le 8 ]   # 0, or a time-out a second (and its message)
+        [[ $out =~ calls/s:\ [0-9]+,\ failed/s:\ 0\  ]]
         [[ $out =~ CPU\ ([0-9]+)%\ of\ one\ core ]]
         [ "${BASH_REMATCH[1]}" -le 5 ]
     done
-    # --watch: a fresh look every second (the screen is cleared between them)
-    [ "$(grep -c '^process ' "$LIB_TMP/watch.out")" -ge 2 ]
 }
 
 @test "peek 03-02 flood: a client sends 10 MB and never reads: the server's memory stays flat, the kernel holds the bytes" {
     start_server 03-selectors/02-select-lines "$PORT_UNDER_TEST" -q
     rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
-    "$TOOLS_DIR/misbehave" flood "$PORT_UNDER_TEST" 10000000 4 >"$LIB_TMP/flood.out" 3>&- &
+    "$TOOLS_DIR/misbehave" flood "$PORT_UNDER_TEST" 10000000 10 >"$LIB_TMP/flood.out" 3>&- &
     LIB_PIDS+=("$!")
     # until the server stops reading it (back-pressure): its replies fill the send buffer
-    wait_until 5 eval 'peek --no-rate "$SERVER_PID" | grep -qE "Recv-Q ([0-9]{3} KB|[0-9.]+ MB).* Send-Q [0-9.]+ MB"'
+    wait_until 8 eval 'peek --no-rate "$SERVER_PID" | grep -qE "Recv-Q [0-9.]+ (KB|MB).* Send-Q [0-9.]+ MB"'
     out=$(PEEK_COUNTER=none peek "$SERVER_PID")
     echo "$out"
     [[ $out =~ memory\ \(RSS\)\ ([0-9]+)\ KB ]]
@@ -130,7 +133,7 @@ counter_works() {
     [[ $out =~ Recv-Q\ [0-9.]+\ (KB|MB)\ \(([0-9,]+)\ B\)\ +Send-Q\ [0-9.]+\ MB\ \(([0-9,]+)\ B\) ]]
     held=$((${BASH_REMATCH[2]//,/} + ${BASH_REMATCH[3]//,/}))
     echo "RSS $rss0 -> $rss KB; the kernel holds $held bytes for this client" >&3
-    [ "${BASH_REMATCH[2]//,/}" -ge 50000 ]            # KBs waiting to be read...
+    [ "${BASH_REMATCH[2]//,/}" -ge 10000 ]            # KBs waiting to be read...
     [ "${BASH_REMATCH[3]//,/}" -ge 1000000 ]          # ...MBs of replies waiting to be sent
     [ $(((rss - rss0) * 1024)) -lt $((held / 2)) ]    # far more than the server itself grew
 }
@@ -154,7 +157,7 @@ counter_works() {
     if command -v strace >/dev/null; then
         run env PATH="$LIB_TMP/noperf:$PATH" bash scripts/peek.sh "$SERVER_PID"
         echo "$output"
-        [[ $output =~ calls/s:\ [0-9]+,\ failed/s:\ 0\ +\[strace\ -f\ over\ 1\ s:\ strace\ stops\ the\ server\ at\ every\ call ]]
+        [[ $output =~ calls/s:\ [0-9]+,\ failed/s:\ 0\ +\[strace\ -f\ over\ 0.5\ s:\ strace\ stops\ the\ server\ at\ every\ call ]]
         [[ $output == *"perf could not: this user cannot see the tracepoint"* ]]
     fi
 }
