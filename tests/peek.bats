@@ -73,7 +73,7 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
         calls=${BASH_REMATCH[1]//,/} failed=${BASH_REMATCH[2]//,/} again=${BASH_REMATCH[3]//,/}
         [ "$calls" -ge 5000 ]                      # the busy loop: thousands at the very least
         [ "$failed" -ge $((calls * 99 / 100)) ]    # (nearly) all of them fail...
-        [ "$again" -eq "$failed" ]                 # ...with EAGAIN
+        [ "$again" -ge $((failed * 99 / 100)) ]    # ...with EAGAIN (perf's counters start ms apart)
         [[ $out =~ accept\ +[0-9,]+/s\ +all\ failed:\ EAGAIN ]]
         [[ $out =~ recvfrom\ +[0-9,]+/s\ +all\ failed:\ EAGAIN ]]
         [[ $out == *"state: running"* ]] || [[ $out =~ in\ system\ call\ (accept|recvfrom) ]]
