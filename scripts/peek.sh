@@ -199,8 +199,11 @@ show_thread() {
     wchan=$(cat "/proc/$PID/task/$tid/wchan" 2>/dev/null || true)
     [ "$wchan" = 0 ] && wchan=""
     if ! sc=$(cat "/proc/$PID/task/$tid/syscall" 2>"$TMP/err"); then
-        printf '%s: %s; system call unknown: cannot read /proc/%s/task/%s/syscall (%s): it needs permission to ptrace the process (same user, or root)\n' \
-            "$label" "$(state_word "$st")" "$PID" "$tid" "$(sed 's/.*: //' "$TMP/err")"
+        # /proc/PID/syscall needs ptrace permission (kernel.yama.ptrace_scope = 1 refuses it
+        # even for your own processes); /proc/PID/wchan, the kernel function it waits in, not.
+        printf '%s: %s%s; its system call is hidden: /proc/%s/task/%s/syscall: %s (it needs permission to ptrace the process)%s\n' \
+            "$label" "$(state_word "$st")" "${wchan:+, waiting in the kernel function $wchan()$(wchan_call "$wchan")}" \
+            "$PID" "$tid" "$(sed 's/.*: //' "$TMP/err")" "$(as_root_hint)"
         return
     fi
     read -r nr a0 a1 a2 a3 _ <<<"$sc"
@@ -237,6 +240,16 @@ show_thread() {
         S:futex) echo "    waiting for another thread (a lock or a condition)" ;;
         S:nanosleep | S:clock_nanosleep) echo "    sleeping for a set time" ;;
         S:wait4 | S:waitid) echo "    waiting for a child process to end" ;;
+    esac
+}
+# wchan_call FUNCTION: the system call a kernel function usually means, for the usual ones.
+wchan_call() {
+    case $1 in
+        inet_csk_accept*) printf ' (accept)' ;;
+        wait_woken* | sk_wait_data*) printf ' (recv, most likely)' ;;
+        do_select* | core_sys_select* | poll_schedule_timeout* | do_sys_poll*) printf ' (select or poll)' ;;
+        ep_poll* | do_epoll_wait*) printf ' (epoll_wait)' ;;
+        io_cqring_wait* | io_uring*) printf ' (io_uring_enter)' ;;
     esac
 }
 timeout_ms() { # a register value, as /proc shows it, read as a C int of milliseconds
@@ -391,7 +404,11 @@ show_rate() {
         fi
         why_perf=$(tr '\n' ' ' <"$TMP/why")
         if [ "$counter" = perf ]; then
-            echo "calls/s: cannot count with perf: $why_perf"
+            echo "calls/s: cannot count with perf: $why_perf$(as_root_hint)"
+            return
+        fi
+        if [ "$WATCH" = 1 ]; then # strace on every look would slow the server all the time
+            echo "calls/s: not counted: perf cannot here ($why_perf), and strace at every look would keep slowing the server (PEEK_COUNTER=strace to use it anyway)$(as_root_hint)"
             return
         fi
     fi
@@ -400,8 +417,10 @@ show_rate() {
         print_counts "$SECONDS_" "$how" "$out"
         return
     fi
-    echo "calls/s: cannot count them: ${why_perf:+perf: $why_perf; }strace: $(tr '\n' ' ' <"$TMP/why")"
+    echo "calls/s: cannot count them: ${why_perf:+perf: $why_perf; }strace: $(tr '\n' ' ' <"$TMP/why")$(as_root_hint)"
 }
+# as_root_hint: where root could do what this user cannot, say so.
+as_root_hint() { [ "$(id -u)" = 0 ] || printf '; as root it can: sudo scripts/peek.sh %s' "$PID"; }
 
 # show_children: a server that forks a process per client keeps the client sockets there:
 # where each child is and what it holds.
@@ -462,12 +481,14 @@ load_syscall_names
 if [ "$WATCH" = 1 ]; then
     trap 'rm -rf "$TMP"; printf "\n"; exit 0' INT TERM
     while [ -d "/proc/$PID" ]; do
+        started=$(date +%s%N)
         # draw the whole look first, then replace the screen with it: no flicker
         if peek_once >"$TMP/screen" 2>&1; then
             printf '\e[H\e[2J%s\n' "$(date +%T)"
             cat "$TMP/screen"
         fi
-        [ "$RATE" = 1 ] || sleep 1
+        # one look a second (a look with a call rate takes that second already)
+        sleep "$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { s = 1 - (b - a) / 1e9; print (s > 0 ? s : 0) }')"
     done
     echo "peek: process $PID has ended"
     exit 0

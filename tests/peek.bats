@@ -154,6 +154,10 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
     [[ $output == *"state: sleeping, in system call pselect6("* ]]   # the rest is still shown
     run env PATH="$LIB_TMP/neither:$PATH" PEEK_COUNTER=perf bash scripts/peek.sh "$SERVER_PID"
     [[ $output == *"calls/s: cannot count with perf: this user cannot see"* ]]
+    # --watch does not fall back to strace: it would slow the server at every look
+    PATH="$LIB_TMP/noperf:$PATH" timeout 1.5 bash scripts/peek.sh --watch "$SERVER_PID" >"$LIB_TMP/watch.out" || true
+    grep -q "calls/s: not counted: perf cannot here (this user cannot see the tracepoint" "$LIB_TMP/watch.out"
+    grep -q "strace at every look would keep slowing the server (PEEK_COUNTER=strace" "$LIB_TMP/watch.out"
     if command -v strace >/dev/null; then
         run env PATH="$LIB_TMP/noperf:$PATH" bash scripts/peek.sh "$SERVER_PID"
         echo "$output"
