@@ -412,6 +412,7 @@ replay_fixed() { # stage document-note what-it-adds
     fi
     idle_evidence || return 0
     cpu=$CPU
+    show_trace
     stop_all
     port=$(free_port)
     start_server "$stage" "$port" -q || return
