@@ -450,16 +450,19 @@ peek_once() {
     comm=$(cat "/proc/$PID/comm" 2>/dev/null) || { echo "peek: process $PID has ended"; return 1; }
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
     if [ "$RATE" = 1 ]; then
-        # the rate's second also gives the CPU share: one sample for both
+        # The rate's second also gives the CPU share: one sample for both. It starts once perf
+        # (or strace) is set up: starting them takes CPU too, and would lower the server's share.
         hz=$(getconf CLK_TCK)
+        show_rate >"$TMP/rate" &
+        sleep 0.2
         t0=$(ticks) || return 1
         started=$(date +%s%N)
-        show_rate >"$TMP/rate"
+        wait $!
         ended=$(date +%s%N)
         t1=$(ticks) || { echo "peek: process $PID has ended"; return 1; }
         # (only over a real sample: PEEK_COUNTER=none takes no time)
         cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v ns=$((ended - started)) \
-            'BEGIN { if (ns > 5e8) printf "%d%%", (b - a) * 100 / hz / (ns / 1e9) }')
+            'BEGIN { if (ns > 2e8) printf "%d%%", (b - a) * 100 / hz / (ns / 1e9) }')
     fi
     read_fds
     read_sockets
