@@ -53,7 +53,7 @@ static struct connection *connect_pair(int *client)
         die("setsockopt(SO_RCVBUF)");
     if (connect(*client, (struct sockaddr *)&address, sizeof address) == -1)
         die("connect");
-    enum accept_status status = ACCEPT_EMPTY;
+    enum accept_result status = ACCEPT_NOBODY;
     struct connection *c = NULL;
     for (int i = 0; i < 100 && c == NULL; i++) { /* the listener is non-blocking */
         c = connection_accept(listener, &status);
@@ -205,7 +205,7 @@ static void test_line_too_long(void)
     char got[256] = {0};
     size_t n = receive(client, got, sizeof got - 1);
     static const char reply[] =
-        "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n";
+        "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n";
     check(n == sizeof reply - 1 && memcmp(got, reply, n) == 0, "it gets one error line");
     check(wait_readable(client) && recv(client, got, sizeof got, 0) == 0, "then FIN");
     connection_close(c);

@@ -45,7 +45,6 @@
 static fd_set watched;                         /* the sockets select() waits for */
 static int max_fd;                             /* the highest descriptor in `watched` */
 static char who[FD_SETSIZE][ADDRESS_TEXT_MAX]; /* ('127.0.0.1', P), by descriptor */
-static long long accept_paused_until;          /* see ACCEPT_BACK_OFF below */
 
 static void forget(int fd)
 {
@@ -59,9 +58,9 @@ static void forget(int fd)
 static void accept_clients(int server_socket)
 {
     struct sockaddr_in address;
-    enum accept_status status;
+    enum accept_result result;
     int fd;
-    while ((fd = accept_client(server_socket, &address, &status)) != -1) {
+    while ((fd = accept_nonblocking(server_socket, &address, &result)) != -1) {
         char name[ADDRESS_TEXT_MAX];
         format_address(&address, name);
         printf("Cliente connectandose desde %s\n", name);
@@ -78,11 +77,6 @@ static void accept_clients(int server_socket)
         if (fd > max_fd)
             max_fd = fd;
     }
-    /* Out of descriptors (EMFILE, already reported): the client waits in the listen queue,
-     * and the listening socket stays readable. Watching it now would wake us at once, fail
-     * again, and spin at 100% CPU: leave it out of select() for a moment instead. */
-    if (status == ACCEPT_BACK_OFF)
-        accept_paused_until = monotonic_ms() + ACCEPT_BACKOFF_MS;
 }
 
 /* Client fd is readable: echo what it sent, or notice that it has gone. */
@@ -90,20 +84,13 @@ static void echo_client(int fd)
 {
     char data[RECV_SIZE];
     ssize_t n = recv(fd, data, sizeof data, 0);
-    if (n == -1) {
-        /* EAGAIN: nothing after all (select() will tell us again); EINTR: a signal */
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        warn_call("recv", errno); /* ECONNRESET: the client is gone */
-    } else if (n > 0) {
+    if (n > 0) {
         if (!quiet)
             print_bytes("Data leida: ", data, (size_t)n);
         ssize_t sent = send(fd, data, (size_t)n, 0);
         if (sent == n)
             return;
-        if (sent == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            warn_call("send", errno); /* EPIPE, ECONNRESET: gone */
-        } else {
+        if (sent != -1 || errno == EAGAIN || errno == EWOULDBLOCK) {
             /* Its socket is full: it does not read what we send. Without an output queue
              * (the next stage has one) we could only block, or lose bytes: we let it go. */
             printf("Cliente %s descartado: no lee lo que le devolvemos\n", who[fd]);
@@ -111,8 +98,15 @@ static void echo_client(int fd)
             return;
         }
     }
-    /* n == 0: the client hung up (the book's listing misses this and spins) */
-    printf("Cliente %s desconectado\n", who[fd]);
+    int err = n == 0 ? 0 : errno;
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return; /* nothing after all: select() will tell us again */
+    /* n == 0: the client hung up (the book's listing misses this, and spins); a reset
+     * (ECONNRESET, or EPIPE after one) is the client's right too; anything else, we report. */
+    bool reset = err == ECONNRESET || err == EPIPE;
+    if (err != 0 && !reset)
+        warn_call(n == -1 ? "recv" : "send", err);
+    printf("Cliente %s desconectado%s\n", who[fd], reset ? " (conexión reiniciada)" : "");
     forget(fd);
 }
 
@@ -123,6 +117,8 @@ int main(int argc, char **argv)
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() until EAGAIN, never waiting in it */
 
+    if (server_socket >= FD_SETSIZE) /* an inherited descriptor table can put it that high */
+        die_msg("listening socket >= FD_SETSIZE: select() cannot watch it");
     FD_ZERO(&watched);
     FD_SET(server_socket, &watched);
     max_fd = server_socket;
@@ -131,15 +127,18 @@ int main(int argc, char **argv)
         /* select() overwrites the sets and the time-out: start from fresh copies each time. */
         fd_set readable = watched;
         struct timeval timeout = {.tv_sec = 1, .tv_usec = 0};
-        bool paused = monotonic_ms() < accept_paused_until;
+        /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
+         * socket stays readable; watching it now would wake us at once, and spin. */
+        int backoff = accept_backoff_left();
+        bool paused = backoff > 0;
         if (paused) {
             FD_CLR(server_socket, &readable);
-            timeout = (struct timeval){.tv_sec = 0, .tv_usec = ACCEPT_BACKOFF_MS * 1000L};
+            timeout = (struct timeval){.tv_sec = 0, .tv_usec = backoff * 1000L};
         }
         int ready = select(max_fd + 1, &readable, NULL, NULL, &timeout);
         if (ready == -1) {
             if (errno == EINTR)
-                continue;
+                continue; /* Ctrl-Z then fg: Linux ends the wait early (see signal(7)) */
             die("select");
         }
         if (ready == 0) {
