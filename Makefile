@@ -50,7 +50,7 @@ SOLUTIONS     := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(SOLUTION_
 EXERCISE_SRC  := $(if $(N),$(firstword $(wildcard $(EXERCISE_DIR)/0$(N)-*/*.c $(EXERCISE_DIR)/$(N)-*/*.c)))
 EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_SRC))
 
-.PHONY: all chapter-03 test clean help bench demo demo-stop exercise
+.PHONY: all chapter-03 test clean help bench demo demo-stop exercise diff list-stages
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
@@ -89,6 +89,14 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
 chapter-03: all
 	@bash scripts/replay.sh $(STAGE)
+
+## diff: a stage against the one before it, code only (make diff STAGE=02-non-blocking/01-accept-eagain; FULL=1: with comments)
+diff:
+	@bash scripts/diff.sh $(if $(STAGE),$(STAGE),--help) $(if $(filter 1,$(FULL)),--full)
+
+## list-stages: the stages in order, as chapters/chapter-03/stages.txt lists them (the one list)
+list-stages:
+	@bash -c 'source scripts/lib.sh && stage_list'
 
 ## demo: live classroom demo in tmux (STAGE=02-non-blocking/02-eagain-loop CLIENTS=3); F10 closes
 demo: all

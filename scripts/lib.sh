@@ -2,12 +2,19 @@
 # and cleans up. The bats tests (tests/helpers.bash) and the replay (scripts/replay.sh) both
 # source it, so "start a server and talk to it" is defined once.
 #
-# Needs bash >= 4.1, OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
+# Needs bash >= 4.3 (checked below), OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
 #
 # Variables:
 #   BUILD_DIR   where the stage binaries are (default: build/ at the top of the repo);
 #               `make check` points it at the sanitizer build, so the same tests run there.
 #   LIB_TMP     folder for servers' and clients' output files (set by the caller).
+
+# bash 4.3: `wait -n` (run-tests.sh), ${array[-1]} (bench.sh), {fd}> (client_open below).
+if [ -z "${BASH_VERSINFO:-}" ] || [ "${BASH_VERSINFO[0]}" -lt 4 ] ||
+    { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 3 ]; }; then
+    echo "these scripts need bash 4.3 or newer; this is bash ${BASH_VERSION:-?} (macOS: brew install bash)" >&2
+    exit 2
+fi
 
 LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$LIB_ROOT/build}
@@ -37,6 +44,15 @@ require_tools() {
         echo "$who: needs Linux's /proc/net/tcp (or ss) to see listening ports" >&2
         return 1
     fi
+}
+
+# The chapter's stages, in order, are listed once, in chapters/chapter-03/stages.txt.
+STAGE_LIST=${STAGE_LIST:-$LIB_ROOT/chapters/chapter-03/stages.txt}
+# stage_list [TAG]: every stage of the list (or those tagged TAG, e.g. bench), one a line.
+stage_list() {
+    awk -v tag="${1:-}" '{ sub(/#.*/, "") } NF {
+        keep = tag == ""; for (i = 3; i <= NF; i++) if ($i == tag) keep = 1
+        if (keep) print $1 }' "$STAGE_LIST"
 }
 
 # stage_bin 01-blocking/04-many-clients -> path of its binary
