@@ -15,7 +15,7 @@ struct watch {
     unsigned events;
     loop_io_callback callback;
     void *data;
-    bool removed;          /* unwatched during this turn: its slot is reclaimed after the turn */
+    bool removed;           /* unwatched during this turn: its slot is reclaimed after the turn */
     long long paused_until; /* loop_pause(): no callbacks before then (monotonic_ms); 0: none */
 };
 

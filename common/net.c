@@ -142,9 +142,8 @@ int raise_fd_limit(void)
             limit.rlim_cur = old;
         }
     }
-    return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > FD_LIMIT_MAX
-               ? FD_LIMIT_MAX
-               : (int)limit.rlim_cur;
+    return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > FD_LIMIT_MAX ? FD_LIMIT_MAX
+                                                                            : (int)limit.rlim_cur;
 }
 
 void set_nonblocking(int fd)

@@ -82,12 +82,12 @@ int server_init(int argc, char **argv)
 /* Every errno value POSIX defines, then the ones only some systems define (Linux: all of
  * them; elsewhere each is checked). Where two names share a value (EWOULDBLOCK and EAGAIN
  * on Linux), the first one listed is the one printed. */
+/* clang-format off */
 #define ERRNO_NAME(e) {e, #e}
 static const struct {
     int value;
     const char *name;
 } errno_names[] = {
-    /* clang-format off */
     ERRNO_NAME(EPERM),
     ERRNO_NAME(ENOENT),
     ERRNO_NAME(ESRCH),
@@ -336,8 +336,8 @@ static const struct {
 #ifdef EHWPOISON
     ERRNO_NAME(EHWPOISON),
 #endif
-    /* clang-format on */
 };
+/* clang-format on */
 
 const char *errno_name(int err)
 {

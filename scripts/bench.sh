@@ -18,7 +18,7 @@
 #   RSS       the server's peak resident memory (VmHWM) after the largest client run
 # Every run is bounded in time and talks only to 127.0.0.1. Needs Linux (/proc) and build/tools.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 # Ctrl-C and SIGTERM stop everything the benchmark started: see supervise in lib.sh.
 supervise "(interrupted: everything the benchmark started is stopped)" "$0" "$@"

@@ -13,7 +13,7 @@
 # #include and #define kept, nothing expanded), without blank lines. DIFF_CPP: the compiler
 # (default gcc; clang does not know -fpreprocessed).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 
 CPP=${DIFF_CPP:-gcc}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/lib.sh - the one way this workbook starts a stage, waits for its port, drives clients
 # and cleans up. The bats tests (tests/helpers.bash) and the replay (scripts/replay.sh) both
 # source it, so "start a server and talk to it" is defined once.
@@ -146,6 +147,7 @@ _listening_or_dead() { port_listening "$1" || ! kill -0 "$2" 2>/dev/null; }
 
 # run_server STAGE PORT [ARGS...]: like start_server, for a stage expected to exit by itself
 # before it listens (bad port, port in use, EAGAIN). Sets SERVER_OUT, SERVER_ERR, SERVER_STATUS.
+# shellcheck disable=SC2034 # SERVER_STATUS is for the caller to read
 run_server() {
     local stage=$1 port=$2
     shift 2
@@ -158,6 +160,7 @@ run_server() {
 }
 
 # wait_exit PID [SECONDS]: wait for a started process to end; sets EXIT_STATUS. 1 on time-out.
+# shellcheck disable=SC2034 # EXIT_STATUS is for the caller to read
 wait_exit() {
     wait_until "${2:-5}" _dead "$1" || return 1
     EXIT_STATUS=0

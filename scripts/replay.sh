@@ -10,7 +10,7 @@
 # free port and everything started is stopped at the end, also on Ctrl-C. It drives the stages
 # with scripts/lib.sh, the same helpers the tests use.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 
 require_tools replay || exit 1

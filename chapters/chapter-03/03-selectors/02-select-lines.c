@@ -45,7 +45,7 @@
 #include <sys/select.h>
 
 enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
-#define WHY_MAX 96                      /* why a socket cannot be watched, for the message */
+#define WHY_MAX 96                     /* why a socket cannot be watched, for the message */
 
 struct fired {
     int fd;
@@ -72,8 +72,8 @@ static void api_create(int fd_limit)
 static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
 {
     if (fd >= FD_SETSIZE) {
-        snprintf(why, WHY_MAX, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
-                 fd, FD_SETSIZE);
+        snprintf(why, WHY_MAX, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo", fd,
+                 FD_SETSIZE);
         return false;
     }
     if (events & READABLE)
@@ -112,8 +112,8 @@ static int api_wait(int timeout_ms, struct fired *fired)
     }
     int count = 0;
     for (int fd = 0; fd <= max_fd && count < ready; fd++) {
-        unsigned events = (FD_ISSET(fd, &readable) ? READABLE : 0u) |
-                          (FD_ISSET(fd, &writable) ? WRITABLE : 0u);
+        unsigned events =
+            (FD_ISSET(fd, &readable) ? READABLE : 0u) | (FD_ISSET(fd, &writable) ? WRITABLE : 0u);
         if (events != 0)
             fired[count++] = (struct fired){fd, events};
     }

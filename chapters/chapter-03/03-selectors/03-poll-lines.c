@@ -25,13 +25,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <poll.h>
 
 enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
-#define WHY_MAX 96                      /* why a socket cannot be watched, for the message */
+#define WHY_MAX 96                     /* why a socket cannot be watched, for the message */
 
 struct fired {
     int fd;
@@ -55,11 +55,10 @@ static void api_create(int fd_limit)
         die("calloc");
 }
 
-/* From now on fd waits for `events` (0: nothing for now). poll() can watch any descriptor
- * the process may open, so this never fails. */
+/* From now on fd waits for `events` (0: nothing for now). Never fails. */
 static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
 {
-    (void)why;
+    why[0] = '\0'; /* no reason to give: poll() can watch any descriptor */
     if (slot[fd] == 0) {
         fds[fd_count] = (struct pollfd){.fd = fd, .events = 0, .revents = 0};
         slot[fd] = ++fd_count;

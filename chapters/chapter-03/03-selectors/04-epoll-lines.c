@@ -33,14 +33,14 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
 enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
-#define WHY_MAX 96                      /* why a socket cannot be watched, for the message */
+#define WHY_MAX 96                     /* why a socket cannot be watched, for the message */
 
 struct fired {
     int fd;
@@ -75,9 +75,9 @@ static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
 {
     if (watching[fd] == (events | ADDED))
         return true;
-    struct epoll_event event = {
-        .events = ((events & READABLE) ? EPOLLIN : 0u) | ((events & WRITABLE) ? EPOLLOUT : 0u),
-        .data.fd = fd};
+    struct epoll_event event = {.events = ((events & READABLE) ? EPOLLIN : 0u) |
+                                          ((events & WRITABLE) ? EPOLLOUT : 0u),
+                                .data.fd = fd};
     if (epoll_ctl(epoll_fd, watching[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == -1) {
         snprintf(why, WHY_MAX, "epoll_ctl: %s", strerror(errno));
         return false;
