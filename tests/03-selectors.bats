@@ -162,6 +162,18 @@ _beyond_fd_setsize() {
     assert_still_serving "$PORT" "fresh$1"
 }
 
+@test "select stages: a listening socket at FD_SETSIZE or above ends the program with one clear line" {
+    local stage
+    for stage in 03-selectors/01-select-wait 03-selectors/02-select-lines; do
+        # an inherited descriptor table: descriptors 3..1030 already open, so the listening
+        # socket is 1031 (without the check, FD_SET() would write past the fd_set)
+        run bash -c 'for fd in $(seq 3 1030); do eval "exec $fd</dev/null"; done; exec timeout 5 "$@"' \
+            _ "$(stage_bin "$stage")" "$PORT_UNDER_TEST"
+        assert_equal 1 "$status"
+        assert_equal "${stage#*/}: descriptor 1031 >= FD_SETSIZE (1024), select() no puede vigilarlo" "$output"
+    done
+}
+
 # --- out of descriptors (EMFILE): pause accepting, never spin, never die --------------------
 
 @test "every select/poll/epoll/loop stage: out of descriptors, it pauses accepting, then serves all" {

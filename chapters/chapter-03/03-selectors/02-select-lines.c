@@ -38,7 +38,6 @@
 #include "net.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,11 +104,8 @@ static int api_wait(int timeout_ms, struct fired *fired)
     fd_set readable = read_set, writable = write_set;
     struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
     int ready = select(max_fd + 1, &readable, &writable, NULL, timeout_ms < 0 ? NULL : &timeout);
-    if (ready == -1) {
-        if (errno == EINTR)
-            return 0; /* Ctrl-Z then fg: Linux ends the wait early (see signal(7)) */
-        die("select");
-    }
+    if (ready == -1)
+        die("select"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
     int count = 0;
     for (int fd = 0; fd <= max_fd && count < ready; fd++) {
         unsigned events =

@@ -24,7 +24,6 @@
 #include "net.h"
 #include "util.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -82,11 +81,8 @@ static void api_forget(int fd)
 static int api_wait(int timeout_ms, struct fired *fired)
 {
     int ready = poll(fds, fd_count, timeout_ms);
-    if (ready == -1) {
-        if (errno == EINTR)
-            return 0; /* Ctrl-Z then fg: Linux ends the wait early (see signal(7)) */
-        die("poll");
-    }
+    if (ready == -1)
+        die("poll"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
     int count = 0;
     for (nfds_t i = 0; i < fd_count && count < ready; i++) {
         /* POLLERR / POLLHUP: the next recv() or send() says what happened (end of file,

@@ -99,8 +99,8 @@ static int api_wait(int timeout_ms, struct fired *fired)
     struct epoll_event events[MAX_EVENTS];
     int ready = epoll_wait(epoll_fd, events, MAX_EVENTS, timeout_ms);
     if (ready == -1) {
-        if (errno == EINTR)
-            return 0; /* Ctrl-Z then fg: Linux ends the wait early (see signal(7)) */
+        if (errno == EINTR) /* even with no signal handler: after Ctrl-Z and fg, Linux ends */
+            return 0;       /* epoll_wait() with EINTR (signal(7)); select() and poll() go on */
         die("epoll_wait");
     }
     for (int i = 0; i < ready; i++) {
