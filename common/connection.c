@@ -1,4 +1,7 @@
-/* connection.c - one client of the line-echo servers (see connection.h). */
+/* connection.c - one client of the line-echo servers (see connection.h).
+ *
+ * No EINTR loops here: every socket is non-blocking, and a call that never waits cannot be
+ * interrupted by a signal (EINTR means "interrupted while waiting"). */
 #include "connection.h"
 #include "pyrepr.h"
 #include "util.h"
@@ -141,7 +144,7 @@ static void discard(struct connection *c)
             c->state = CONNECTION_FINISHING;
             return;
         }
-        if (n > 0 || errno == EINTR)
+        if (n > 0)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             c->state = CONNECTION_CLOSED; /* ECONNRESET: it is gone */
@@ -180,8 +183,6 @@ static int send_queued(struct connection *c)
             return 0;
         ssize_t n = send(c->fd, bytes, len, 0);
         if (n == -1) {
-            if (errno == EINTR)
-                continue; /* a signal interrupted us before anything was sent: try again */
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return 0; /* the kernel's buffer for this socket is full: wait for writable */
             return -1;
@@ -204,10 +205,7 @@ void connection_read(struct connection *c, line_handler handle)
     /* recv() straight into the framer, after the bytes of the unfinished line (if any). */
     size_t room;
     char *space = line_framer_space(&c->in, &room);
-    ssize_t n;
-    do {
-        n = recv(c->fd, space, room, 0);
-    } while (n == -1 && errno == EINTR);
+    ssize_t n = recv(c->fd, space, room, 0);
     if (n == -1) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return; /* a false alarm: nothing to read after all */
