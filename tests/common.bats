@@ -33,6 +33,6 @@ run_unit() {
 }
 
 @test "common/connection: FIN with echoes queued, back-pressure, pieces, a line too long (tests/unit/connection.c)" {
-    run_unit connection 10
+    run_unit connection 12
     assert_equal "" "$(cat "$LIB_TMP/err")"
 }

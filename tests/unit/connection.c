@@ -212,6 +212,25 @@ static void test_line_too_long(void)
     close(client);
 }
 
+/* Failed calls name their errno (util.c's errno_name): every value this system has a message
+ * for has a name, and the names are the right ones. */
+static void test_errno_names(void)
+{
+    int unnamed = 0;
+    for (int err = 1; err < 4096; err++) {
+        const char *message = strerror(err);
+        if (strncmp(message, "Unknown error", 13) != 0 && strcmp(errno_name(err), "?") == 0) {
+            fprintf(tap, "# errno %d (%s) has no name\n", err, message);
+            unnamed++;
+        }
+    }
+    check(unnamed == 0, "errno_name: every errno the system knows has its name");
+    check(strcmp(errno_name(EAGAIN), "EAGAIN") == 0 &&
+              strcmp(errno_name(ENOTSOCK), "ENOTSOCK") == 0 &&
+              strcmp(errno_name(ECONNRESET), "ECONNRESET") == 0,
+          "errno_name: EAGAIN, ENOTSOCK, ECONNRESET by their names");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as in the stages (server_init): EPIPE, not a silent death */
@@ -230,6 +249,7 @@ int main(void)
     test_fin_keeps_queued_echoes();
     test_back_pressure();
     test_line_too_long();
+    test_errno_names();
 
     close(listener);
     fprintf(tap, "1..%d\n", checks);
