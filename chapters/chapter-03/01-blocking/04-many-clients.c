@@ -104,7 +104,7 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            /* A signal, or a client that left before we took it: accept again. Out of
+            /* A client that left before we took it (ACCEPT_RETRY): accept again. Out of
              * descriptors (EMFILE: reported): the new client waits in the listen queue, and
              * we go and serve the ones we have (one of them may leave and free a slot); with
              * none to serve, accept() would fail again at once: wait a moment first. */

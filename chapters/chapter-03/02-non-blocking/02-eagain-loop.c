@@ -120,7 +120,7 @@ int main(int argc, char **argv)
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
             /* EAGAIN: nobody new, which is no error now: go on to the clients we have. Also
-             * after a signal, a client that left before we took it, or no descriptor left
+             * after a client that left before we took it, or with no descriptor left
              * (EMFILE: reported; with nobody to serve, wait a moment before trying again). */
             enum accept_result result = accept_failed(errno);
             if (result == ACCEPT_RETRY)
