@@ -134,13 +134,14 @@ int raise_fd_limit(void)
 #endif
     if (wanted == RLIM_INFINITY || wanted > FD_LIMIT_MAX)
         wanted = FD_LIMIT_MAX; /* a table by descriptor stays a few MB at most */
-    if (limit.rlim_cur != wanted) {
-        rlim_t old = limit.rlim_cur;
-        limit.rlim_cur = wanted;
-        if (setrlimit(RLIMIT_NOFILE, &limit) == -1) {
+    /* The hard limit too: then nobody (without privileges) can raise the soft limit from
+     * outside later (prlimit), and no descriptor can ever reach the limit returned. */
+    if (limit.rlim_cur != wanted || limit.rlim_max != wanted) {
+        struct rlimit fixed = {.rlim_cur = wanted, .rlim_max = wanted};
+        if (setrlimit(RLIMIT_NOFILE, &fixed) == 0)
+            limit = fixed;
+        else
             warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* keep going with the old limit */
-            limit.rlim_cur = old;
-        }
     }
     return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > FD_LIMIT_MAX ? FD_LIMIT_MAX
                                                                             : (int)limit.rlim_cur;

@@ -56,7 +56,8 @@ int accept_backoff_left(void);
 /* Raise this process's soft limit on open descriptors (RLIMIT_NOFILE) to its hard limit:
  * each client is one descriptor, and the usual soft limit (1024) would stop a server long
  * before the machine does. Reports a failure on stderr and goes on with the old limit.
- * Returns the limit now in force (at most FD_LIMIT_MAX): no descriptor reaches it. */
+ * Returns the limit now in force (at most FD_LIMIT_MAX), which is also made the hard limit:
+ * no descriptor of this process reaches it, so a table by descriptor of that size is safe. */
 #define FD_LIMIT_MAX (1 << 20)
 int raise_fd_limit(void);
 

@@ -58,9 +58,12 @@ struct fired {
 
 /* --- The readiness API: select() ------------------------------------------------------------
  * Two bitmaps of FD_SETSIZE bits say what each descriptor waits for. select() overwrites the
- * sets it is given, so it gets copies, every time; it looks at every bit up to max_fd. */
+ * sets it is given, so it gets copies, every time; it looks at every bit up to max_fd. (The
+ * copies are static, as the table and fired[] are: the program's state, not the call's.) */
 
 static fd_set read_set, write_set; /* what each socket waits for */
+static fd_set readable, writable;  /* select()'s answer: it overwrites the sets it is given */
+static struct timeval timeout;     /* (and the time-out) */
 static int max_fd = -1;            /* the highest descriptor in either set */
 
 static void api_create(int fd_limit)
@@ -70,15 +73,16 @@ static void api_create(int fd_limit)
     FD_ZERO(&write_set);
 }
 
-/* From now on fd waits for `events` (0: nothing for now). False, and why, if it cannot be
- * watched: an fd_set holds descriptors below FD_SETSIZE only, and FD_SET() on a higher one
- * would write outside it (undefined behaviour). */
-static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
+/* From now on fd waits for `events` (0: nothing for now). NULL, or why fd cannot be watched:
+ * an fd_set holds descriptors below FD_SETSIZE only, and FD_SET() on a higher one would write
+ * outside it (undefined behaviour). */
+static const char *api_watch(int fd, unsigned events)
 {
     if (fd >= FD_SETSIZE) {
-        snprintf(why, WHY_MAX, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo", fd,
-                 FD_SETSIZE);
-        return false;
+        static char why[WHY_MAX];
+        snprintf(why, sizeof why, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
+                 fd, FD_SETSIZE);
+        return why;
     }
     if (events & READABLE)
         FD_SET(fd, &read_set);
@@ -90,7 +94,7 @@ static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
         FD_CLR(fd, &write_set);
     if (fd > max_fd)
         max_fd = fd;
-    return true;
+    return NULL;
 }
 
 /* fd is about to be closed: stop watching it. */
@@ -106,8 +110,9 @@ static void api_forget(int fd)
  * sockets, in descriptor order. Returns how many. */
 static int api_wait(int timeout_ms, struct fired *fired)
 {
-    fd_set readable = read_set, writable = write_set;
-    struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
+    readable = read_set;
+    writable = write_set;
+    timeout = (struct timeval){.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
     int ready = select(max_fd + 1, &readable, &writable, NULL, timeout_ms < 0 ? NULL : &timeout);
     if (ready == -1)
         die("select"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
@@ -145,8 +150,8 @@ static void accept_clients(int server_socket)
         char name[ADDRESS_TEXT_MAX];
         format_address(&address, name);
         printf("Cliente connectandose desde %s\n", name);
-        char why[WHY_MAX];
-        if (api_watch(fd, READABLE, why))
+        const char *why = api_watch(fd, READABLE);
+        if (why == NULL)
             snprintf(who[fd], sizeof who[fd], "%s", name);
         else
             refuse_client(fd, name, why);
@@ -196,15 +201,15 @@ int main(int argc, char **argv)
     if (who == NULL || fired == NULL)
         die("calloc");
     api_create(fd_limit);
-    char why[WHY_MAX];
-    if (!api_watch(server_socket, READABLE, why))
+    const char *why = api_watch(server_socket, READABLE);
+    if (why != NULL)
         die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
 
     for (;;) {
         /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
          * socket stays readable; watching it now would wake us at once, and spin. */
         int backoff = accept_backoff_left();
-        api_watch(server_socket, backoff > 0 ? 0u : READABLE, why);
+        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
 
         /* Sleep until something is ready, or for 1 s (the book's time-out). */
         int ready = api_wait(backoff > 0 ? backoff : 1000, fired);

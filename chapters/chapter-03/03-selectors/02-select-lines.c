@@ -53,9 +53,12 @@ struct fired {
 
 /* --- The readiness API: select() ------------------------------------------------------------
  * Two bitmaps of FD_SETSIZE bits say what each descriptor waits for. select() overwrites the
- * sets it is given, so it gets copies, every time; it looks at every bit up to max_fd. */
+ * sets it is given, so it gets copies, every time; it looks at every bit up to max_fd. (The
+ * copies are static, as the table and fired[] are: the program's state, not the call's.) */
 
 static fd_set read_set, write_set; /* what each socket waits for */
+static fd_set readable, writable;  /* select()'s answer: it overwrites the sets it is given */
+static struct timeval timeout;     /* (and the time-out) */
 static int max_fd = -1;            /* the highest descriptor in either set */
 
 static void api_create(int fd_limit)
@@ -65,15 +68,16 @@ static void api_create(int fd_limit)
     FD_ZERO(&write_set);
 }
 
-/* From now on fd waits for `events` (0: nothing for now). False, and why, if it cannot be
- * watched: an fd_set holds descriptors below FD_SETSIZE only, and FD_SET() on a higher one
- * would write outside it (undefined behaviour). */
-static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
+/* From now on fd waits for `events` (0: nothing for now). NULL, or why fd cannot be watched:
+ * an fd_set holds descriptors below FD_SETSIZE only, and FD_SET() on a higher one would write
+ * outside it (undefined behaviour). */
+static const char *api_watch(int fd, unsigned events)
 {
     if (fd >= FD_SETSIZE) {
-        snprintf(why, WHY_MAX, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo", fd,
-                 FD_SETSIZE);
-        return false;
+        static char why[WHY_MAX];
+        snprintf(why, sizeof why, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
+                 fd, FD_SETSIZE);
+        return why;
     }
     if (events & READABLE)
         FD_SET(fd, &read_set);
@@ -85,7 +89,7 @@ static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
         FD_CLR(fd, &write_set);
     if (fd > max_fd)
         max_fd = fd;
-    return true;
+    return NULL;
 }
 
 /* fd is about to be closed: stop watching it. */
@@ -101,8 +105,9 @@ static void api_forget(int fd)
  * sockets, in descriptor order. Returns how many. */
 static int api_wait(int timeout_ms, struct fired *fired)
 {
-    fd_set readable = read_set, writable = write_set;
-    struct timeval timeout = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
+    readable = read_set;
+    writable = write_set;
+    timeout = (struct timeval){.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
     int ready = select(max_fd + 1, &readable, &writable, NULL, timeout_ms < 0 ? NULL : &timeout);
     if (ready == -1)
         die("select"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
@@ -134,8 +139,8 @@ static void accept_clients(int server_socket)
     enum accept_result result;
     struct connection *c;
     while ((c = connection_accept(server_socket, &result)) != NULL) {
-        char why[WHY_MAX];
-        if (api_watch(c->fd, wanted(c), why))
+        const char *why = api_watch(c->fd, wanted(c));
+        if (why == NULL)
             clients[c->fd] = c;
         else
             connection_refuse(c, why);
@@ -149,9 +154,9 @@ static void serve_client(struct connection *c, unsigned events)
         connection_read(c, echo_line);
     if (events & WRITABLE)
         connection_write(c);
-    char why[WHY_MAX];
     bool done = connection_done(c);
-    if (!done && api_watch(c->fd, wanted(c), why))
+    const char *why = done ? NULL : api_watch(c->fd, wanted(c));
+    if (!done && why == NULL)
         return;
     api_forget(c->fd);
     clients[c->fd] = NULL;
@@ -173,15 +178,15 @@ int main(int argc, char **argv)
     if (clients == NULL || fired == NULL)
         die("calloc");
     api_create(fd_limit);
-    char why[WHY_MAX];
-    if (!api_watch(server_socket, READABLE, why))
+    const char *why = api_watch(server_socket, READABLE);
+    if (why != NULL)
         die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
 
     for (;;) {
         /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
          * socket stays readable; watching it now would wake us at once, and spin. */
         int backoff = accept_backoff_left();
-        api_watch(server_socket, backoff > 0 ? 0u : READABLE, why);
+        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
 
         /* Sleep until something is ready (no time-out, unless paused: nothing to do till then). */
         int ready = api_wait(backoff > 0 ? backoff : -1, fired);

@@ -54,17 +54,17 @@ static void api_create(int fd_limit)
         die("calloc");
 }
 
-/* From now on fd waits for `events` (0: nothing for now). Never fails. */
-static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
+/* From now on fd waits for `events` (0: nothing for now). NULL: poll() can watch any
+ * descriptor the process may open. */
+static const char *api_watch(int fd, unsigned events)
 {
-    why[0] = '\0'; /* no reason to give: poll() can watch any descriptor */
     if (slot[fd] == 0) {
         fds[fd_count] = (struct pollfd){.fd = fd, .events = 0, .revents = 0};
         slot[fd] = ++fd_count;
     }
     fds[slot[fd] - 1].events =
         (short)(((events & READABLE) ? POLLIN : 0) | ((events & WRITABLE) ? POLLOUT : 0));
-    return true;
+    return NULL;
 }
 
 /* fd is about to be closed: stop watching it. The last entry takes its place. */
@@ -114,8 +114,8 @@ static void accept_clients(int server_socket)
     enum accept_result result;
     struct connection *c;
     while ((c = connection_accept(server_socket, &result)) != NULL) {
-        char why[WHY_MAX];
-        if (api_watch(c->fd, wanted(c), why))
+        const char *why = api_watch(c->fd, wanted(c));
+        if (why == NULL)
             clients[c->fd] = c;
         else
             connection_refuse(c, why);
@@ -129,9 +129,9 @@ static void serve_client(struct connection *c, unsigned events)
         connection_read(c, echo_line);
     if (events & WRITABLE)
         connection_write(c);
-    char why[WHY_MAX];
     bool done = connection_done(c);
-    if (!done && api_watch(c->fd, wanted(c), why))
+    const char *why = done ? NULL : api_watch(c->fd, wanted(c));
+    if (!done && why == NULL)
         return;
     api_forget(c->fd);
     clients[c->fd] = NULL;
@@ -153,15 +153,15 @@ int main(int argc, char **argv)
     if (clients == NULL || fired == NULL)
         die("calloc");
     api_create(fd_limit);
-    char why[WHY_MAX];
-    if (!api_watch(server_socket, READABLE, why))
+    const char *why = api_watch(server_socket, READABLE);
+    if (why != NULL)
         die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
 
     for (;;) {
         /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
          * socket stays readable; watching it now would wake us at once, and spin. */
         int backoff = accept_backoff_left();
-        api_watch(server_socket, backoff > 0 ? 0u : READABLE, why);
+        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
 
         /* Sleep until something is ready (no time-out, unless paused: nothing to do till then). */
         int ready = api_wait(backoff > 0 ? backoff : -1, fired);

@@ -57,7 +57,8 @@ struct fired {
 #define ADDED 4u       /* in watching[]: fd is in the epoll set */
 
 static int epoll_fd;
-static unsigned *watching; /* watching[fd]: what epoll was told fd waits for, and ADDED */
+static unsigned *watching;                    /* watching[fd]: what epoll was told, and ADDED */
+static struct epoll_event events[MAX_EVENTS]; /* epoll_wait()'s answer */
 
 static void api_create(int fd_limit)
 {
@@ -70,20 +71,21 @@ static void api_create(int fd_limit)
 }
 
 /* From now on fd waits for `events` (0: nothing for now): one epoll_ctl() if that changed.
- * False, and why, if the kernel refuses (ENOMEM, ENOSPC: too many watched sockets). */
-static bool api_watch(int fd, unsigned events, char why[WHY_MAX])
+ * NULL, or why the kernel refuses (ENOMEM, ENOSPC: too many watched sockets). */
+static const char *api_watch(int fd, unsigned events)
 {
     if (watching[fd] == (events | ADDED))
-        return true;
+        return NULL;
     struct epoll_event event = {.events = ((events & READABLE) ? EPOLLIN : 0u) |
                                           ((events & WRITABLE) ? EPOLLOUT : 0u),
                                 .data.fd = fd};
     if (epoll_ctl(epoll_fd, watching[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == -1) {
-        snprintf(why, WHY_MAX, "epoll_ctl: %s", strerror(errno));
-        return false;
+        static char why[WHY_MAX];
+        snprintf(why, sizeof why, "epoll_ctl: %s", strerror(errno));
+        return why;
     }
     watching[fd] = events | ADDED;
-    return true;
+    return NULL;
 }
 
 /* fd is about to be closed: closing it takes it out of the epoll set. */
@@ -96,7 +98,6 @@ static void api_forget(int fd)
  * sockets, each once. Returns how many. */
 static int api_wait(int timeout_ms, struct fired *fired)
 {
-    struct epoll_event events[MAX_EVENTS];
     int ready = epoll_wait(epoll_fd, events, MAX_EVENTS, timeout_ms);
     if (ready == -1) {
         if (errno == EINTR) /* even with no signal handler: after Ctrl-Z and fg, Linux ends */
@@ -132,8 +133,8 @@ static void accept_clients(int server_socket)
     enum accept_result result;
     struct connection *c;
     while ((c = connection_accept(server_socket, &result)) != NULL) {
-        char why[WHY_MAX];
-        if (api_watch(c->fd, wanted(c), why))
+        const char *why = api_watch(c->fd, wanted(c));
+        if (why == NULL)
             clients[c->fd] = c;
         else
             connection_refuse(c, why);
@@ -147,9 +148,9 @@ static void serve_client(struct connection *c, unsigned events)
         connection_read(c, echo_line);
     if (events & WRITABLE)
         connection_write(c);
-    char why[WHY_MAX];
     bool done = connection_done(c);
-    if (!done && api_watch(c->fd, wanted(c), why))
+    const char *why = done ? NULL : api_watch(c->fd, wanted(c));
+    if (!done && why == NULL)
         return;
     api_forget(c->fd);
     clients[c->fd] = NULL;
@@ -171,15 +172,15 @@ int main(int argc, char **argv)
     if (clients == NULL || fired == NULL)
         die("calloc");
     api_create(fd_limit);
-    char why[WHY_MAX];
-    if (!api_watch(server_socket, READABLE, why))
+    const char *why = api_watch(server_socket, READABLE);
+    if (why != NULL)
         die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
 
     for (;;) {
         /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
          * socket stays readable; watching it now would wake us at once, and spin. */
         int backoff = accept_backoff_left();
-        api_watch(server_socket, backoff > 0 ? 0u : READABLE, why);
+        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
 
         /* Sleep until something is ready (no time-out, unless paused: nothing to do till then). */
         int ready = api_wait(backoff > 0 ? backoff : -1, fired);
