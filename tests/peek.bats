@@ -167,16 +167,15 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
 }
 
 @test "peek: every other multi-client stage: the listener, both clients, where each thread and child waits" {
-    # The stages the tests above do not cover (e.g. thread- or process-per-client servers).
-    covered=" 01-blocking/01-accept 01-blocking/02-recv-two-bytes 01-blocking/03-read-and-write
-        01-blocking/04-many-clients 02-non-blocking/01-accept-eagain 02-non-blocking/02-eagain-loop
-        03-selectors/01-select-wait 03-selectors/02-select-lines 03-selectors/03-poll-lines
-        03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown "
+    # The servers of many clients (tagged bench in stages.txt) that the tests above do not
+    # cover (e.g. thread- or process-per-client servers).
+    covered=" 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop 03-selectors/01-select-wait
+        03-selectors/02-select-lines 03-selectors/03-poll-lines 03-selectors/04-epoll-lines
+        04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown "
     covered=${covered//$'\n'/ }
     stages=()
-    for bin in "$BUILD_DIR"/chapter-03/[0-9]*/[0-9]*; do
-        stage=${bin#"$BUILD_DIR"/chapter-03/}
-        [[ $covered == *" $stage "* ]] || { [ -x "$bin" ] && stages+=("$stage"); }
+    for stage in $(stage_list bench); do
+        [[ $covered == *" $stage "* ]] || { [ -x "$(stage_bin "$stage")" ] && stages+=("$stage"); }
     done
     [ ${#stages[@]} -gt 0 ] || skip "no multi-client stage besides those of the tests above"
     for i in "${!stages[@]}"; do
