@@ -110,9 +110,18 @@ bytes_text() {
 # byte for byte (cmp: no "ignored null byte" warnings from a $(...) of binary data).
 _client_got() { cmp -s <(printf '%b' "$2") "$LIB_TMP/$1.out"; }
 
+# _client_settled NAME DATA: client NAME has received DATA, or something that is not the start
+# of DATA (then waiting longer cannot make it right).
+_client_settled() {
+    local size
+    size=$(stat -c %s "$LIB_TMP/$1.out")
+    ! cmp -s -n "$size" <(printf '%b' "$2") "$LIB_TMP/$1.out" || _client_got "$1" "$2"
+}
+
 # expect_echo NAME DATA [WHY]: client NAME receives exactly DATA within $WAIT seconds.
 expect_echo() {
-    wait_until "$WAIT" _client_got "$1" "$2" && return 0
+    wait_until "$WAIT" _client_settled "$1" "$2"
+    _client_got "$1" "$2" && return 0
     local got
     got=$(bytes_text <"$LIB_TMP/$1.out")
     [ "$got" = "b''" ] && got="nothing"
