@@ -64,6 +64,10 @@ run_one() {
         sed 's/^/    /' "$log"
         return 1
     fi
+    if ! grep -qE '^(not )?ok ' "$log"; then
+        echo "BROKEN    $id: its '# killed by:' expression names no check: '$filter'"
+        return 1
+    fi
     if [ "$status" -eq 1 ] && grep -qE '^not ok ' "$log"; then
         echo "killed    $id by: $(sed -nE 's/^not ok [0-9]+ //p' "$log" | paste -sd '|' -)"
         return 0
