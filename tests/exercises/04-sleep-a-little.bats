@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# Exercise 5: the busy loop with a short nanosleep() after every pass.
+# Exercise 4: the busy loop of 02-eagain-loop with a short nanosleep() after every pass, its
+# length chosen by $SLEEP_US (microseconds, 0 to 1000000; default 1 ms).
 # The CPU threshold is generous (the lesson is 100% against a few %); the context-switch check
 # does not depend on the machine's load: a loop that never sleeps never gives the CPU back.
 
@@ -8,48 +9,87 @@ load exercise
 # voluntary_switches PID: how many times PID has given up the CPU by itself (sleeping, waiting).
 voluntary_switches() { awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/status"; }
 
-@test "05: with one silent client, the idle server uses less than 30% of a core" {
+# now_ms: a clock in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+@test "04: with one silent client, the idle server uses less than 30% of a core" {
     start_exercise
     client_open idle "$PORT_UNDER_TEST"
+    local cpu
     cpu=$(cpu_percent "$SERVER_PID" 0.5)
-    echo "idle server CPU: $cpu% of a core" >&2
-    [ "$cpu" -lt 30 ]
+    [ "$cpu" -lt 30 ] || measured_wrong "the idle server's CPU over 0.5 s" "under 30% of a core" \
+        "$cpu%" "a loop that never sleeps asks every socket \"anything yet?\" millions of times a second"
 }
 
-@test "05: while idle, the loop sleeps: it keeps giving the CPU back (voluntary context switches)" {
+@test "04: while idle, the loop sleeps: it keeps giving the CPU back (voluntary context switches)" {
     start_exercise
     client_open idle "$PORT_UNDER_TEST"
+    local before after
     before=$(voluntary_switches "$SERVER_PID")
     sleep 0.3
     after=$(voluntary_switches "$SERVER_PID")
-    echo "voluntary context switches in 0.3 s: $((after - before))" >&2
-    [ $((after - before)) -ge 10 ]
+    [ $((after - before)) -ge 10 ] || measured_wrong "times the server gave up the CPU in 0.3 s" \
+        "at least 10 (a 1 ms pause: about 300)" "$((after - before))" \
+        "each nanosleep() gives the CPU back; a loop that never sleeps keeps it"
 }
 
-@test "05: the echo still arrives, well within a second" {
+@test "04: with the default pause, the echo still arrives within a second" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' 1 >"$LIB_TMP/client.out"
-    assert_client_received client 'Hola Mundo\r\n'
+    expect_echo client 'Hola Mundo\r\n' "nc waited 1 s for it; the default pause is 1 ms"
 }
 
-@test "05: exercises 2 and 3 still hold: 'Ho', pause, 'la\\r\\n\\n' echoes 'Hola\\r\\n'" {
-    start_exercise
+@test "04: SLEEP_US=500000 is used: a reply comes one pause (about 0.5 s) after its message" {
+    SLEEP_US=500000 start_exercise
     client_open one "$PORT_UNDER_TEST"
-    client_write one 'Ho'
-    wait_server_line "Data leida: b'Ho'" "$WAIT"
-    sleep 0.1
-    client_write one 'la\r\n\n'
-    expect_echo one 'Hola\r\n'
-    assert_server_lines "Cliente connectandose desde ('127.0.0.1', PORT)" \
-        "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
-        "Toda la data leida: b'Hola\\r\\n'" "Data leida: b'\\n'"
+    client_write one 'a\r\n'
+    expect_echo one 'a\r\n' "the first message, with SLEEP_US=500000"
+    # The server answered, finished its pass and went to sleep: the next message waits for the
+    # end of that pause.
+    local start elapsed
+    start=$(now_ms)
+    client_write one 'b\r\n'
+    expect_echo one 'a\r\nb\r\n' "the second message, with SLEEP_US=500000"
+    elapsed=$(($(now_ms) - start))
+    [ "$elapsed" -ge 350 ] && [ "$elapsed" -le 2000 ] && return 0
+    measured_wrong "SLEEP_US=500000: time from the second message to its reply" \
+        "about 500 ms (between 350 and 2000)" "$elapsed ms" \
+        "the pause is \$SLEEP_US microseconds: 500000 us = 0.5 s; tv_nsec counts nanoseconds"
 }
 
-@test "05: a bad \$SLEEP_US is refused at start-up with a line on stderr that names it" {
-    status=0
-    SLEEP_US=abc timeout 2 "$EXERCISE_BIN" "$PORT_UNDER_TEST" >"$LIB_TMP/out" 2>"$LIB_TMP/err" \
-        3>&- </dev/null || status=$?
-    cat "$LIB_TMP/err" >&2
-    [ "$status" -ne 0 ] && [ "$status" -ne 124 ]     # 124: still running after 2 s
-    grep -q "SLEEP_US" "$LIB_TMP/err"
+@test "04: SLEEP_US=1000000, the largest allowed, is accepted: the server keeps serving" {
+    SLEEP_US=1000000 start_exercise
+    sleep 0.3
+    kill -0 "$SERVER_PID" 2>/dev/null || {
+        wait_exit "$SERVER_PID" 1 || true
+        fail "SLEEP_US=1000000: the server exited (status ${EXIT_STATUS:-?}) instead of serving; its stderr:
+$(cat "$SERVER_ERR")
+(1000000 us is one second: tv_sec = 1 and tv_nsec = 0; nanosleep() refuses a tv_nsec of 1000000000 or more)"
+    }
+    [ ! -s "$SERVER_ERR" ] || fail "SLEEP_US=1000000: a valid value, but the server wrote on stderr:
+$(cat "$SERVER_ERR")"
+}
+
+@test "04: a bad \$SLEEP_US is refused at start-up: one line on stderr naming it, non-zero exit" {
+    local value status
+    require_built
+    for value in abc 12abc -1 1000001 99999999999999999999 1.5; do
+        status=0
+        SLEEP_US=$value timeout 2 "$EXERCISE_BIN" "$PORT_UNDER_TEST" >"$LIB_TMP/out" \
+            2>"$LIB_TMP/err" 3>&- </dev/null || status=$?
+        if [ "$status" -eq 124 ]; then
+            fail "SLEEP_US=$value: still running after 2 s (expected a clear error and exit)"
+        elif [ "$status" -eq 0 ]; then
+            fail "SLEEP_US=$value: exit status 0 (expected non-zero: the value was not valid)"
+        elif ! grep -q SLEEP_US "$LIB_TMP/err"; then
+            fail "SLEEP_US=$value: exit status $status, but stderr does not name SLEEP_US:
+$(head -n 5 "$LIB_TMP/err")"
+        elif [ "$(wc -l <"$LIB_TMP/err")" -ne 1 ]; then
+            fail "SLEEP_US=$value: expected one line on stderr, got $(wc -l <"$LIB_TMP/err"):
+$(head -n 5 "$LIB_TMP/err")"
+        elif [ -s "$LIB_TMP/out" ]; then
+            fail "SLEEP_US=$value: refused, but after printing on stdout (expected nothing: refuse before starting):
+$(head -n 5 "$LIB_TMP/out")"
+        fi
+    done
 }

@@ -33,13 +33,16 @@ WAIT=${EXERCISE_WAIT:-5}
 # The program's name, as it writes it at the start of its error lines.
 exercise_program() { basename "$EXERCISE_BIN"; }
 
+# require_built: the program under test exists.
+require_built() {
+    [ -x "$EXERCISE_BIN" ] ||
+        fail "setup: your program is not built: $EXERCISE_BIN (make exercise N=... builds it)"
+}
+
 # start_exercise [ARGS...]: start the program under test on $PORT_UNDER_TEST (see start_program)
 # and wait until it listens.
 start_exercise() {
-    if [ ! -x "$EXERCISE_BIN" ]; then
-        fail "setup: your program is not built: $EXERCISE_BIN (make exercise N=... builds it)"
-        return 1
-    fi
+    require_built || return 1
     if ! start_program "$(exercise_program)" "$PORT_UNDER_TEST" "$EXERCISE_BIN" "$@" 2>/dev/null; then
         fail "setup: waited 5 s for your program to listen on port $PORT_UNDER_TEST: it did not$(
             kill -0 "$SERVER_PID" 2>/dev/null || echo " (it exited)"). Its stderr:
