@@ -1,60 +1,86 @@
 #!/usr/bin/env bats
-# Exercise 4: a select() echo server that notices, reports and closes a client that hangs up.
+# Exercise 5: a select() echo server that notices, reports and closes a client that hangs up.
 
 load exercise
 
 CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
 GONE="Cliente ('127.0.0.1', PORT) desconectado"
 
-# The number of open descriptors of the server.
-open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+_gone_count_is() { [ "$(count_lines "$SERVER_OUT" "$GONE")" -ge "$1" ]; }
 
-@test "04: a client that hangs up is noticed: 'Cliente (...) desconectado'" {
+@test "05: a client that hangs up is reported: 'Cliente (...) desconectado'" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/client.out"
-    assert_client_received client 'Hola\r\n'
-    assert_server_lines "$CONNECTED" "Data leida: b'Hola\\r\\n'" "$GONE"
+    expect_echo client 'Hola\r\n' "nc -N waits for the server to close the connection too"
+    expect_server_lines "recv() returned 0: the client hung up; say so, once" \
+        "$CONNECTED" "Data leida: b'Hola\\r\\n'" "$GONE"
 }
 
-@test "04: after a hang-up the server sleeps in select() again (idle CPU under 20%)" {
+@test "05: a normal hang-up writes nothing on stderr" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >/dev/null
-    cpu=$(cpu_percent "$SERVER_PID" 0.5)
-    echo "server CPU after the client left: $cpu% of a core" >&2
-    [ "$cpu" -lt 20 ]
+    await_server_line "$GONE" "the client's hang-up was reported"
+    sleep 0.1
+    [ ! -s "$SERVER_ERR" ] || fail "after a normal hang-up, stderr should stay empty (recv() returning 0 is not an error, and a closed socket must not be used again); it holds:
+$(head -n 5 "$SERVER_ERR")"
 }
 
-@test "04: the socket of a client that hung up is closed (no descriptor leak)" {
+@test "05: after a hang-up the server sleeps in select() again (idle CPU under 20%)" {
     start_exercise
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >/dev/null
+    local cpu
+    cpu=$(cpu_percent "$SERVER_PID" 0.5)
+    [ "$cpu" -lt 20 ] || measured_wrong "the server's CPU over 0.5 s after the client left" \
+        "under 20% of a core" "$cpu%" \
+        "a hung-up socket left in the set is 'readable' at once, every time: select() never sleeps"
+}
+
+@test "05: the socket of a client that hung up is closed (no descriptor leak)" {
+    start_exercise
+    local before after i
     before=$(open_fds)
     for i in 1 2 3 4 5; do
         send_line "$PORT_UNDER_TEST" "cliente $i\\r\\n" "$WAIT" >/dev/null
     done
-    wait_until "$WAIT" _all_gone 5 || true
-    assert_equal "$before" "$(open_fds)"
+    wait_until "$WAIT" _gone_count_is 5 || true
+    after=$(open_fds)
+    [ "$after" -eq "$before" ] || measured_wrong "open descriptors after 5 clients came and went" \
+        "$before, as before them" "$after" "the hung-up clients' sockets were never closed"
 }
-_all_gone() { [ "$(count_lines "$SERVER_OUT" "$GONE")" -ge "$1" ]; }
 
-@test "04: while one client hangs up, another one is still served" {
+@test "05: while one client hangs up, another one is still served" {
     start_exercise
     client_open stays "$PORT_UNDER_TEST"
-    wait_server_line "$CONNECTED" "$WAIT"
+    await_server_line "$CONNECTED" "the client that stays was accepted"
     send_line "$PORT_UNDER_TEST" 'me voy\r\n' "$WAIT" >/dev/null
+    await_server_line "$GONE" "the other client's hang-up was reported"
     client_write stays 'sigo aqui\r\n'
-    expect_echo stays 'sigo aqui\r\n'
-    assert_equal 1 "$(count_lines "$SERVER_OUT" "$GONE")"
+    expect_echo stays 'sigo aqui\r\n' "after another client hung up"
+    local n
+    n=$(count_lines "$SERVER_OUT" "$GONE")
+    [ "$n" -eq 1 ] || measured_wrong "'desconectado' lines" 1 "$n" "one client left, once"
 }
 
-@test "04: a client that resets: one clear line on stderr, it is forgotten, the server goes on" {
+@test "05: a client that resets: one clear line on stderr, it is forgotten, the server goes on" {
     start_exercise
     "$TOOLS_DIR/misbehave" reset "$PORT_UNDER_TEST" 'Hola'
-    wait_server_line "$GONE" "$WAIT"
+    await_server_line "$GONE" "the reset client was reported as gone"
     # recv() or send() meets the reset first, depending on when it arrives: either says so.
-    [[ $(cat "$SERVER_ERR") =~ ^$(exercise_program):\ (recv|send):\ Connection\ reset\ by\ peer\ \(errno\ 104,\ ECONNRESET\)$ ]] || {
-        echo "expected one line on stderr: $(exercise_program): recv: Connection reset by peer ..." >&2
-        cat "$SERVER_ERR" >&2
-        return 1
-    }
+    [[ $(cat "$SERVER_ERR") =~ ^$(exercise_program):\ (recv|send):\ Connection\ reset\ by\ peer\ \(errno\ 104,\ ECONNRESET\)$ ]] ||
+        fail "expected one line on stderr, '$(exercise_program): recv: Connection reset by peer (errno 104, ECONNRESET)'; it holds:
+$(head -n 5 "$SERVER_ERR")"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/after.out"
-    assert_client_received after 'Hola\r\n'
+    expect_echo after 'Hola\r\n' "a new client after the reset"
+}
+
+@test "05: a client that sends a lot and never reads does not freeze the others" {
+    start_exercise
+    "$TOOLS_DIR/misbehave" no-read "$PORT_UNDER_TEST" 60 >/dev/null &   # (stopped by the teardown)
+    LIB_PIDS+=("$!")
+    # Let its replies pile up until they no longer fit: then a blocking send() would wait.
+    await_server_line "$CONNECTED" "the client that never reads was accepted"
+    sleep 1
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
+    expect_echo other 'Hola\r\n' \
+        "a send() on a blocking socket waits until the client reads: accepted sockets must be non-blocking"
 }
