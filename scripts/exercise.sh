@@ -29,6 +29,10 @@ require_tools exercise bats || exit 1
 
 echo "Exercise $name: checking $src"
 echo "(statement: $exercise_dir/README.md)"
+if [ "$checked" != "$bin" ]; then
+    echo "Your program: $bin; the checks run $checked,"
+    echo "the same file built with AddressSanitizer + UBSan: a memory error stops it with the line."
+fi
 echo
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

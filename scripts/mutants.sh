@@ -18,7 +18,7 @@
 #   MUTANT_JOBS   how many run at once (default 2); MUTANT_WAIT: the checks' waits (default 3 s)
 #   SAN_BUILD, CFLAGS, LDFLAGS: set by `make mutants` (the sanitized build's folder and flags)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 san_build=${SAN_BUILD:?run it through make mutants}
 root=$san_build/mutants
@@ -98,6 +98,7 @@ require_tools mutants bats || exit 1
 rm -rf "$root"
 mkdir -p "$root/logs"
 # Build the sanitized common objects and tools once, before jobs run in parallel.
+# shellcheck disable=SC2046 # one word per binary
 make -s --no-print-directory BUILD="$san_build" \
     $(for e in $exercises; do find "$solutions_dir/$e" -name '*.c' | sed "s|^chapters/chapter-03/|$san_build/|; s|\\.c\$||"; done) ||
     exit 1
