@@ -15,7 +15,7 @@
 # survives, does not apply or does not build, or a solution fails.
 #
 #   MUTANT        tests/exercises/mutants/NN-name/x.patch, or NN-name for all of an exercise
-#   MUTANT_JOBS   how many run at once (default 2); MUTANT_WAIT: the checks' waits (default 3 s)
+#   MUTANT_JOBS   how many run at once (default 4: they mostly wait); MUTANT_WAIT: the checks' waits (default 3 s)
 #   SAN_BUILD, CFLAGS, LDFLAGS: set by `make mutants` (the sanitized build's folder and flags)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -109,7 +109,7 @@ results=$root/results
 {
     for e in $exercises; do printf 'solution\0%s\0' "$e"; done
     for m in "${mutants[@]}"; do printf 'mutant\0%s\0' "$m"; done
-} | xargs -0 -n 2 -P "${MUTANT_JOBS:-2}" bash scripts/mutants.sh --one | tee "$results"
+} | xargs -0 -n 2 -P "${MUTANT_JOBS:-4}" bash scripts/mutants.sh --one | tee "$results"
 bad=$(grep -cE '^(SURVIVED|BROKEN|FAILED) ' "$results")
 echo "mutants: $(grep -c '^killed ' "$results") of ${#mutants[@]} killed," \
     "$(grep -c '^accepted ' "$results") solutions accepted, in $((SECONDS - start)) s"
