@@ -211,6 +211,21 @@ client_write() {
     env printf '%b' "$2" >&"${!v}"
 }
 
+# expect_idle WHAT WHY: the program under test sleeps (in select(), poll()...) for the next
+# 0.5 s: under 20% of a CPU, and scheduled at most twice. (The second half holds on a loaded
+# machine too, where a spinning loop may get less than 20% of a CPU but is run again and again.)
+expect_idle() {
+    local hz t0 t1 r0 r1 cpu runs
+    hz=$(getconf CLK_TCK)
+    t0=$(_cpu_ticks "$SERVER_PID") r0=$(cut -d' ' -f3 "/proc/$SERVER_PID/schedstat")
+    sleep 0.5
+    t1=$(_cpu_ticks "$SERVER_PID") r1=$(cut -d' ' -f3 "/proc/$SERVER_PID/schedstat")
+    cpu=$(((t1 - t0) * 100 * 2 / hz)) runs=$((r1 - r0))
+    [ "$cpu" -lt 20 ] && [ "$runs" -le 2 ] && return 0
+    measured_wrong "$1, over 0.5 s" "asleep: under 20% of a CPU, run at most twice" \
+        "$cpu% of a CPU, run $runs times" "$2"
+}
+
 # open_fds: how many descriptors the program under test has open.
 open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
