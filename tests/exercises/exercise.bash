@@ -87,7 +87,7 @@ sanitizer_summary() {
     awk '
         /ERROR: AddressSanitizer: / && !what { sub(/.*AddressSanitizer: /, ""); sub(/ on address.*/, ""); what = $0 }
         /^(READ|WRITE) of size/ && !access { access = $1 " of size " $4 }
-        / runtime error: / && !what { where = $1; sub(/:$/, "", where); sub(/.* runtime error: /, ""); what = $0 }
+        / runtime error: / && !what { where = $1; sub(/:$/, "", where); sub(/.*\//, "", where); sub(/.* runtime error: /, ""); what = $0 }
         /^ *#[0-9]+ / && /\.c:[0-9]+/ && !where {
             fn = ""; for (i = 1; i <= NF; i++) if ($i == "in") fn = $(i + 1)
             where = $NF; sub(/.*\//, "", where); if (fn != "") where = fn " at " where
