@@ -1,6 +1,6 @@
 /*
  * Exercise 4 - make the busy loop sleep a little, and measure what it costs.
- * Ejercicio 4 - que el bucle ocupado duerma un poco, y medir lo que cuesta.
+ * Ejercicio 4 - que la espera activa duerma un poco, y medir lo que cuesta.
  *
  * EN: This is a copy of 02-non-blocking/02-eagain-loop.c. Its loop never waits, so even with
  *     nobody talking it burns a whole core. Make every pass end with a short nanosleep() (1 ms
@@ -10,10 +10,10 @@
  *     Its other two flaws (the buffer lost on EAGAIN, "\r\n" looked for only at the tail) are
  *     exercises 2 and 3: leave them as they are here.
  * ES: Es una copia de 02-non-blocking/02-eagain-loop.c. Su bucle nunca espera y, aunque nadie
- *     hable, quema un núcleo entero de la CPU. Haz que cada vuelta termine con un nanosleep()
- *     corto (1 ms, salvo que $SLEEP_US diga otra cosa, en microsegundos) y ejecuta measure.sh
- *     para ver la CPU frente al retraso del eco con varias pausas. Enunciado: README.md.
- *     Comprueba con:
+ *     hable, quema una CPU entera: es la espera activa. Haz que cada vuelta termine con un
+ *     nanosleep() corto (1 ms, salvo que $SLEEP_US diga otra cosa, en microsegundos) y ejecuta
+ *     measure.sh para ver la CPU frente al retraso del eco con varias pausas.
+ *     Enunciado: README.md. Comprueba con:
  *         make exercise N=4
  *     Sus otros dos fallos (el búfer que se pierde con EAGAIN, el "\r\n" buscado solo al
  *     final) son los ejercicios 2 y 3: déjalos como están.

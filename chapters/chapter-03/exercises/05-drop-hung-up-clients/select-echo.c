@@ -12,7 +12,7 @@
  *         make exercise N=5
  * ES: Un servidor de eco con select(): una sola llamada espera a TODOS los sockets a la vez y
  *     dice cuáles se pueden leer sin bloquear. Funciona hasta que un cliente cuelga: recv()
- *     devuelve 0, el programa lo ignora ("nada que devolver") y deja el socket en su conjunto;
+ *     retorna 0, el programa lo ignora ("nada que devolver") y deja el socket en su conjunto;
  *     select() lo vuelve a dar como legible al instante, una y otra vez, para siempre. Mira top:
  *     100% de CPU sin que nadie hable, y un socket que nunca se cierra. Arréglalo: imprime
  *     "Cliente ('127.0.0.1', P) desconectado", deja de vigilar el socket y ciérralo.
