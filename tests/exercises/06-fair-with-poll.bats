@@ -91,7 +91,7 @@ first_client() {
     kill -STOP "$SERVER_PID"
     client_write a 'aaaaaaaa\r\n'
     client_write b 'bbbbbbbb\r\n'
-    sleep 0.1
+    wait_until "$WAIT" _both_queued || true  # both messages wait in the server's sockets
     kill -CONT "$SERVER_PID"
     expect_echo a 'aaaaaaaa\r\n'
     expect_echo b 'bbbbbbbb\r\n'
@@ -102,6 +102,16 @@ first_client() {
             "$order" "each ready client gets one recv() per turn: reading one until it has nothing left makes the others wait"
 }
 _connected_twice() { [ "$(count_lines "$SERVER_OUT" "$CONNECTED")" -ge 2 ]; }
+# _both_queued: two connections to the server hold 10 unread bytes each (the rx_queue column
+# of /proc/net/tcp, for the sockets whose local port is the server's).
+_both_queued() {
+    local rx n=0
+    for rx in $(awk -v p="$(printf '%04X' "$PORT_UNDER_TEST")" \
+        '$4 == "01" && substr($2, length($2) - 3) == p { split($5, q, ":"); print q[2] }' /proc/net/tcp); do
+        [ $((16#$rx)) -ge 10 ] && n=$((n + 1))
+    done
+    [ "$n" -ge 2 ]
+}
 
 @test "06: the accepted client sockets are non-blocking, as the statement asks" {
     # (Seen from outside, a blocking socket shows only once a client that never reads has
