@@ -199,7 +199,7 @@ await_server_line() {
 $(server_said)"
 }
 
-# expect_measure WHAT EXPECTED GOT MEANING: fail with "WHAT: expected EXPECTED, got GOT (MEANING)".
+# measured_wrong WHAT EXPECTED GOT MEANING: fail with "WHAT: expected EXPECTED, got GOT (MEANING)".
 measured_wrong() { fail "$1: expected $2, got $3 ($4)
 $(server_said)"; }
 
@@ -229,7 +229,7 @@ expect_idle() {
 # open_fds: how many descriptors the program under test has open.
 open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
-# nonblocking_client_sockets: "fd:yes" / "fd:no" for each socket the server holds other than
+# client_socket_modes: "FD:non-blocking" or "FD:blocking" for each socket the server holds other than
 # its listening socket (the lowest socket descriptor), from O_NONBLOCK in /proc/PID/fdinfo.
 client_socket_modes() {
     local fd link listener="" flags
