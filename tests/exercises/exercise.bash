@@ -229,8 +229,9 @@ expect_idle() {
 # open_fds: how many descriptors the program under test has open.
 open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
-# client_socket_modes: "FD:non-blocking" or "FD:blocking" for each socket the server holds other than
-# its listening socket (the lowest socket descriptor), from O_NONBLOCK in /proc/PID/fdinfo.
+# client_socket_modes: "FD:non-blocking" or "FD:blocking" for each socket the server holds
+# other than its listening socket (the lowest socket descriptor), from O_NONBLOCK in
+# /proc/PID/fdinfo.
 client_socket_modes() {
     local fd link listener="" flags
     for fd in $(find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n); do
