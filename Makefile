@@ -30,7 +30,23 @@ ifneq ($(UNAME_S),Linux)
 LINUX_ONLY  := $(shell grep -l 'sys/epoll.h' $(STAGE_SRCS) 2>/dev/null)
 STAGE_SRCS  := $(filter-out $(LINUX_ONLY),$(STAGE_SRCS))
 endif
+# io_uring (Linux 5.19+, through liburing >= 2.2: Debian's liburing-dev): where the header or
+# the library is missing, its stages are left out too (and `make` says so). A tiny program
+# that uses multishot accept is compiled and linked to find out.
+URING_SRCS  := $(shell grep -l 'liburing.h' $(STAGE_SRCS) 2>/dev/null)
+HAVE_URING  := $(if $(URING_SRCS),$(shell printf '\043include <liburing.h>\nint main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0, 0, 0); struct io_uring r; return io_uring_queue_init(1, &r, 0); }\n' \
+                 | $(CC) -x c -o /dev/null - -luring >/dev/null 2>&1 && echo yes))
+ifneq ($(HAVE_URING),yes)
+NO_URING    := $(URING_SRCS)
+STAGE_SRCS  := $(filter-out $(NO_URING),$(STAGE_SRCS))
+endif
 STAGES      := $(patsubst chapters/%.c,$(BUILD)/%,$(STAGE_SRCS))
+# Link flags of the stages that need more than libc: POSIX threads (-pthread: libc's own
+# threads on glibc 2.34+, a library elsewhere) and liburing.
+THREAD_STAGES := $(patsubst chapters/%.c,$(BUILD)/%,$(shell grep -l 'pthread.h' $(STAGE_SRCS) 2>/dev/null))
+$(THREAD_STAGES): override CFLAGS += -pthread
+$(THREAD_STAGES): override LDLIBS += -pthread
+$(patsubst chapters/%.c,$(BUILD)/%,$(filter $(URING_SRCS),$(STAGE_SRCS))): override LDLIBS += -luring
 # Helper programs for the tests, the replay and the benchmark (scripts/tools/*.c).
 TOOL_SRCS   := $(sort $(wildcard scripts/tools/*.c))
 TOOLS       := $(patsubst scripts/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
@@ -59,6 +75,9 @@ EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_
 all: $(STAGES) $(TOOLS) $(UNITS) $(SOLUTIONS)
 ifneq ($(LINUX_ONLY),)
 	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
+endif
+ifneq ($(NO_URING),)
+	@echo "note: skipped (liburing not found: sudo apt-get install liburing-dev): $(NO_URING)"
 endif
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
@@ -148,7 +167,7 @@ valgrind:
 CPPCHECK     ?= cppcheck
 CLANG_TIDY   ?= clang-tidy
 CLANG_FORMAT ?= clang-format
-LINT_SRCS    := $(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null))
+LINT_SRCS    := $(filter-out $(NO_URING),$(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null)))
 LINT_C_SRCS  := $(filter %.c,$(LINT_SRCS))
 LINT_JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
