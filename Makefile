@@ -133,7 +133,7 @@ exercise: $(EXERCISE_BIN) $(TOOLS)
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
 # as soon as they exist. The tools are Debian packages: scripts/install-deps.sh --all.
 
-.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format fuzz stress compile_commands.json
+.PHONY: check check-tsan valgrind lint lint-cppcheck lint-tidy lint-format fuzz stress compile_commands.json
 
 # make check: the same build with AddressSanitizer, UndefinedBehaviorSanitizer and (at exit)
 # LeakSanitizer, in its own folder per compiler (make check CC=clang works too).
@@ -151,6 +151,23 @@ SAN_MAKE  = CFLAGS="$(CFLAGS) $(SANITIZE)" LDFLAGS="$(LDFLAGS) $(SANITIZE) $(SAN
 check:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) all
 	@$(SAN_MAKE) bash scripts/sanitize.sh $(SAN_BUILD)
+	@$(MAKE) --no-print-directory check-tsan
+
+# make check-tsan: ThreadSanitizer does not mix with AddressSanitizer, so the thread stage gets
+# a build of its own (with the tools and the stage its tests look for) and its tests alone.
+TSAN_BUILD   ?= $(BUILD)/tsan/$(notdir $(firstword $(CC)))
+TSAN_STAGE   := chapter-03/05-other-roads/02-thread-per-client
+TSAN_NEEDS   := $(TSAN_STAGE) chapter-03/01-blocking/01-accept tools/misbehave tools/many-clients
+
+## check-tsan: the thread-per-client stage built with ThreadSanitizer, its tests run on it (in make check)
+check-tsan:
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CFLAGS="$(CFLAGS) -fsanitize=thread" \
+		LDFLAGS="$(LDFLAGS) -fsanitize=thread" tsan-needs
+	@bash scripts/tsan.sh $(TSAN_BUILD)
+
+.PHONY: tsan-needs
+tsan-needs: $(addprefix $(BUILD)/,$(TSAN_NEEDS))
+	@:
 
 # make valgrind: a build of its own, with DWARF 4 debug info (valgrind 3.19 cannot read the
 # DWARF 5 that clang 14 writes) and without sanitizers (they do not mix with valgrind).

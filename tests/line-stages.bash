@@ -81,6 +81,7 @@ mark_memory() { MEMORY_MARK=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/sta
 assert_memory_growth_below() {
     local kb limit=$1
     [ -n "${ASAN_OPTIONS:-}" ] && limit=$((limit * 3))
+    [ -n "${TSAN_OPTIONS:-}" ] && limit=$((limit * 6)) # (ThreadSanitizer: shadow memory, per thread too)
     kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")
     [ $((kb - MEMORY_MARK)) -lt "$limit" ] || {
         echo "peak memory grew from $MEMORY_MARK kB to $kb kB" >&2
