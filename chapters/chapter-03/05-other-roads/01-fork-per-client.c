@@ -99,7 +99,7 @@ static void drop_client(struct client *c)
         return;
     /* A blocking recv() with a time-out: SO_RCVTIMEO makes it fail with EAGAIN after that. */
     struct timeval most = {.tv_sec = CLOSING_LINGER_MS / 1000,
-                           .tv_usec = (CLOSING_LINGER_MS % 1000) * 1000};
+                           .tv_usec = (CLOSING_LINGER_MS % 1000) * 1000L};
     if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &most, sizeof most) == -1)
         return;
     long long until = monotonic_ms() + CLOSING_LINGER_MS;

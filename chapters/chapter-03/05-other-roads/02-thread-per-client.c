@@ -64,7 +64,7 @@ struct client {
 };
 
 /* Bytes of stack for each client's thread: see the header. */
-#define THREAD_STACK_BYTES (64 * 1024)
+#define THREAD_STACK_BYTES ((size_t)64 * 1024)
 
 /* Shared by every thread: touched only with totals_lock held. */
 static pthread_mutex_t totals_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -126,7 +126,7 @@ static void drop_client(struct client *c)
         return;
     /* A blocking recv() with a time-out: SO_RCVTIMEO makes it fail with EAGAIN after that. */
     struct timeval most = {.tv_sec = CLOSING_LINGER_MS / 1000,
-                           .tv_usec = (CLOSING_LINGER_MS % 1000) * 1000};
+                           .tv_usec = (CLOSING_LINGER_MS % 1000) * 1000L};
     if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &most, sizeof most) == -1)
         return;
     long long until = monotonic_ms() + CLOSING_LINGER_MS;

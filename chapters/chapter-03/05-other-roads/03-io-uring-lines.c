@@ -63,8 +63,8 @@
 
 /* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
 #define TOO_LONG_REPLY "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n"
-#define QUEUE_DEPTH 256        /* requests written before the kernel must take them */
-#define COMPLETIONS_MAX 65536  /* results waiting to be read: two requests per client at most */
+#define QUEUE_DEPTH 256       /* requests written before the kernel must take them */
+#define COMPLETIONS_MAX 65536 /* results waiting to be read: two requests per client at most */
 
 /* What a completion is about. Each request carries a pointer to one of these (user_data). */
 enum request_kind { ACCEPT, BACK_OFF_OVER, RECV, SEND };
