@@ -8,7 +8,7 @@
 # Each report goes to a file (TSAN-BUILD/reports/), as for `make check`: the tests compare the
 # server's stderr exactly, and a report file fails the run whatever the tests said.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
     echo "usage: scripts/tsan.sh TSAN-BUILD   (make check-tsan runs it)" >&2
