@@ -276,7 +276,8 @@ measure_memory() {
     if hold "$PORT" "$MEMORY_CLIENTS" 60 && wait_until 30 _accepted_all "$MEMORY_CLIENTS"; then
         sleep 0.5 # the last threads or processes settle (their first pages touched)
         after=$(tree_pss_kib "$SERVER_PID")
-        awk -v a="$after" -v b="$before" -v n="$MEMORY_CLIENTS" 'BEGIN { printf "%.1f\n", (a - b) / n }'
+        # (a server with no per-client memory can measure a little below 0: noise, shown as 0)
+        awk -v a="$after" -v b="$before" -v n="$MEMORY_CLIENTS" 'BEGIN { v = (a - b) / n; printf "%.1f\n", v < 0 ? 0 : v }'
     else
         echo "error"
     fi
