@@ -27,7 +27,7 @@
 #             (default build/bench): messages/s and p99 against clients, memory per client
 # Every run is bounded in time and talks only to 127.0.0.1. Needs Linux (/proc) and build/tools.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 # Ctrl-C and SIGTERM stop everything the benchmark started: see supervise in lib.sh.
 supervise "(interrupted: everything the benchmark started is stopped)" "$0" "$@"
@@ -336,7 +336,8 @@ plot_charts() {
         case ${RESULT[$label,memory]} in n/a | error | "") continue ;; esac
         printf '"%s" %s\n' "$label" "${RESULT[$label,memory]}" >>"$data/memory.dat"
     done
-    local common="set terminal svg size 900,520 dynamic font 'sans,11' background '#ffffff'
+    local common
+    common="set terminal svg size 900,520 dynamic font 'sans,11' background '#ffffff'
 set key outside right top
 set grid
 set logscale x

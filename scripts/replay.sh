@@ -402,8 +402,19 @@ roads_children() { cat "/proc/$1/task/"*/children 2>/dev/null; }
 _roads_children_are() { [ "$(roads_children "$1" | wc -w)" -eq "$2" ]; }
 _roads_threads_are() { [ "$(awk '/^Threads:/ { print $2 }' "/proc/$1/status")" -eq "$2" ]; }
 
-# roads_stall PORT: client 1 connected and silent, how long client 2 waits for its echo (ms).
-roads_stall() { "$LOADGEN" stall "$1" 2000 | sed 's/stall_ms=//'; }
+# roads_stall_of STAGE: on a fresh quiet server, with client 1 connected and silent, how long
+# client 2 waits for its echo: $stall, in ms. 1 (a surprise said) if it got none within 2 s.
+roads_stall_of() {
+    local port
+    stop_all
+    port=$(free_port)
+    start_server "$1" "$port" -q || return
+    stall=$("$LOADGEN" stall "$port" 2000 | sed 's/stall_ms=//')
+    case $stall in
+        [0-9]*) ;;
+        *) surprise "with client 1 idle, client 2 got no echo within 2 s ($stall)"; return 1 ;;
+    esac
+}
 
 # roads_idle_and_hola STAGE PORT: the experiment of 01-04: client 1 connects and says nothing,
 # client 2 sends the documents' line. Fails (surprise) unless client 2 got its echo.
@@ -440,11 +451,7 @@ replay_05_other_roads_01_fork_per_client() {
         surprise "a child is left after client 1 hung up: $(roads_children "$SERVER_PID")"
         return
     fi
-    stop_all
-    port=$(free_port)
-    start_server 05-other-roads/01-fork-per-client "$port" -q || return
-    stall=$(roads_stall "$port")
-    case $stall in [0-9]*) ;; *) surprise "with client 1 idle, client 2 got no echo within 2 s ($stall)"; return ;; esac
+    roads_stall_of 05-other-roads/01-fork-per-client || return
     verdict "the stall of 01-04 is gone: client 1's process sleeps in its own recvfrom(), the parent in accept(); a new client got its echo in ${stall} ms. When client 1 hung up its process ended and SIGCHLD reaped it: no <defunct> left."
 }
 
@@ -473,11 +480,7 @@ replay_05_other_roads_02_thread_per_client() {
     salida "Salida (servidor), al final" "$LIB_TMP/end.out"
     grep -q '^Servidor detenido (SIGINT). Clientes atendidos: 2, lineas devueltas: 1$' "$SERVER_OUT" ||
         { surprise "Ctrl-C should print the totals: 2 clients, 1 line"; return; }
-    stop_all
-    port=$(free_port)
-    start_server 05-other-roads/02-thread-per-client "$port" -q || return
-    stall=$(roads_stall "$port")
-    case $stall in [0-9]*) ;; *) surprise "with client 1 idle, client 2 got no echo within 2 s ($stall)"; return ;; esac
+    roads_stall_of 05-other-roads/02-thread-per-client || return
     verdict "no stall: client 1's thread sleeps in recvfrom(), main() in accept(), one thread in sigwait(); a new client got its echo in ${stall} ms. The totals come from counters all threads shared (the mutex keeps every count)."
 }
 
@@ -496,11 +499,7 @@ replay_05_other_roads_03_io_uring_lines() {
     printf '%s' "$lines" >"$LIB_TMP/threads.out"
     salida "Los hilos (threads)" "$LIB_TMP/threads.out"
     grep -q 'io_uring_enter' "$LIB_TMP/threads.out" || { surprise "the server should be asleep in io_uring_enter()"; return; }
-    stop_all
-    port=$(free_port)
-    start_server 05-other-roads/03-io-uring-lines "$port" -q || return
-    stall=$(roads_stall "$port")
-    case $stall in [0-9]*) ;; *) surprise "with client 1 idle, client 2 got no echo within 2 s ($stall)"; return ;; esac
+    roads_stall_of 05-other-roads/03-io-uring-lines || return
     verdict "no stall: one thread asleep in io_uring_enter(), with a recv request in flight for the idle client; a new client got its echo in ${stall} ms."
 }
 
