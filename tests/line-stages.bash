@@ -170,9 +170,18 @@ _misbehaving_clients() {
     assert_new_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT"
     assert_no_errors
 
-    # a client that resets (RST): one clear line on stderr
+    # a client that resets (RST): one clear line on stderr. It resets once the server has
+    # announced it (a client that resets before it is accepted is, rightly, never announced:
+    # accept() fails with ECONNABORTED and is retried).
+    local told reset_pid
     mark_output
-    "$TOOLS_DIR/misbehave" reset "$PORT" 'Hol'
+    mkfifo "$LIB_TMP/reset$1"
+    "$TOOLS_DIR/misbehave" reset-when-told "$PORT" 'Hol' <"$LIB_TMP/reset$1" &
+    reset_pid=$!
+    exec {told}>"$LIB_TMP/reset$1"
+    wait_new_line "$CONNECT"
+    exec {told}>&-
+    wait "$reset_pid"
     wait_new_line "$LEFT"
     assert_new_output "$CONNECT" "$LEFT"
     assert_equal "${STAGE#*/}: recv: Connection reset by peer (errno 104, ECONNRESET)" \

@@ -265,13 +265,18 @@ static void on_accepted(int result, bool more)
     if (!more)
         accepting = false; /* it ended (after an error): ask again, unless we are pausing */
     if (result >= 0) {
+        /* Multishot accept has one address buffer for every completion, so we ask each new
+         * socket for its peer instead. A client that has reset already has no peer any more
+         * (ENOTCONN): it left before we took it, and, as accept() does with ECONNABORTED, we
+         * close it without a word. */
         struct sockaddr_in address;
         socklen_t address_len = sizeof address;
-        memset(&address, 0, sizeof address);
-        if (getpeername(result, (struct sockaddr *)&address, &address_len) == -1)
-            warn_call("getpeername", errno); /* (ENOTCONN: it has reset already; recv says so) */
-        struct client *c = calloc(1, sizeof *c);
-        if (c == NULL) {
+        struct client *c = NULL;
+        if (getpeername(result, (struct sockaddr *)&address, &address_len) == -1) {
+            if (errno != ENOTCONN)
+                warn_call("getpeername", errno);
+            close(result);
+        } else if ((c = calloc(1, sizeof *c)) == NULL) {
             warn_call("calloc", ENOMEM);
             close(result);
         } else {
