@@ -71,10 +71,8 @@ trap stop_remembered EXIT
 
 # The servers: "label|kind|what" where kind is stage (a stage path) or peer (a command).
 SERVERS=()
-for stage in 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop \
-    03-selectors/01-select-wait 03-selectors/02-select-lines 03-selectors/03-poll-lines \
-    03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown \
-    05-other-roads/01-fork-per-client 05-other-roads/02-thread-per-client 05-other-roads/03-io-uring-lines; do
+mapfile -t stages < <(stage_list bench) # the stages tagged bench in chapters/chapter-03/stages.txt
+for stage in "${stages[@]}"; do
     [ -x "$(stage_bin "$stage")" ] && SERVERS+=("$stage|stage|$stage")
 done
 if [ -n "${BENCH_ONLY:-}" ]; then

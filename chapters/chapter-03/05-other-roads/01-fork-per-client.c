@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 /* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
-#define TOO_LONG_REPLY "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n"
+#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
 
 struct client {
     int fd;
@@ -84,6 +84,19 @@ static void reap_children_on_sigchld(void)
         die("sigaction(SIGCHLD)");
 }
 
+/* recv() or send() on c failed with err: the client is gone. A reset (ECONNRESET, or EPIPE
+ * after one) is the client's right, so one calm line says so, as in section 3 (none for a
+ * client already dropped); anything else is reported as the failed call it is. */
+static void gone(struct client *c, const char *call, int err)
+{
+    if (err != ECONNRESET && err != EPIPE) {
+        warn_call(call, err);
+    } else if (!c->said_why) {
+        printf("Cliente %s desconectado (conexión reiniciada)\n", c->who);
+        c->said_why = true;
+    }
+}
+
 /*
  * The line was too long: say why, send FIN, and read and throw away what the client still
  * sends for at most CLOSING_LINGER_MS, so that our close() does not answer its next bytes
@@ -91,7 +104,7 @@ static void reap_children_on_sigchld(void)
  */
 static void drop_client(struct client *c)
 {
-    printf("Cliente %s descartado: linea de mas de %d bytes sin \\r\\n\n", c->who, LINE_MAX_BYTES);
+    printf("Cliente %s descartado: línea de más de %d bytes sin \\r\\n\n", c->who, LINE_MAX_BYTES);
     c->said_why = true;
     if (send_all(c->fd, TOO_LONG_REPLY, sizeof TOO_LONG_REPLY - 1) == -1)
         return; /* it has gone already: nothing to protect */
@@ -121,7 +134,7 @@ static void serve_client(struct client *c)
         char *space = line_framer_space(&c->in, &room);
         ssize_t n = recv(c->fd, space, room, 0); /* waits for THIS client only */
         if (n == -1) {
-            warn_call("recv", errno); /* ECONNRESET: the client is gone */
+            gone(c, "recv", errno); /* ECONNRESET: the client is gone */
             return;
         }
         if (n == 0)
@@ -136,7 +149,7 @@ static void serve_client(struct client *c)
                 print_bytes("Toda la data leida: ", line, len);
             /* Blocks while the client does not read: we stop reading it meanwhile. */
             if (send_all(c->fd, line, len) == -1) {
-                warn_call("send", errno); /* EPIPE, ECONNRESET: it left without reading */
+                gone(c, "send", errno); /* EPIPE, ECONNRESET: it left without reading */
                 return;
             }
         }

@@ -62,7 +62,7 @@
 #include <unistd.h>
 
 /* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
-#define TOO_LONG_REPLY "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n"
+#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
 #define QUEUE_DEPTH 256       /* requests written before the kernel must take them */
 #define COMPLETIONS_MAX 65536 /* results waiting to be read: two requests per client at most */
 
@@ -192,11 +192,24 @@ static void finish_if_done(struct client *c)
     free(c);
 }
 
+/* recv() or send() on c failed with err: the client is gone. A reset (ECONNRESET, or EPIPE
+ * after one) is the client's right, so one calm line says so, as in section 3 (none for a
+ * client already dropped); anything else is reported as the failed call it is. */
+static void gone(struct client *c, const char *call, int err)
+{
+    if (err != ECONNRESET && err != EPIPE) {
+        warn_call(call, err);
+    } else if (!c->said_why) {
+        printf("Cliente %s desconectado (conexión reiniciada)\n", c->who);
+        c->said_why = true;
+    }
+}
+
 /* The line was too long: say why, queue the error line; it is sent, then FIN, and what the
  * client still sends is thrown away for at most CLOSING_LINGER_MS (common/connection.c). */
 static void drop_client(struct client *c)
 {
-    printf("Cliente %s descartado: linea de mas de %d bytes sin \\r\\n\n", c->who, LINE_MAX_BYTES);
+    printf("Cliente %s descartado: línea de más de %d bytes sin \\r\\n\n", c->who, LINE_MAX_BYTES);
     c->said_why = true;
     out_queue_push(&c->out, TOO_LONG_REPLY, sizeof TOO_LONG_REPLY - 1); /* fits: can_receive */
     c->state = CONNECTION_CLOSING;
@@ -210,7 +223,7 @@ static void on_received(struct client *c, int result)
     if (c->state == CONNECTION_CLOSED || result == -ECANCELED) {
         /* closing already: nothing to do with what came */
     } else if (result < 0) {
-        warn_call("recv", -result); /* ECONNRESET: the client is gone, with its queue */
+        gone(c, "recv", -result); /* ECONNRESET: the client is gone, with its queue */
         c->state = CONNECTION_CLOSED;
     } else if (result == 0) {
         /* FIN: an unfinished line is dropped; what is queued still goes out, then close. */
@@ -244,10 +257,7 @@ static void on_sent(struct client *c, int result)
     if (c->state == CONNECTION_CLOSED || result == -ECANCELED) {
         /* closing already */
     } else if (result < 0) {
-        /* EPIPE or ECONNRESET: it left without reading everything. A dropped client doing
-         * that is no news; anyone else, we report. */
-        if (!c->said_why)
-            warn_call("send", -result);
+        gone(c, "send", -result); /* EPIPE, ECONNRESET: it left without reading everything */
         c->state = CONNECTION_CLOSED;
     } else {
         out_queue_consume(&c->out, (size_t)result); /* a partial send keeps the rest, in order */
