@@ -30,7 +30,23 @@ ifneq ($(UNAME_S),Linux)
 LINUX_ONLY  := $(shell grep -l 'sys/epoll.h' $(STAGE_SRCS) 2>/dev/null)
 STAGE_SRCS  := $(filter-out $(LINUX_ONLY),$(STAGE_SRCS))
 endif
+# io_uring (Linux 5.19+, through liburing >= 2.2: Debian's liburing-dev): where the header or
+# the library is missing, its stages are left out too (and `make` says so). A tiny program
+# that uses multishot accept is compiled and linked to find out.
+URING_SRCS  := $(shell grep -l 'liburing.h' $(STAGE_SRCS) 2>/dev/null)
+HAVE_URING  := $(if $(URING_SRCS),$(shell printf '\043include <liburing.h>\nint main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0, 0, 0); struct io_uring r; return io_uring_queue_init(1, &r, 0); }\n' \
+                 | $(CC) -x c -o /dev/null - -luring >/dev/null 2>&1 && echo yes))
+ifneq ($(HAVE_URING),yes)
+NO_URING    := $(URING_SRCS)
+STAGE_SRCS  := $(filter-out $(NO_URING),$(STAGE_SRCS))
+endif
 STAGES      := $(patsubst chapters/%.c,$(BUILD)/%,$(STAGE_SRCS))
+# Link flags of the stages that need more than libc: POSIX threads (-pthread: libc's own
+# threads on glibc 2.34+, a library elsewhere) and liburing.
+THREAD_STAGES := $(patsubst chapters/%.c,$(BUILD)/%,$(shell grep -l 'pthread.h' $(STAGE_SRCS) 2>/dev/null))
+$(THREAD_STAGES): override CFLAGS += -pthread
+$(THREAD_STAGES): override LDLIBS += -pthread
+$(patsubst chapters/%.c,$(BUILD)/%,$(filter $(URING_SRCS),$(STAGE_SRCS))): override LDLIBS += -luring
 # Helper programs for the tests, the replay and the benchmark (scripts/tools/*.c).
 TOOL_SRCS   := $(sort $(wildcard scripts/tools/*.c))
 TOOLS       := $(patsubst scripts/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
@@ -61,6 +77,9 @@ EXERCISE_SAN_BIN = $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(EXERCISE_BIN))
 all: $(STAGES) $(TOOLS) $(UNITS) $(SOLUTIONS)
 ifneq ($(LINUX_ONLY),)
 	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
+endif
+ifneq ($(NO_URING),)
+	@echo "note: skipped (liburing not found: sudo apt-get install liburing-dev): $(NO_URING)"
 endif
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
@@ -113,9 +132,9 @@ demo: all
 demo-stop:
 	@bash scripts/demo.sh stop
 
-## bench: measure every multi-client server and print one table (QUICK=1: ~20 s; CSV=1: csv)
+## bench: measure every multi-client server and print one table (QUICK=1: ~30 s; CSV=1: csv; PLOT=1: SVG charts)
 bench: all
-	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv)
+	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv) $(if $(filter 1,$(PLOT)),--plot)
 
 ## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
 test: all
@@ -136,7 +155,7 @@ mutants: $(TOOLS)
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
 # as soon as they exist. The tools are Debian packages: scripts/install-deps.sh --all.
 
-.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format lint-shell fuzz stress compile_commands.json
+.PHONY: check check-tsan valgrind lint lint-cppcheck lint-tidy lint-format lint-shell fuzz stress compile_commands.json
 
 # make check: the same build with AddressSanitizer, UndefinedBehaviorSanitizer and (at exit)
 # LeakSanitizer, in its own folder per compiler (make check CC=clang works too).
@@ -154,6 +173,23 @@ SAN_MAKE  = CFLAGS="$(CFLAGS) $(SANITIZE)" LDFLAGS="$(LDFLAGS) $(SANITIZE) $(SAN
 check:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) all
 	@$(SAN_MAKE) bash scripts/sanitize.sh $(SAN_BUILD)
+	@$(MAKE) --no-print-directory check-tsan
+
+# make check-tsan: ThreadSanitizer does not mix with AddressSanitizer, so the thread stage gets
+# a build of its own (with the tools and the stage its tests look for) and its tests alone.
+TSAN_BUILD   ?= $(BUILD)/tsan/$(notdir $(firstword $(CC)))
+TSAN_STAGE   := chapter-03/05-other-roads/02-thread-per-client
+TSAN_NEEDS   := $(TSAN_STAGE) chapter-03/01-blocking/01-accept tools/misbehave tools/many-clients
+
+## check-tsan: the thread-per-client stage built with ThreadSanitizer, its tests run on it (in make check)
+check-tsan:
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CFLAGS="$(CFLAGS) -fsanitize=thread" \
+		LDFLAGS="$(LDFLAGS) -fsanitize=thread" tsan-needs
+	@bash scripts/tsan.sh $(TSAN_BUILD)
+
+.PHONY: tsan-needs
+tsan-needs: $(addprefix $(BUILD)/,$(TSAN_NEEDS))
+	@:
 
 # make valgrind: a build of its own, with DWARF 4 debug info (valgrind 3.19 cannot read the
 # DWARF 5 that clang 14 writes) and without sanitizers (they do not mix with valgrind).
@@ -170,7 +206,7 @@ valgrind:
 CPPCHECK     ?= cppcheck
 CLANG_TIDY   ?= clang-tidy
 CLANG_FORMAT ?= clang-format
-LINT_SRCS    := $(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null))
+LINT_SRCS    := $(filter-out $(NO_URING),$(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null)))
 LINT_C_SRCS  := $(filter %.c,$(LINT_SRCS))
 LINT_JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 

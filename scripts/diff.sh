@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/diff.sh - what `make diff` runs: a stage against the stage before it, in the order of
-# chapters/chapter-03/stages.txt (the one list of stages). A student learns a stage by its diff.
+# chapters/chapter-03/stages.txt (the one list of stages), or against the stage its from: tag
+# names (section 5 takes other roads from 01-04 and 03-04). A student learns a stage by its diff.
 #
 #   scripts/diff.sh STAGE [--full]   the unified diff, code only (comments and blank lines left
 #                                    out), coloured on a terminal; --full: the files as they are
@@ -40,8 +41,15 @@ resolve() {
     return 1
 }
 
-# previous STAGE: the stage before it in the list (nothing for the first).
-previous() { stage_list | awk -v s="$1" '$0 == s { print prev; exit } { prev = $0 }'; }
+# previous STAGE: the stage its diff is taken against: the one its "from:STAGE" tag names (a
+# section that takes another road from an earlier stage), else the one before it in the list
+# (nothing for the first).
+previous() {
+    local from
+    from=$(awk -v s="$1" '{ sub(/#.*/, "") } $1 == s { for (i = 3; i <= NF; i++) if ($i ~ /^from:/) print substr($i, 6) }' "$STAGE_LIST")
+    if [ -n "$from" ]; then echo "$from"; return; fi
+    stage_list | awk -v s="$1" '$0 == s { print prev; exit } { prev = $0 }'
+}
 
 # budget STAGE: its budget in the list ("-" for the first).
 budget() { awk -v s="$1" '{ sub(/#.*/, "") } $1 == s { print $2 }' "$STAGE_LIST"; }
@@ -66,6 +74,7 @@ check() {
     done
     printf '%-34s %-38s %5s %6s\n' "stage" "against" "lines" "budget"
     while read -r stage; do
+        prev=$(previous "$stage")
         if [ -n "$prev" ]; then
             n=$(count "$prev" "$stage") || { echo "cannot read $stage or $prev"; return 1; }
             max=$(budget "$stage")
@@ -80,7 +89,6 @@ check() {
                 printf '%-34s %-38s %5s %6s\n' "$stage" "$prev" "$n" "$max"
             fi
         fi
-        prev=$stage
     done < <(stage_list)
     return "$status"
 }

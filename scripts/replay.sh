@@ -115,6 +115,8 @@ run_stage() {
         ran=$((ran + 1))
         if [ "$(uname -s)" != Linux ] && grep -q 'sys/epoll.h' "chapters/chapter-03/$stage.c"; then
             title "$stage" "(epoll is Linux-only: skipped on $(uname -s))"
+        elif grep -q 'liburing.h' "chapters/chapter-03/$stage.c"; then
+            title "$stage" "(liburing not found at build time: skipped, as make said)"
         else
             title "$stage" "(not built)"
             surprise "$(stage_bin "$stage") is missing: build it first with make (or run make chapter-03)"
@@ -485,6 +487,127 @@ replay_03_selectors_04_epoll_lines() {
 replay_04_event_loop_01_callback_loop() {
     replay_fixed 04-event-loop/01-callback-loop "The book's asyncio echo server" \
         "A tiny event loop with callbacks (a handler per readable/writable socket, plus a timer) and the echo server written on top of it, like the book's sock_accept / sock_recv / sock_sendall version."
+}
+
+# --- section 5: the other roads (a process per client, a thread per client, io_uring) -------
+# Self-contained: its own helpers (roads_*), one function per stage; the stages are listed in
+# chapters/chapter-03/stages.txt with the others.
+
+# roads_blocked_in DIR: what the thread /proc/PID/task/TID (DIR) is doing: the system call it is
+# blocked in, by name where the kernel headers say it (else its number), and the kernel
+# function it sleeps in (wchan).
+roads_blocked_in() {
+    local nr name
+    nr=$(cut -d' ' -f1 "$1/syscall" 2>/dev/null)
+    case $nr in "" | running) echo "running"; return ;; esac
+    name=$(awk -v n="$nr" '$1 == "#define" && $3 == n && $2 ~ /^__NR_/ { sub(/^__NR_/, "", $2); print $2; exit }' \
+        /usr/include/*/asm/unistd_64.h /usr/include/asm/unistd_64.h 2>/dev/null)
+    printf '%s() (kernel: %s)\n' "${name:-syscall $nr}" "$(cat "$1/wchan" 2>/dev/null)"
+}
+# roads_children PID: PID's child processes.
+roads_children() { cat "/proc/$1/task/"*/children 2>/dev/null; }
+_roads_children_are() { [ "$(roads_children "$1" | wc -w)" -eq "$2" ]; }
+_roads_threads_are() { [ "$(awk '/^Threads:/ { print $2 }' "/proc/$1/status")" -eq "$2" ]; }
+
+# roads_stall_of STAGE: on a fresh quiet server, with client 1 connected and silent, how long
+# client 2 waits for its echo: $stall, in ms. 1 (a surprise said) if it got none within 2 s.
+roads_stall_of() {
+    local port
+    stop_all
+    port=$(free_port)
+    start_server "$1" "$port" -q || return
+    stall=$("$LOADGEN" stall "$port" 2000 | sed 's/stall_ms=//')
+    case $stall in
+        [0-9]*) ;;
+        *) surprise "with client 1 idle, client 2 got no echo within 2 s ($stall)"; return 1 ;;
+    esac
+}
+
+# roads_idle_and_hola STAGE PORT: the experiment of 01-04: client 1 connects and says nothing,
+# client 2 sends the documents' line. Fails (surprise) unless client 2 got its echo.
+roads_idle_and_hola() {
+    cmd "terminal 2" "nc localhost $2                 (connects, says nothing)"
+    cmd "terminal 3" "printf 'Hola Mundo3\\r\\n\\n' | nc -N localhost $2"
+    client_open idle "$2"
+    send_line "$2" 'Hola Mundo3\r\n\n' >"$LIB_TMP/nc.out"
+    salida "Salida (servidor)" "$SERVER_OUT"
+    salida "Salida cliente 2 (Hola Mundo3)" "$LIB_TMP/nc.out"
+    got "$LIB_TMP/nc.out" 'Hola Mundo3\r\n' || { surprise "client 2 should get Hola Mundo3\\r\\n back while client 1 is idle"; return 1; }
+}
+
+replay_05_other_roads_01_fork_per_client() {
+    local port stall child lines=""
+    port=$(free_port)
+    title 05-other-roads/01-fork-per-client "Other roads · a process per client (Stevens, CS:APP)"
+    say "The blocking server of 01-04, but the parent only accept()s and fork()s: each client gets a process of its own that blocks in ITS recv(). SIGCHLD reaps every child that ends."
+    cmd "terminal 1" "build/chapter-03/05-other-roads/01-fork-per-client $port"
+    start_server 05-other-roads/01-fork-per-client "$port" || return
+    roads_idle_and_hola 05-other-roads/01-fork-per-client "$port" || return
+    cmd "terminal 4" "ps -o pid,ppid,stat,wchan,cmd --ppid $SERVER_PID      (or read /proc)"
+    wait_until 3 _roads_children_are "$SERVER_PID" 1
+    lines+="process $SERVER_PID (parent): $(roads_blocked_in "/proc/$SERVER_PID/task/$SERVER_PID")"$'\n'
+    for child in $(roads_children "$SERVER_PID"); do
+        lines+="process $child (child, client 1): $(roads_blocked_in "/proc/$child/task/$child")"$'\n'
+    done
+    printf '%s' "$lines" >"$LIB_TMP/ps.out"
+    salida "Los procesos" "$LIB_TMP/ps.out"
+    grep -q 'child.*recvfrom' "$LIB_TMP/ps.out" || { surprise "client 1's process should be asleep in recvfrom()"; return; }
+    cmd "terminal 2" "Ctrl-C      (client 1 hangs up)"
+    client_kill idle
+    if ! wait_until 3 _roads_children_are "$SERVER_PID" 0; then
+        surprise "a child is left after client 1 hung up: $(roads_children "$SERVER_PID")"
+        return
+    fi
+    roads_stall_of 05-other-roads/01-fork-per-client || return
+    verdict "the stall of 01-04 is gone: client 1's process sleeps in its own recvfrom(), the parent in accept(); a new client got its echo in ${stall} ms. When client 1 hung up its process ended and SIGCHLD reaped it: no <defunct> left."
+}
+
+replay_05_other_roads_02_thread_per_client() {
+    local port stall t lines=""
+    port=$(free_port)
+    title 05-other-roads/02-thread-per-client "Other roads · a thread per client (POSIX threads)"
+    say "The same with threads: detached, 64 KiB stacks, one shared counter of lines echoed behind a mutex. A thread waits for Ctrl-C with sigwait() and prints the totals."
+    cmd "terminal 1" "build/chapter-03/05-other-roads/02-thread-per-client $port"
+    start_server 05-other-roads/02-thread-per-client "$port" || return
+    roads_idle_and_hola 05-other-roads/02-thread-per-client "$port" || return
+    cmd "terminal 4" "for t in /proc/$SERVER_PID/task/*; do cat \$t/syscall \$t/wchan; done"
+    wait_until 3 _roads_threads_are "$SERVER_PID" 3
+    for t in "/proc/$SERVER_PID/task/"*; do
+        lines+="thread ${t##*/}: $(roads_blocked_in "$t")"$'\n'
+    done
+    printf '%s' "$lines" >"$LIB_TMP/threads.out"
+    salida "Los hilos (threads)" "$LIB_TMP/threads.out"
+    grep -q 'recvfrom' "$LIB_TMP/threads.out" || { surprise "client 1's thread should be asleep in recvfrom()"; return; }
+    cmd "terminal 1" "Ctrl-C"
+    client_kill idle
+    wait_until 3 _roads_threads_are "$SERVER_PID" 2
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 5
+    tail -n 2 "$SERVER_OUT" >"$LIB_TMP/end.out"
+    salida "Salida (servidor), al final" "$LIB_TMP/end.out"
+    grep -q '^Servidor detenido (SIGINT). Clientes atendidos: 2, lineas devueltas: 1$' "$SERVER_OUT" ||
+        { surprise "Ctrl-C should print the totals: 2 clients, 1 line"; return; }
+    roads_stall_of 05-other-roads/02-thread-per-client || return
+    verdict "no stall: client 1's thread sleeps in recvfrom(), main() in accept(), one thread in sigwait(); a new client got its echo in ${stall} ms. The totals come from counters all threads shared (the mutex keeps every count)."
+}
+
+replay_05_other_roads_03_io_uring_lines() {
+    local port stall t lines=""
+    port=$(free_port)
+    title 05-other-roads/03-io-uring-lines "Other roads · io_uring: ask the kernel to do it, hear when it is done"
+    say "One thread. Requests (multishot accept, recv, send) go into the submission queue; the kernel does them and puts each result in the completion queue. No readiness loop, no recvfrom() in the process."
+    cmd "terminal 1" "build/chapter-03/05-other-roads/03-io-uring-lines $port"
+    start_server 05-other-roads/03-io-uring-lines "$port" || return
+    roads_idle_and_hola 05-other-roads/03-io-uring-lines "$port" || return
+    cmd "terminal 4" "cat /proc/$SERVER_PID/syscall /proc/$SERVER_PID/wchan"
+    for t in "/proc/$SERVER_PID/task/"*; do
+        lines+="thread ${t##*/}: $(roads_blocked_in "$t")"$'\n'
+    done
+    printf '%s' "$lines" >"$LIB_TMP/threads.out"
+    salida "Los hilos (threads)" "$LIB_TMP/threads.out"
+    grep -q 'io_uring_enter' "$LIB_TMP/threads.out" || { surprise "the server should be asleep in io_uring_enter()"; return; }
+    roads_stall_of 05-other-roads/03-io-uring-lines || return
+    verdict "no stall: one thread asleep in io_uring_enter(), with a recv request in flight for the idle client; a new client got its echo in ${stall} ms."
 }
 
 # --- the chapter ----------------------------------------------------------------------------

@@ -44,6 +44,9 @@ if [ ${#STAGES[@]} -eq 0 ]; then
     STAGES=(03-selectors/02-select-lines 03-selectors/03-poll-lines)
     [ "$(uname -s)" = Linux ] && STAGES+=(03-selectors/04-epoll-lines) # (Linux-only, as the Makefile)
     STAGES+=(04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown)
+    # section 5: a process, a thread per client; io_uring where liburing was found (make says)
+    STAGES+=(05-other-roads/01-fork-per-client 05-other-roads/02-thread-per-client)
+    [ -x "$(stage_bin 05-other-roads/03-io-uring-lines)" ] && STAGES+=(05-other-roads/03-io-uring-lines)
 fi
 for tool in many-clients misbehave; do
     [ -x "$TOOLS_DIR/$tool" ] || { echo "stress: $TOOLS_DIR/$tool is missing: run make" >&2; exit 2; }
