@@ -30,7 +30,23 @@ ifneq ($(UNAME_S),Linux)
 LINUX_ONLY  := $(shell grep -l 'sys/epoll.h' $(STAGE_SRCS) 2>/dev/null)
 STAGE_SRCS  := $(filter-out $(LINUX_ONLY),$(STAGE_SRCS))
 endif
+# io_uring (Linux 5.19+, through liburing >= 2.2: Debian's liburing-dev): where the header or
+# the library is missing, its stages are left out too (and `make` says so). A tiny program
+# that uses multishot accept is compiled and linked to find out.
+URING_SRCS  := $(shell grep -l 'liburing.h' $(STAGE_SRCS) 2>/dev/null)
+HAVE_URING  := $(if $(URING_SRCS),$(shell printf '\043include <liburing.h>\nint main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0, 0, 0); struct io_uring r; return io_uring_queue_init(1, &r, 0); }\n' \
+                 | $(CC) -x c -o /dev/null - -luring >/dev/null 2>&1 && echo yes))
+ifneq ($(HAVE_URING),yes)
+NO_URING    := $(URING_SRCS)
+STAGE_SRCS  := $(filter-out $(NO_URING),$(STAGE_SRCS))
+endif
 STAGES      := $(patsubst chapters/%.c,$(BUILD)/%,$(STAGE_SRCS))
+# Link flags of the stages that need more than libc: POSIX threads (-pthread: libc's own
+# threads on glibc 2.34+, a library elsewhere) and liburing.
+THREAD_STAGES := $(patsubst chapters/%.c,$(BUILD)/%,$(shell grep -l 'pthread.h' $(STAGE_SRCS) 2>/dev/null))
+$(THREAD_STAGES): override CFLAGS += -pthread
+$(THREAD_STAGES): override LDLIBS += -pthread
+$(patsubst chapters/%.c,$(BUILD)/%,$(filter $(URING_SRCS),$(STAGE_SRCS))): override LDLIBS += -luring
 # Helper programs for the tests, the replay and the benchmark (scripts/tools/*.c).
 TOOL_SRCS   := $(sort $(wildcard scripts/tools/*.c))
 TOOLS       := $(patsubst scripts/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
@@ -49,8 +65,10 @@ SOLUTIONS     := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(SOLUTION_
 # make exercise N=3 (or N=03): the student's file of exercise 03-*
 EXERCISE_SRC  := $(if $(N),$(firstword $(wildcard $(EXERCISE_DIR)/0$(N)-*/*.c $(EXERCISE_DIR)/$(N)-*/*.c)))
 EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_SRC))
+# ... and built again with ASan + UBSan (SAN_BUILD, below): the binary the checks run.
+EXERCISE_SAN_BIN = $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(EXERCISE_BIN))
 
-.PHONY: all chapter-03 test clean help bench demo demo-stop exercise
+.PHONY: all chapter-03 test clean help bench demo demo-stop exercise mutants diff list-stages
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
@@ -59,6 +77,9 @@ EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_
 all: $(STAGES) $(TOOLS) $(UNITS) $(SOLUTIONS)
 ifneq ($(LINUX_ONLY),)
 	@echo "note: skipped on $(UNAME_S) (Linux-only epoll): $(LINUX_ONLY)"
+endif
+ifneq ($(NO_URING),)
+	@echo "note: skipped (liburing not found: sudo apt-get install liburing-dev): $(NO_URING)"
 endif
 
 $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
@@ -86,9 +107,22 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	$(SAY) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
+# The wrong solutions of the mutation tests, written (patched) under $(BUILD)/mutants/ by
+# scripts/mutants.sh and built like a student's file.
+$(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
 chapter-03: all
 	@bash scripts/replay.sh $(STAGE)
+
+## diff: a stage against the one before it, code only (make diff STAGE=02-non-blocking/01-accept-eagain; FULL=1: with comments)
+diff:
+	@bash scripts/diff.sh $(if $(STAGE),$(STAGE),--help) $(if $(filter 1,$(FULL)),--full)
+
+## list-stages: the stages in order, as chapters/chapter-03/stages.txt lists them (the one list)
+list-stages:
+	@bash -c 'source scripts/lib.sh && stage_list'
 
 ## demo: live classroom demo in tmux (STAGE=02-non-blocking/02-eagain-loop CLIENTS=3); F10 closes
 demo: all
@@ -98,23 +132,30 @@ demo: all
 demo-stop:
 	@bash scripts/demo.sh stop
 
-## bench: measure every multi-client server and print one table (QUICK=1: ~20 s; CSV=1: csv)
+## bench: measure every multi-client server and print one table (QUICK=1: ~30 s; CSV=1: csv; PLOT=1: SVG charts)
 bench: all
-	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv)
+	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv) $(if $(filter 1,$(PLOT)),--plot)
 
 ## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
 test: all
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
 
-## exercise: check your exercise N (make exercise N=3): build your file, run its tests
+## exercise: check your exercise N (make exercise N=3): build your file (also with ASan+UBSan), run its checks
 exercise: $(EXERCISE_BIN) $(TOOLS)
-	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)"
+ifneq ($(EXERCISE_SRC),)
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) $(EXERCISE_SAN_BIN)
+endif
+	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)" "$(EXERCISE_SAN_BIN)"
+
+## mutants: the exercise checks reject every wrong solution in tests/exercises/mutants/ (~1 min; CI)
+mutants: $(TOOLS)
+	@$(SAN_MAKE) SAN_BUILD=$(SAN_BUILD) bash scripts/mutants.sh $(MUTANT)
 
 # --- Quality gates (README: "Quality gates") ----------------------------------------------------
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
 # as soon as they exist. The tools are Debian packages: scripts/install-deps.sh --all.
 
-.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format fuzz stress compile_commands.json
+.PHONY: check check-tsan valgrind lint lint-cppcheck lint-tidy lint-format lint-shell fuzz stress compile_commands.json
 
 # make check: the same build with AddressSanitizer, UndefinedBehaviorSanitizer and (at exit)
 # LeakSanitizer, in its own folder per compiler (make check CC=clang works too).
@@ -132,6 +173,23 @@ SAN_MAKE  = CFLAGS="$(CFLAGS) $(SANITIZE)" LDFLAGS="$(LDFLAGS) $(SANITIZE) $(SAN
 check:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) all
 	@$(SAN_MAKE) bash scripts/sanitize.sh $(SAN_BUILD)
+	@$(MAKE) --no-print-directory check-tsan
+
+# make check-tsan: ThreadSanitizer does not mix with AddressSanitizer, so the thread stage gets
+# a build of its own (with the tools and the stage its tests look for) and its tests alone.
+TSAN_BUILD   ?= $(BUILD)/tsan/$(notdir $(firstword $(CC)))
+TSAN_STAGE   := chapter-03/05-other-roads/02-thread-per-client
+TSAN_NEEDS   := $(TSAN_STAGE) chapter-03/01-blocking/01-accept tools/misbehave tools/many-clients
+
+## check-tsan: the thread-per-client stage built with ThreadSanitizer, its tests run on it (in make check)
+check-tsan:
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CFLAGS="$(CFLAGS) -fsanitize=thread" \
+		LDFLAGS="$(LDFLAGS) -fsanitize=thread" tsan-needs
+	@bash scripts/tsan.sh $(TSAN_BUILD)
+
+.PHONY: tsan-needs
+tsan-needs: $(addprefix $(BUILD)/,$(TSAN_NEEDS))
+	@:
 
 # make valgrind: a build of its own, with DWARF 4 debug info (valgrind 3.19 cannot read the
 # DWARF 5 that clang 14 writes) and without sanitizers (they do not mix with valgrind).
@@ -148,13 +206,17 @@ valgrind:
 CPPCHECK     ?= cppcheck
 CLANG_TIDY   ?= clang-tidy
 CLANG_FORMAT ?= clang-format
-LINT_SRCS    := $(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null))
+LINT_SRCS    := $(filter-out $(NO_URING),$(sort $(shell find chapters common scripts tests -name '*.[ch]' 2>/dev/null)))
 LINT_C_SRCS  := $(filter %.c,$(LINT_SRCS))
 LINT_JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
-## lint: cppcheck, clang-tidy (.clang-tidy) and clang-format --dry-run (.clang-format); make -k lint: all three
-lint: lint-cppcheck lint-tidy lint-format
-	@echo "lint: clean ($(words $(LINT_SRCS)) files)"
+# ...and every shell script and bats helper (the .bats files themselves are bats, not bash).
+SHELLCHECK   ?= shellcheck
+LINT_SHELL   := $(sort $(shell find scripts tests chapters -name '*.sh' -o -name '*.bash' 2>/dev/null)) .ci/run
+
+## lint: cppcheck, clang-tidy (.clang-tidy), clang-format --dry-run (.clang-format), shellcheck; make -k lint: all four
+lint: lint-cppcheck lint-tidy lint-format lint-shell
+	@echo "lint: clean ($(words $(LINT_SRCS)) C files, $(words $(LINT_SHELL)) scripts)"
 
 ## lint-cppcheck: cppcheck, every check family, POSIX library knowledge; any finding fails
 lint-cppcheck:
@@ -178,6 +240,11 @@ lint-tidy:
 lint-format:
 	@echo "lint: clang-format"
 	@$(CLANG_FORMAT) --style=file:$(CURDIR)/.clang-format --dry-run -Werror $(LINT_SRCS)
+
+## lint-shell: shellcheck -S warning on every script (scripts/, tests/*.bash, .ci/run, chapters/)
+lint-shell:
+	@echo "lint: shellcheck"
+	@$(SHELLCHECK) -S warning $(LINT_SHELL)
 
 # make fuzz: every tests/fuzz/NAME.c is a libFuzzer target, with its seeds in
 # tests/fuzz/corpus/NAME/; what it finds goes to $(BUILD)/fuzz/.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh - measure every multi-client server of the chapter and print one table.
 #
-#   scripts/bench.sh [--quick] [--csv]          (make bench [QUICK=1] [CSV=1])
+#   scripts/bench.sh [--quick] [--csv] [--plot]   (make bench [QUICK=1] [CSV=1] [PLOT=1])
 #   BENCH_ONLY="02-non-blocking/02-eagain-loop python asyncio"   measure only these servers
 #
 # For each server (the C stages that serve many clients, and, when python3 is here, two Python
@@ -16,22 +16,39 @@
 #             wait costs when most clients have nothing to say (poll looks at all of them,
 #             epoll only at the ready ones); only for servers that hold that many clients
 #   RSS       the server's peak resident memory (VmHWM) after the largest client run
+#   memory per idle client
+#             PSS (proportional set size, /proc/PID/smaps_rollup) of the server's whole process
+#             tree with MEMORY_CLIENTS idle clients connected, minus the same with none, divided
+#             by MEMORY_CLIENTS: what one more waiting client costs the server in user-space
+#             memory (stacks, buffers, page tables' worth of copied pages). PSS, not RSS: pages
+#             shared by the processes of a fork server count once in all, split between them.
+#             The kernel's own per-socket memory is not in it (the same for every server).
+#   --plot    (make bench PLOT=1) with gnuplot: SVG charts next to the table, in BENCH_PLOTS
+#             (default build/bench): messages/s and p99 against clients, memory per client
 # Every run is bounded in time and talks only to 127.0.0.1. Needs Linux (/proc) and build/tools.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 # Ctrl-C and SIGTERM stop everything the benchmark started: see supervise in lib.sh.
 supervise "(interrupted: everything the benchmark started is stopped)" "$0" "$@"
 
 QUICK=${QUICK:-0}
 CSV=${CSV:-0}
+PLOT=${PLOT:-0}
 for arg in "$@"; do
     case $arg in
         --quick) QUICK=1 ;;
         --csv) CSV=1 ;;
-        *) echo "usage: $0 [--quick] [--csv]" >&2; exit 2 ;;
+        --plot) PLOT=1 ;;
+        *) echo "usage: $0 [--quick] [--csv] [--plot]" >&2; exit 2 ;;
     esac
 done
+PLOT_DIR=${BENCH_PLOTS:-$BUILD_DIR/bench}
+PLOT_NOTE=""
+if [ "$PLOT" = 1 ] && ! command -v gnuplot >/dev/null; then
+    PLOT=0
+    PLOT_NOTE="gnuplot is not installed: no charts (sudo apt-get install gnuplot-nox)."
+fi
 
 LOADGEN=$BUILD_DIR/tools/loadgen
 [ -x "$LOADGEN" ] || { echo "bench: $LOADGEN is missing: run make first" >&2; exit 1; }
@@ -39,23 +56,23 @@ LOADGEN=$BUILD_DIR/tools/loadgen
 if [ "$QUICK" = 1 ]; then
     STALL_CAP_MS=500 IDLE_CLIENTS=20 IDLE_SECONDS=0.5 PING_SECONDS=0.3
     PING_SIZES=(1 10 50) CLIENT_SIZES=(10 100) CLIENT_SECONDS=1 CROWD_ACTIVE=10 CROWD_IDLE=50
+    MEMORY_CLIENTS=100
 else
     STALL_CAP_MS=2000 IDLE_CLIENTS=100 IDLE_SECONDS=2 PING_SECONDS=2
     PING_SIZES=(1 100 1000) CLIENT_SIZES=(100 1000 5000 10000) CLIENT_SECONDS=10
-    CROWD_ACTIVE=100 CROWD_IDLE=5000
+    CROWD_ACTIVE=100 CROWD_IDLE=5000 MEMORY_CLIENTS=1000
 fi
 
 # Thousands of clients need thousands of descriptors, in the servers and in loadgen.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 FD_LIMIT=$(ulimit -n)
 
-trap stop_all EXIT
+trap stop_remembered EXIT
 
 # The servers: "label|kind|what" where kind is stage (a stage path) or peer (a command).
 SERVERS=()
-for stage in 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop \
-    03-selectors/01-select-wait 03-selectors/02-select-lines 03-selectors/03-poll-lines \
-    03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown; do
+mapfile -t stages < <(stage_list bench) # the stages tagged bench in chapters/chapter-03/stages.txt
+for stage in "${stages[@]}"; do
     [ -x "$(stage_bin "$stage")" ] && SERVERS+=("$stage|stage|$stage")
 done
 if [ -n "${BENCH_ONLY:-}" ]; then
@@ -77,16 +94,54 @@ else
     PEER_NOTE="python3 is not installed: the Python peers were skipped."
 fi
 
+# No server outlives the benchmark. Every measurement runs in a subshell ($(...)), whose
+# LIB_PIDS the main shell never sees; so every server and client crowd started is also written
+# down in $LIB_TMP/started.pids, and at the end (or on an error) the main shell stops each one
+# still running, with everything under it. A server that starts but never listens is killed
+# at once. (Not an EXIT trap in each subshell: bash passes such a trap on to the subshells
+# that subshell starts, and stopping a tree starts some.)
+STARTED=$LIB_TMP/started.pids
+: >"$STARTED"
+remember() { echo "$1" >>"$STARTED"; }
+stop_remembered() {
+    local pid pids
+    while read -r pid; do
+        kill -0 "$pid" 2>/dev/null || continue
+        pids=$(_descendants "$pid")
+        # shellcheck disable=SC2086 # one word per pid
+        kill "$pid" $pids 2>/dev/null
+    done <"$STARTED"
+    stop_all
+}
+
+# stop_tree: stop the last server started and every process under it (a fork server's
+# children), then whatever else this shell started. Never fails.
+stop_tree() {
+    local pids
+    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        pids=$(_descendants "$SERVER_PID")
+        stop_server
+        # shellcheck disable=SC2086 # one word per pid
+        [ -n "$pids" ] && kill $pids 2>/dev/null
+    fi
+    stop_all
+}
+
 # start KIND WHAT PORT: start one server with its output discarded (we measure the server, not
-# the terminal), quiet where the stage supports -q.
+# the terminal), quiet where the stage supports -q. Returns 1 (having killed it) if it does
+# not listen.
 start() {
     local kind=$1 what=$2 port=$3
+    local status=0
     if [ "$kind" = stage ]; then
-        QUIET=1 start_server "$what" "$port"
+        QUIET=1 start_server "$what" "$port" || status=1
     else
         # shellcheck disable=SC2086
-        start_program peer "$port" $what
+        start_program peer "$port" $what || status=1
     fi
+    remember "$SERVER_PID"
+    [ "$status" = 0 ] || stop_tree
+    return "$status"
 }
 
 # field NAME LINE: the value of NAME=value in a loadgen result line.
@@ -98,7 +153,7 @@ measure_stall() {
     start "$1" "$2" "$port" || { echo "error"; return; }
     local out
     out=$(timeout 30 "$LOADGEN" stall "$port" "$STALL_CAP_MS" 3>&-)
-    stop_server
+    stop_tree
     field stall_ms "$out"
 }
 
@@ -109,6 +164,8 @@ hold() {
     : >"$out"
     timeout $(($3 + 60)) "$LOADGEN" hold "$1" "$2" "$3" >"$out" 2>&1 3>&- &
     HOLD_PID=$!
+    LIB_PIDS+=("$HOLD_PID")
+    remember "$HOLD_PID"
     wait_until 30 grep -q connected= "$out" && grep -qx "connected=$2" "$out"
 }
 unhold() {
@@ -123,7 +180,7 @@ measure_idle_cpu() {
     hold "$port" "$IDLE_CLIENTS" $((${IDLE_SECONDS%.*} + 3))
     cpu_percent "$SERVER_PID" "$IDLE_SECONDS"
     unhold
-    stop_server
+    stop_tree
 }
 
 measure_pingpong() { # kind what n
@@ -131,7 +188,7 @@ measure_pingpong() { # kind what n
     port=$(free_port)
     start "$1" "$2" "$port" || { echo "error"; return; }
     out=$(timeout 60 "$LOADGEN" pingpong "$port" "$3" "$PING_SECONDS" 3>&-)
-    stop_server
+    stop_tree
     echo "$out"
 }
 
@@ -145,7 +202,7 @@ measure_crowd() {
         out=$(timeout 60 "$LOADGEN" pingpong "$port" "$CROWD_ACTIVE" "$PING_SECONDS" 3>&-)
     fi
     unhold
-    stop_server
+    stop_tree
     echo "${out:-error}"
 }
 
@@ -163,7 +220,7 @@ measure_clients() {
         out=$(timeout $((CLIENT_SECONDS + 60)) "$LOADGEN" clients "$port" "$n" "$CLIENT_SECONDS" 3>&-)
         local peak
         peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null)
-        stop_server
+        stop_tree
         if [ "$(field echoed "$out")" = "$n" ]; then
             best=$n
             rss=$peak
@@ -175,6 +232,12 @@ measure_clients() {
             limit="the stage's MAX_CLIENTS"
         elif grep -qE "EMFILE|ENFILE" "$SERVER_ERR" 2>/dev/null; then
             limit="fd limit (EMFILE)"
+        elif grep -q "fork: .*EAGAIN" "$SERVER_ERR" 2>/dev/null; then
+            limit="process limit (fork: EAGAIN; ulimit -u $(ulimit -u), pid_max $(cat /proc/sys/kernel/pid_max 2>/dev/null))"
+        elif grep -q "pthread_create: .*EAGAIN" "$SERVER_ERR" 2>/dev/null; then
+            limit="thread limit (pthread_create: EAGAIN; threads-max $(cat /proc/sys/kernel/threads-max 2>/dev/null), ulimit -u $(ulimit -u))"
+        elif grep -q "ENOMEM" "$SERVER_ERR" 2>/dev/null; then
+            limit="memory (ENOMEM)"
         else
             limit="at $n: $(field echoed "$out") of $n echoed ($(field first_error "$out"))"
         fi
@@ -182,6 +245,42 @@ measure_clients() {
     done
     [ -n "$limit" ] || limit="none hit"
     echo "$best|$limit|$rss"
+}
+
+# tree_pss_kib PID: the PSS of PID and every process under it, in KiB (see the header).
+tree_pss_kib() {
+    local pid kib total=0
+    for pid in "$1" $(_descendants "$1"); do
+        kib=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+        total=$((total + ${kib:-0}))
+    done
+    echo "$total"
+}
+# _accepted_all N: the stage has announced N connections (a peer: the kernel has them all).
+_accepted_all() {
+    if [ "$KIND" = stage ]; then
+        [ "$(grep -c '^Cliente connectandose' "$SERVER_OUT")" -ge "$1" ]
+    else
+        [ "$(connections_to "$PORT")" -ge "$1" ]
+    fi
+}
+
+# measure_memory KIND WHAT: KiB of PSS per idle client, with MEMORY_CLIENTS of them.
+measure_memory() {
+    local before after
+    KIND=$1 PORT=$(free_port)
+    start "$1" "$2" "$PORT" || { echo "error"; return; }
+    before=$(tree_pss_kib "$SERVER_PID")
+    if hold "$PORT" "$MEMORY_CLIENTS" 60 && wait_until 30 _accepted_all "$MEMORY_CLIENTS"; then
+        sleep 0.5 # the last threads or processes settle (their first pages touched)
+        after=$(tree_pss_kib "$SERVER_PID")
+        # (a server with no per-client memory can measure a little below 0: noise, shown as 0)
+        awk -v a="$after" -v b="$before" -v n="$MEMORY_CLIENTS" 'BEGIN { v = (a - b) / n; printf "%.1f\n", v < 0 ? 0 : v }'
+    else
+        echo "error"
+    fi
+    unhold
+    stop_tree
 }
 
 fmt_ms() { # stall value -> text
@@ -206,6 +305,75 @@ fmt_ping() { # loadgen line -> "rate msg/s, p50/p99", or how many clients stalle
     fi
 }
 
+# plot_charts: with gnuplot, three SVG charts of this run in PLOT_DIR, named in the output:
+# messages/s and p99 round trip against ping-pong clients (one line per server that never
+# stalled), and memory per idle client (one bar per server measured).
+plot_charts() {
+    local label n p rate p99 safe data=$PLOT_DIR/data
+    mkdir -p "$data"
+    rm -f "$data"/*.dat
+    local lines_rate="" lines_p99="" i=0
+    for entry in "${SERVERS[@]}"; do
+        IFS='|' read -r label _ _ <<<"$entry"
+        safe=${label//[^A-Za-z0-9]/_}
+        : >"$data/$safe.dat"
+        for n in "${PING_SIZES[@]}"; do
+            p=${RESULT[$label,ping$n]}
+            rate=$(field rate "$p") p99=$(field p99_us "$p")
+            # a server with stalled clients has no meaningful rate at that size: left out
+            [ -n "$rate" ] && [ "$(field stalled "$p")" = 0 ] && echo "$n $rate $p99" >>"$data/$safe.dat"
+        done
+        [ -s "$data/$safe.dat" ] || continue
+        i=$((i + 1))
+        lines_rate+="${lines_rate:+, }'$data/$safe.dat' using 1:2 with linespoints ls $i title '$label'"
+        lines_p99+="${lines_p99:+, }'$data/$safe.dat' using 1:(\$3/1000) with linespoints ls $i title '$label'"
+    done
+    : >"$data/memory.dat"
+    for entry in "${SERVERS[@]}"; do
+        IFS='|' read -r label _ _ <<<"$entry"
+        case ${RESULT[$label,memory]} in n/a | error | "") continue ;; esac
+        printf '"%s" %s\n' "$label" "${RESULT[$label,memory]}" >>"$data/memory.dat"
+    done
+    local common
+    common="set terminal svg size 900,520 dynamic font 'sans,11' background '#ffffff'
+set key outside right top
+set grid
+set logscale x
+set xlabel 'ping-pong clients'
+set xtics ($(IFS=,; echo "${PING_SIZES[*]}"))
+do for [i=1:16] { set style line i linewidth 2 pointtype (i % 7) + 1 }
+"
+    local subtitle="$date_text, $cores cores${cpu_model:+ ($cpu_model)}, $kernel"
+    gnuplot <<EOF 2>"$data/gnuplot.err" || { echo "gnuplot failed: $(cat "$data/gnuplot.err")"; return; }
+$common
+set output '$PLOT_DIR/bench-rate.svg'
+set title "Messages per second against clients (make bench)\n{/*0.8 $subtitle}"
+set ylabel 'messages / s'
+set yrange [0:*]
+plot $lines_rate
+set output '$PLOT_DIR/bench-p99.svg'
+set title "Round trip, 99th percentile, against clients (make bench)\n{/*0.8 $subtitle}"
+set ylabel 'p99 (ms, log scale)'
+set logscale y
+set yrange [*:*]
+plot $lines_p99
+unset logscale
+set output '$PLOT_DIR/bench-memory.svg'
+set title "Memory per idle client, PSS of the process tree, $MEMORY_CLIENTS clients (make bench)\n{/*0.8 $subtitle}"
+set ylabel 'KiB per client'
+set xlabel ''
+unset xtics
+set xtics rotate by -35 nomirror
+set yrange [0:*]
+set style fill solid 0.6
+set boxwidth 0.6
+unset key
+plot '$data/memory.dat' using 0:2:xtic(1) with boxes lc rgb '#4477aa', '' using 0:2:(sprintf('%.1f', \$2)) with labels offset 0,0.8 notitle
+EOF
+    echo
+    echo "Charts: $PLOT_DIR/bench-rate.svg, $PLOT_DIR/bench-p99.svg, $PLOT_DIR/bench-memory.svg"
+}
+
 date_text=$(date -u +"%Y-%m-%d %H:%M UTC")
 cores=$(nproc)
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
@@ -227,12 +395,17 @@ for entry in "${SERVERS[@]}"; do
     else
         RESULT[$label,crowd]="n/a"
     fi
+    if [ "$best" -ge "$MEMORY_CLIENTS" ]; then
+        RESULT[$label,memory]=$(measure_memory "$kind" "$what")
+    else
+        RESULT[$label,memory]="n/a"
+    fi
 done
 
 if [ "$CSV" = 1 ]; then
     header="server,stall_ms,idle_cpu_percent"
     for n in "${PING_SIZES[@]}"; do header+=",rate_$n,p50_us_$n,p99_us_$n"; done
-    echo "$header,rate_crowd,p50_us_crowd,p99_us_crowd,max_clients,limit,peak_rss_kib,date,cores"
+    echo "$header,rate_crowd,p50_us_crowd,p99_us_crowd,max_clients,limit,peak_rss_kib,pss_kib_per_idle_client,date,cores"
     for entry in "${SERVERS[@]}"; do
         IFS='|' read -r label _ _ <<<"$entry"
         row="$label,${RESULT[$label,stall]},${RESULT[$label,cpu]}"
@@ -243,7 +416,7 @@ if [ "$CSV" = 1 ]; then
         p=${RESULT[$label,crowd]}
         row+=",$(field rate "$p"),$(field p50_us "$p"),$(field p99_us "$p")"
         IFS='|' read -r best limit rss <<<"${RESULT[$label,clients]}"
-        echo "$row,$best,\"$limit\",$rss,$date_text,$cores"
+        echo "$row,$best,\"$limit\",$rss,${RESULT[$label,memory]},$date_text,$cores"
     done
     exit 0
 fi
@@ -258,8 +431,8 @@ for n in "${PING_SIZES[@]}"; do
     head+=" ping-pong, $n client$([ "$n" -gt 1 ] && echo s) |"
     rule+="---|"
 done
-echo "$head ping-pong, $CROWD_ACTIVE clients among $CROWD_IDLE idle | most clients echoed | peak RSS |"
-echo "$rule---|---|---|"
+echo "$head ping-pong, $CROWD_ACTIVE clients among $CROWD_IDLE idle | most clients echoed | peak RSS | memory per idle client (PSS, $MEMORY_CLIENTS clients) |"
+echo "$rule---|---|---|---|"
 for entry in "${SERVERS[@]}"; do
     IFS='|' read -r label _ _ <<<"$entry"
     row="| $label | $(fmt_ms "${RESULT[$label,stall]}") | ${RESULT[$label,cpu]:-?}% |"
@@ -272,12 +445,21 @@ for entry in "${SERVERS[@]}"; do
     IFS='|' read -r best limit rss <<<"${RESULT[$label,clients]}"
     [ "$best" = 0 ] && best="< ${CLIENT_SIZES[0]}" # not even the fewest tried were all echoed
     row+=" $best (limit: $limit) | $([ -n "$rss" ] && awk -v k="$rss" 'BEGIN { printf "%.1f MiB", k / 1024 }' || echo -) |"
+    case ${RESULT[$label,memory]} in
+        n/a) row+=" - (fewer than $MEMORY_CLIENTS clients served) |" ;;
+        error | "") row+=" error |" ;;
+        *) row+=" ${RESULT[$label,memory]} KiB |" ;;
+    esac
     echo "$row"
 done
 echo
 echo "Ping-pong cells: messages per second, round trip p50/p99. The crowd column: the same with"
 echo "$CROWD_IDLE more clients connected and silent (what each wait costs when most clients are idle)."
+echo "Memory per idle client: the PSS of the server's whole process tree (/proc/PID/smaps_rollup)"
+echo "with $MEMORY_CLIENTS idle clients, minus at rest, divided by $MEMORY_CLIENTS; kernel socket memory not included."
 [ -n "$PEER_NOTE" ] && echo "$PEER_NOTE"
+[ -n "$PLOT_NOTE" ] && echo "$PLOT_NOTE"
+[ "$PLOT" = 1 ] && plot_charts
 
 # The targets the event-loop stages should reach on a 2-core machine.
 echo

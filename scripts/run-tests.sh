@@ -5,7 +5,7 @@
 # BUILD_DIR chooses the binaries under test (default build/; `make check` uses the sanitizer build).
 # JOBS: how many bats files run at once (default: one per core, at most 4; 1: one at a time).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 source scripts/lib.sh
 require_tools run-tests bats || exit 1

@@ -16,7 +16,7 @@
 #
 # Variables: BUILD_DIR (lib.sh; the tools are taken from there), VALGRIND (default valgrind).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=lib.sh
 source scripts/lib.sh
 
@@ -36,6 +36,7 @@ mkdir -p "$LOGS/tmp"
 
 # --error-exitcode: 99, a status no stage uses itself. Leaks of kind definite and indirect are
 # errors (counted in the ERROR SUMMARY); possible ones are shown, not counted.
+# shellcheck disable=SC2054 # (the commas are valgrind's: --show-leak-kinds=a,b is one word)
 MEMCHECK=(--tool=memcheck --error-exitcode=99 --leak-check=full
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect
     --track-origins=yes --num-callers=30)
@@ -71,7 +72,7 @@ run_scenario() {
 
 # finish_run LABEL PID STATUS: judge one finished run by its exit status and its log.
 finish_run() {
-    local label=$1 pid=$2 status=$3 log=$LOGS/$name.$2.log
+    local label=$1 status=$3 log=$LOGS/$name.$2.log
     if [ "$status" != 99 ] && grep -q 'ERROR SUMMARY: 0 errors' "$log" 2>/dev/null; then
         printf 'clean   %-46s %s (exit %s)\n' "$stage" "$label" "$status"
         return
@@ -95,6 +96,13 @@ check_binary() {
     trap stop_all EXIT
     if [ ! -x "$binary" ]; then
         printf 'ERRORS  %-46s not built\n' "$stage"
+        return
+    fi
+    # io_uring: valgrind (3.19) lets a signal in only when io_uring_enter() returns, so an idle
+    # server ignores SIGTERM (seen: it hung after every scenario, even with no client), and it
+    # cannot see the kernel writing into the rings and buffers we share with it.
+    if grep -qa io_uring_queue_init "$binary"; then
+        printf 'skipped %-46s io_uring: valgrind cannot follow it (SIGTERM waits for a completion; the kernel writes shared memory behind its back); make check covers it with ASan+UBSan\n' "$stage"
         return
     fi
     local port scenario
@@ -136,6 +144,24 @@ check_binary() {
     EXIT_STATUS='?'
     wait_exit "$SERVER_PID" "$SECS" || stop_server
     finish_run "all ${#SCENARIOS[@]} scenarios, then SIGTERM" "$SERVER_PID" "$EXIT_STATUS"
+    check_children "$SERVER_PID"
+}
+
+# check_children PID: a server that forks a process per client (01-fork-per-client) leaves one
+# log per child, each child checked by memcheck when it exits: judge them too.
+check_children() {
+    local log children=0 bad=0
+    for log in "$LOGS/$name".*.log; do
+        [ "$log" = "$LOGS/$name.$1.log" ] && continue
+        children=$((children + 1))
+        grep -q 'ERROR SUMMARY: 0 errors' "$log" && continue
+        bad=$((bad + 1))
+        printf 'ERRORS  %-46s a child process, log %s\n' "$stage" "$log"
+        sed -n '/^==[0-9]*== Command:/,$p' "$log" | head -n 80 | sed 's/^/        /'
+    done
+    [ "$children" -gt 0 ] && [ "$bad" -eq 0 ] &&
+        printf 'clean   %-46s its %d child processes (one per client)\n' "$stage" "$children"
+    return 0
 }
 
 jobs_max=${VALGRIND_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
@@ -158,5 +184,6 @@ for result in "${results[@]}"; do
     runs=$((runs + $(grep -cE '^(clean|ERRORS) ' "$result")))
     bad=$((bad + $(grep -c '^ERRORS ' "$result")))
 done
-echo "valgrind: $runs runs, $((runs - bad)) clean, $bad with errors (logs: $LOGS)"
+skipped=$(cat "${results[@]}" | grep -c '^skipped ')
+echo "valgrind: $runs runs, $((runs - bad)) clean, $bad with errors, $skipped skipped (logs: $LOGS)"
 [ "$bad" -eq 0 ]

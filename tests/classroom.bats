@@ -35,6 +35,11 @@ no_stage_processes() {
     [[ $output == *"Data leida: b'\\n'"* ]]
     [[ $output == *"client 2 waited "*" s and got nothing"* ]]
     [[ $output == *"client 2's echo came "*" ms later"* ]]
+    # the kernel's evidence, next to the verdict
+    [[ $output =~ state:\ sleeping,\ in\ system\ call\ recvfrom\(fd\ [0-9]+\ =\ client ]]
+    [[ $output == *"the kernel shows it: the server sleeps in recvfrom() on fd "*", client 1's socket; client 2's 13 bytes"* ]]
+    [[ $output == *"accept queue: 1 waiting"* ]]
+    [[ $output == *"then the next accept() took client 3 from the accept queue"* ]]
     [[ $output != *"unexpected"* ]]
     no_stage_processes
 }
@@ -45,9 +50,47 @@ no_stage_processes() {
     [[ $output == *"Toda la data leida: b'la\\r\\n'"* ]]
     [[ $output =~ the\ server\ used\ ([0-9]+)%\ of\ a\ core ]]
     [ "${BASH_REMATCH[1]}" -ge 40 ]
+    # the calls it burns, counted (or, where nothing can count them, why)
+    if [[ $output =~ making\ ([0-9,]+)\ system\ calls\ a\ second\ \(counted\ by\ (perf\ stat|strace)[^\)]*\),\ ([0-9,]+)\ of\ them\ failing\ with\ EAGAIN ]]; then
+        calls=${BASH_REMATCH[1]//,/} again=${BASH_REMATCH[3]//,/}
+        [ "$calls" -ge 5000 ]
+        [ "$again" -ge $((calls * 99 / 100)) ]
+    else
+        [[ $output == *"(Its calls were not counted: cannot count"* ]]
+    fi
     [[ $output == *"Toda la data leida: b'Hola mundo\\r\\n'"* ]]   # the documents' telnet try
     [[ $output != *"unexpected"* ]]
     no_stage_processes
+}
+
+@test "replay: TRACE=1 shows the server's system calls, condensed (recv(2) six times)" {
+    command -v strace >/dev/null || skip "strace is not installed"
+    run env TRACE=1 PAUSE=0 bash scripts/replay.sh 01-blocking/02-recv-two-bytes
+    [ "$status" -eq 0 ]
+    [[ $output == *"System calls of the server (TRACE=1"* ]]
+    [ "$(grep -cE '^ +recvfrom\([0-9]+, "(Ho|la| M|un|do|\\r\\n)", 2, 0\) = 2$' <<<"$output")" -eq 6 ]
+    [[ $output =~ accept\([0-9]+,\ \.\.\.\)\ =\ [0-9]+ ]]
+    no_stage_processes
+}
+
+@test "replay: trace_condense counts repeated calls and repeated groups of calls" {
+    {
+        for _ in 1 2 3; do echo '7 accept(3, 0x7ffd8d5dde60, [16]) = -1 EAGAIN (Resource temporarily unavailable)'; done
+        echo '7 accept(3, {sa_family=AF_INET, sin_port=htons(5555), sin_addr=inet_addr("127.0.0.1")}, [16]) = 4'
+        for _ in 1 2 3 4; do
+            echo '7 recvfrom(4, 0x7ffd8d5ddf00, 2, 0, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)'
+            echo '7 accept(3, 0x7ffd8d5dde60, [16]) = -1 EAGAIN (Resource temporarily unavailable)'
+        done
+        echo '7 recvfrom(4, "Ho", 2, 0, NULL, NULL) = 2'
+        echo '7 recvfrom(4,  <detached ...>'
+    } | trace_condense >"$LIB_TMP/condensed"
+    cat "$LIB_TMP/condensed"
+    assert_equal "accept(3, ...) = -1 EAGAIN  ×3
+accept(3, ...) = 4
+recvfrom(4, ..., 2, 0) = -1 EAGAIN  ┐
+accept(3, ...) = -1 EAGAIN          ┘ ×4
+recvfrom(4, \"Ho\", 2, 0) = 2
+recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condensed")"
 }
 
 @test "replay: a verdict it cannot back is not printed: an nc that is not OpenBSD's is refused" {
@@ -137,7 +180,9 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     wait_until 10 eval '[ "$(pane 2 | grep -c "^Hola Mundo$")" -eq 2 ]'   # typed + echoed
     tmux send-keys -t "$DEMO_SESSION:demo.3" 'Hola Mundo2' Enter
     wait_until 10 pane_has 3 "Hola Mundo2"
-    sleep 0.5
+    # the kernel pane: the server asleep in recvfrom on client 1, client 2's 13 bytes waiting
+    wait_until 10 pane_has 1 "Recv-Q 13 B"
+    pane_has 1 "in system call recvfrom(fd "
     assert_equal 1 "$(pane 3 | grep -c '^Hola Mundo2$')"                # typed, not echoed
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'otra vez' Enter
     wait_until 10 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
@@ -146,13 +191,15 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     no_stage_processes
 }
 
-@test "demo: the CPU pane shows the busy loop burning a core; typed lines work, as with telnet" {
+@test "demo: the kernel pane shows the busy loop burning a core in failed calls; typed lines work, as with telnet" {
     demo_setup
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
-    wait_until 8 pane_has 1 "CPU del servidor"
-    [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
-    echo "CPU pane: ${BASH_REMATCH[1]}%" >&3
+    wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
+    [[ $(pane 1) =~ CPU\ ([0-9]+)%\ of\ one\ core ]]
+    echo "kernel pane: ${BASH_REMATCH[1]}% of a core" >&3
     [ "${BASH_REMATCH[1]}" -ge 40 ]
+    # and the calls it burns it in (perf or strace; or it says why it cannot count)
+    [[ $(pane 1) =~ calls/s:\ [0-9,]+,\ failed/s:\ [0-9,]+\ \(EAGAIN || $(pane 1) == *"calls/s: cannot count"* ]]
     # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
     wait_until 10 pane_has 2 "cliente 1"
     for i in 1 2 3; do

@@ -3,6 +3,9 @@
  *
  *   misbehave reset PORT DATA      send DATA (printf-style \r \n \xHH escapes), then reset the
  *                                  connection (RST, via SO_LINGER 0) instead of closing it.
+ *   misbehave reset-when-told PORT DATA
+ *                                  the same, but the reset waits until our standard input ends:
+ *                                  a test resets the client once the server has taken it.
  *   misbehave no-read PORT SECONDS send long lines for SECONDS without ever reading the
  *                                  replies; prints how many bytes it managed to send.
  *   misbehave flood PORT BYTES SECONDS
@@ -128,17 +131,22 @@ int main(int argc, char **argv)
     server_init(1, argv); /* only for SIGPIPE and stdout; the port comes from argv[2] */
     bool flood = argc == 5 && strcmp(argv[1], "flood") == 0;
     if ((argc != 4 && !flood) || parse_port(argv[2]) < 0) {
-        fprintf(stderr,
-                "usage: misbehave reset PORT DATA | misbehave no-read PORT SECONDS\n"
-                "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
+        fprintf(
+            stderr,
+            "usage: misbehave reset|reset-when-told PORT DATA | misbehave no-read PORT SECONDS\n"
+            "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
         return 2;
     }
     int fd = connect_to(parse_port(argv[2]));
 
-    if (strcmp(argv[1], "reset") == 0) {
+    bool when_told = strcmp(argv[1], "reset-when-told") == 0;
+    if (strcmp(argv[1], "reset") == 0 || when_told) {
         size_t len = unescape(argv[3]);
         if (send_all(fd, argv[3], len) == -1)
             die("send");
+        char byte;
+        while (when_told && read(STDIN_FILENO, &byte, 1) > 0)
+            ; /* until our input ends: the caller says when */
         /* Linger on, timeout 0: close() discards the connection with RST instead of FIN. */
         struct linger hard = {.l_onoff = 1, .l_linger = 0};
         if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) == -1)

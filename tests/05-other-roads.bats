@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# Chapter 3, section 5 "the other roads": chapters/chapter-03/05-other-roads/*.c, a process per
+# client, a thread per client and io_uring. They keep every promise of the section 3 line
+# stages, so the same scenarios (tests/line-stages.bash) run against them; then what is each
+# road's own: no zombie left by fork, threads that come and go, the totals only threads can
+# keep, io_uring's accept paused when out of descriptors.
+#
+# OTHER_ROADS_STAGES (a list of stages) narrows the run: `make check-tsan` runs the thread
+# stage alone, built with ThreadSanitizer.
+
+load helpers
+load line-stages
+
+FORK=05-other-roads/01-fork-per-client
+THREAD=05-other-roads/02-thread-per-client
+URING=05-other-roads/03-io-uring-lines
+URING_MISSING="03-io-uring-lines was not built: liburing not found (make said so; sudo apt-get install liburing-dev)"
+
+if [ -n "${OTHER_ROADS_STAGES:-}" ]; then
+    read -r -a LINE_STAGES <<<"$OTHER_ROADS_STAGES"
+else
+    LINE_STAGES=("$FORK" "$THREAD")
+    [ -x "$(stage_bin "$URING")" ] && LINE_STAGES+=("$URING")
+fi
+
+# only STAGE: skip this test unless STAGE is among those under test (and built).
+only() {
+    case " ${LINE_STAGES[*]} " in *" $1 "*) ;; *) skip "$1 not under test (OTHER_ROADS_STAGES, or not built)" ;; esac
+}
+
+# --- the promises of section 3 ------------------------------------------------------------
+
+@test "every road: pieces, two lines in one write, the documents' case, binary: all exact" {
+    start_stages
+    for_each_stage _framing
+}
+
+@test "every road: an idle client delays nobody; leaving mid-line or resetting harms nobody" {
+    start_stages
+    for_each_stage _misbehaving_clients
+}
+
+@test "every road: 1024 bytes is a line; 1025, or 1 MB, without \\r\\n: an error line, closed" {
+    start_stages
+    for_each_stage _line_length
+}
+
+@test "every road: a dropped client that goes on sending, even slowly, is closed after 1 s" {
+    start_stages
+    for_each_stage _trickle
+}
+
+@test "every road: a client that never reads, a slow reader, 200 clients in pieces (-q)" {
+    start_stages -q
+    for_each_stage _under_load
+}
+
+@test "thread and io_uring roads: out of descriptors, they pause accepting, then serve all" {
+    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
+    # Each starts with room for about 20 clients at a time (prlimit runs the stage in its own
+    # process). From the start: io_uring reads the limit when the multishot accept is
+    # prepared, so lowering it later (prlimit --pid) would change nothing for that request.
+    STAGES=() PORTS=() OUTS=() ERRS=() PIDS=()
+    for stage in "$THREAD" "$URING"; do
+        case " ${LINE_STAGES[*]} " in *" $stage "*) ;; *) continue ;; esac
+        port=$(free_port)
+        start_program "${stage//\//_}" "$port" prlimit --nofile=24:24 "$(stage_bin "$stage")" -q
+        STAGES+=("$stage") PORTS+=("$port") OUTS+=("$SERVER_OUT") ERRS+=("$SERVER_ERR") PIDS+=("$SERVER_PID")
+    done
+    [ ${#STAGES[@]} -gt 0 ] || skip "neither stage is under test"
+    for_each_stage _out_of_descriptors
+}
+
+# --- 01-fork-per-client ------------------------------------------------------------------------
+
+# children PID: the processes whose parent is PID, one "PID STATE" line each.
+children() {
+    local child
+    for child in $(cat "/proc/$1/task/"*/children 2>/dev/null); do
+        echo "$child $(awk '{ print $3 }' "/proc/$child/stat" 2>/dev/null)"
+    done
+}
+_children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
+
+@test "01-fork-per-client: one process per client, and not one zombie once they have left" {
+    only "$FORK"
+    start_server "$FORK" "$PORT_UNDER_TEST"
+    for name in uno dos tres; do client_open "$name" "$PORT_UNDER_TEST"; done
+    wait_until 3 _children_are 3 || { echo "expected 3 children:" >&2; children "$SERVER_PID" >&2; false; }
+    # each child is a process of its own, asleep (S) in its client's recv()
+    [ "$(children "$SERVER_PID" | awk '$2 == "S"' | wc -l)" -eq 3 ]
+    client_send dos 'Hola\r\n'
+    wait_client_output dos 'Hola\r\n'
+    for name in uno dos tres; do client_kill "$name"; done
+    # SIGCHLD reaps them: no child left, not even as a zombie (state Z, <defunct>)
+    wait_until 3 _children_are 0 || { echo "children left:" >&2; children "$SERVER_PID" >&2; false; }
+    assert_equal 3 "$(count_lines "$SERVER_OUT" "$LEFT")"
+    assert_still_serving "$PORT_UNDER_TEST"
+    wait_until 3 _children_are 0
+    assert_no_errors
+}
+
+# --- 02-thread-per-client ----------------------------------------------------------------------
+
+threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
+_threads_are() { [ "$(threads_of "$SERVER_PID")" -eq "$1" ]; }
+# threads_at_rest: the server's threads with no client: main (in accept) and the one waiting
+# for signals (in sigwait); ThreadSanitizer's runtime adds one of its own.
+threads_at_rest() {
+    BASE=$(threads_of "$SERVER_PID")
+    assert_equal "$([ -n "${TSAN_OPTIONS:-}" ] && echo 3 || echo 2)" "$BASE"
+}
+
+@test "02-thread-per-client: a thread per client, back to 2 when they leave; totals on SIGTERM" {
+    only "$THREAD"
+    start_server "$THREAD" "$PORT_UNDER_TEST"
+    threads_at_rest
+    for name in uno dos tres; do client_open "$name" "$PORT_UNDER_TEST"; done
+    wait_until 3 _threads_are $((BASE + 3)) || { echo "threads: $(threads_of "$SERVER_PID"), expected $((BASE + 3))" >&2; false; }
+    client_send uno 'Uno\r\nDos\r\n'
+    wait_client_output uno 'Uno\r\nDos\r\n'
+    client_send dos 'Tres\r\n'
+    wait_client_output dos 'Tres\r\n'
+    for name in uno dos tres; do client_kill "$name"; done
+    wait_until 3 _threads_are "$BASE" || { echo "threads left: $(threads_of "$SERVER_PID")" >&2; false; }
+    # the counters every thread shared: 3 clients, 3 lines
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "Servidor detenido (SIGTERM). Clientes atendidos: 3, lineas devueltas: 3" "$(last_server_line)"
+    assert_no_errors
+}
+
+@test "02-thread-per-client: 200 clients at once, every line counted once (the mutex)" {
+    only "$THREAD"
+    start_server "$THREAD" "$PORT_UNDER_TEST" -q
+    threads_at_rest
+    summary=$("$TOOLS_DIR/many-clients" -n 200 -l 20 -m 64 -p 8 "$PORT_UNDER_TEST")
+    assert_equal "clients=200 served=200 refused=0 cut=0 failed=0 lines=4000/4000" "${summary% seconds=*}"
+    wait_until 3 _threads_are "$BASE"
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID"
+    assert_equal "Servidor detenido (SIGINT). Clientes atendidos: 200, lineas devueltas: 4000" "$(last_server_line)"
+}
+
+# --- 03-io-uring-lines -------------------------------------------------------------------------
+
+@test "03-io-uring-lines: built where liburing is (else skipped, saying why)" {
+    [ -n "${OTHER_ROADS_STAGES:-}" ] && only "$URING"
+    [ -x "$(stage_bin "$URING")" ] || skip "$URING_MISSING"
+    start_server "$URING" "$PORT_UNDER_TEST" -q
+    # one thread, thousands of clients: 1000 at once
+    summary=$("$TOOLS_DIR/many-clients" -n 1000 -l 2 "$PORT_UNDER_TEST")
+    assert_equal "clients=1000 served=1000 refused=0 cut=0 failed=0 lines=2000/2000" "${summary% seconds=*}"
+    assert_no_errors
+}
