@@ -585,7 +585,7 @@ replay_05_other_roads_02_thread_per_client() {
     wait_exit "$SERVER_PID" 5
     tail -n 2 "$SERVER_OUT" >"$LIB_TMP/end.out"
     salida "Salida (servidor), al final" "$LIB_TMP/end.out"
-    grep -q '^Servidor detenido (SIGINT). Clientes atendidos: 2, lineas devueltas: 1$' "$SERVER_OUT" ||
+    grep -q '^Servidor detenido (SIGINT). Clientes atendidos: 2, líneas devueltas: 1$' "$SERVER_OUT" ||
         { surprise "Ctrl-C should print the totals: 2 clients, 1 line"; return; }
     roads_stall_of 05-other-roads/02-thread-per-client || return
     verdict "no stall: client 1's thread sleeps in recvfrom(), main() in accept(), one thread in sigwait(); a new client got its echo in ${stall} ms. The totals come from counters all threads shared (the mutex keeps every count)."

@@ -127,7 +127,7 @@ threads_at_rest() {
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
     assert_equal 0 "$EXIT_STATUS"
-    assert_equal "Servidor detenido (SIGTERM). Clientes atendidos: 3, lineas devueltas: 3" "$(last_server_line)"
+    assert_equal "Servidor detenido (SIGTERM). Clientes atendidos: 3, líneas devueltas: 3" "$(last_server_line)"
     assert_no_errors
 }
 
@@ -140,7 +140,7 @@ threads_at_rest() {
     wait_until 3 _threads_are "$BASE"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    assert_equal "Servidor detenido (SIGINT). Clientes atendidos: 200, lineas devueltas: 4000" "$(last_server_line)"
+    assert_equal "Servidor detenido (SIGINT). Clientes atendidos: 200, líneas devueltas: 4000" "$(last_server_line)"
 }
 
 # --- 03-io-uring-lines -------------------------------------------------------------------------

@@ -33,7 +33,7 @@
  *         grep Threads /proc/$(pgrep -f 02-thread-per-client)/status   (2 + one per client)
  *         then Ctrl-C: the totals, from the counters every thread shared
  * Watch:  the same output as 03-selectors/02-select-lines, and at the end
- *         Servidor detenido (SIGINT). Clientes atendidos: 2, lineas devueltas: 1
+ *         Servidor detenido (SIGINT). Clientes atendidos: 2, líneas devueltas: 1
  */
 #include "connection.h"
 #include "lines.h"
@@ -85,7 +85,7 @@ static void *wait_for_stop(void *signals)
     if (sigwait(signals, &signal_number) != 0)
         die_msg("sigwait failed");
     pthread_mutex_lock(&totals_lock);
-    printf("Servidor detenido (%s). Clientes atendidos: %lu, lineas devueltas: %lu\n",
+    printf("Servidor detenido (%s). Clientes atendidos: %lu, líneas devueltas: %lu\n",
            signal_number == SIGINT ? "SIGINT" : "SIGTERM", clients_served, lines_echoed);
     pthread_mutex_unlock(&totals_lock);
     exit(0);
