@@ -86,8 +86,20 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	$(SAY) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
+# make chapter-03, make test and make exercise first install the Debian packages they need and
+# cannot find (scripts/install-deps.sh --for: one line says what and why; as root, or through
+# sudo; NO_INSTALL=1: never, and without apt-get it does nothing). Nothing is compiled before
+# that step: every object waits for it.
+DEPS_FOR := $(if $(filter test exercise,$(MAKECMDGOALS)),test,$(if $(filter chapter-03,$(MAKECMDGOALS)),chapter-03))
+.PHONY: deps-for
+deps-for:
+	@CC="$(CC)" bash scripts/install-deps.sh --for $(or $(DEPS_FOR),test)
+ifneq ($(DEPS_FOR),)
+$(COMMON_OBJS): | deps-for
+endif
+
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
-chapter-03: all
+chapter-03: all | deps-for
 	@bash scripts/replay.sh $(STAGE)
 
 ## demo: live classroom demo in tmux (STAGE=02-non-blocking/02-eagain-loop CLIENTS=3); F10 closes
@@ -102,12 +114,12 @@ demo-stop:
 bench: all
 	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv)
 
-## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
-test: all
+## test: run the bats suite (installs bats, nc... if missing; JOBS=N files at once; TIMING=1: slowest)
+test: all | deps-for
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
 
 ## exercise: check your exercise N (make exercise N=3): build your file, run its tests
-exercise: $(EXERCISE_BIN) $(TOOLS)
+exercise: $(EXERCISE_BIN) $(TOOLS) | deps-for
 	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)"
 
 # --- Quality gates (README: "Quality gates") ----------------------------------------------------

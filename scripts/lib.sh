@@ -18,8 +18,11 @@ LIB_FDS=()      # every client's write end, closed by stop_all
 # timeout; Linux's /proc/net/tcp or ss), and bats too if asked; otherwise say exactly what to
 # install, on stderr, and return 1. WHO names the caller in the messages.
 require_tools() {
-    local who=$1 missing=()
-    [ "${2:-}" = bats ] && ! command -v bats >/dev/null && missing+=(bats)
+    local who=$1 missing=() lib
+    if [ "${2:-}" = bats ]; then
+        command -v bats >/dev/null || missing+=(bats)
+        for lib in bats-support bats-assert; do bats_library_found "$lib" || missing+=("$lib"); done
+    fi
     if ! command -v nc >/dev/null; then
         missing+=(netcat-openbsd)
     elif ! nc -h 2>&1 | grep -q OpenBSD; then
@@ -37,6 +40,17 @@ require_tools() {
         echo "$who: needs Linux's /proc/net/tcp (or ss) to see listening ports" >&2
         return 1
     fi
+}
+
+# bats_library_found NAME: the bats library NAME (bats-support, bats-assert) is where
+# bats_load_library looks for it: a folder of $BATS_LIB_PATH (Debian's: /usr/lib/bats).
+bats_library_found() {
+    local dir dirs
+    IFS=: read -ra dirs <<<"${BATS_LIB_PATH:-/usr/lib/bats}"
+    for dir in "${dirs[@]}"; do
+        [ -f "$dir/$1/load.bash" ] || [ -f "$dir/$1.bash" ] && return 0
+    done
+    return 1
 }
 
 # stage_bin 01-blocking/04-many-clients -> path of its binary
