@@ -51,11 +51,11 @@ wait_new_line() { # wait_new_line TEXT: wait until the server has printed TEXT s
 }
 _new_has() { tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -qxF -- "$1"; }
 assert_new_output() {
-    assert_equal "$(printf '%s\n' "$@")" "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports)"
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports)" "$(printf '%s\n' "$@")"
 }
 
 # assert_no_errors: the current server wrote nothing on stderr.
-assert_no_errors() { assert_equal "" "$(cat "$SERVER_ERR")"; }
+assert_no_errors() { assert_equal "$(cat "$SERVER_ERR")" ""; }
 
 # mark_memory / assert_memory_growth_below KB: the current server's peak resident memory
 # (VmHWM) grew by less than KB since mark_memory (a relative check: sanitizer builds start
@@ -87,7 +87,9 @@ for_each_stage() {
         wait "${pids[$i]}" && continue
         failed=1
         cat "$LIB_TMP/stage$i.log" >&2
-        echo "--- ${STAGES[$i]}: FAILED" >&2
+        echo "--- ${STAGES[$i]}: FAILED; its stdout, then its stderr:" >&2
+        cat "${OUTS[$i]}" >&2
+        cat "${ERRS[$i]}" >&2
     done
     return "$failed"
 }
@@ -126,8 +128,8 @@ for_each_stage() {
     wait_until 2 _left_is 3
     assert_server_output "$CONNECT" "$CONNECT" "Data leida: b'Hola\\r\\n'" "$LEFT" "$LEFT" \
         "$CONNECT" "$LEFT"
-    assert_equal "01-select-wait: recv: Connection reset by peer (errno 104, ECONNRESET)" \
-        "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" \
+        "01-select-wait: recv: Connection reset by peer (errno 104, ECONNRESET)"
     assert_still_serving "$PORT_UNDER_TEST"
 }
 _left_is() { [ "$(count_lines "$SERVER_OUT" "$LEFT")" -eq "$1" ]; }
@@ -155,9 +157,9 @@ _beyond_fd_setsize() {
     [[ $summary =~ ^clients=1100\ served=([0-9]+)\ refused=([0-9]+)\ cut=0\ failed=0\  ]]
     served=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}
     [ "$((served + refused))" -eq 1100 ] && [ "$refused" -ge 1 ] && [ "$served" -ge 1000 ]
-    assert_equal "it was told: b'Error: servidor lleno, intente mas tarde\\r\\n'" \
-        "$(sed 's/^[^;]*; //' "$LIB_TMP/many$1.err")"
-    assert_equal "$refused" "$(grep -c "^Cliente ('127.0.0.1', [0-9]*) rechazado: descriptor [0-9]* >= FD_SETSIZE (1024), select() no puede vigilarlo$" "$SERVER_OUT")"
+    assert_equal "$(sed 's/^[^;]*; //' "$LIB_TMP/many$1.err")" \
+        "it was told: b'Error: servidor lleno, intente mas tarde\\r\\n'"
+    assert_equal "$(grep -c "^Cliente ('127.0.0.1', [0-9]*) rechazado: descriptor [0-9]* >= FD_SETSIZE (1024), select() no puede vigilarlo$" "$SERVER_OUT")" "$refused"
     assert_no_errors
     assert_still_serving "$PORT" "fresh$1"
 }
@@ -175,7 +177,7 @@ _out_of_descriptors() {
     prlimit --pid "$SERVER_PID" --nofile=24:24  # room for about 20 clients at a time
     # 40 clients that read nothing for 0.4 s: the server stays out of descriptors that long
     summary=$("$TOOLS_DIR/many-clients" -n 40 -l 2 -w 400 -t 5 "$PORT")
-    assert_equal "clients=40 served=40 refused=0 cut=0 failed=0 lines=80/80" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=40 served=40 refused=0 cut=0 failed=0 lines=80/80"
     grep -qx "${STAGE#*/}: accept: Too many open files (errno 24, EMFILE)" "$SERVER_ERR"
     ticks=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
     [ "$ticks" -lt 25 ] || { echo "it spun: $ticks clock ticks of CPU" >&2; false; }
@@ -249,8 +251,8 @@ _misbehaving_clients() {
     "$TOOLS_DIR/misbehave" reset "$PORT" 'Hol'
     wait_new_line "$LEFT"
     assert_new_output "$CONNECT" "$LEFT"
-    assert_equal "${STAGE#*/}: recv: Connection reset by peer (errno 104, ECONNRESET)" \
-        "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" \
+        "${STAGE#*/}: recv: Connection reset by peer (errno 104, ECONNRESET)"
 
     assert_still_serving "$PORT" "fresh$1"
 }
@@ -341,17 +343,17 @@ _under_load() {
     # the echoes wait in the server's queue (send() says EAGAIN), the server stops reading
     # from it meanwhile, and once it reads, everything arrives, intact and in order
     summary=$("$TOOLS_DIR/many-clients" -n 1 -l 16000 -m 1000 -p 65536 -w 300 -R 4096 "$PORT")
-    assert_equal "clients=1 served=1 refused=0 cut=0 failed=0 lines=16000/16000" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=1 served=1 refused=0 cut=0 failed=0 lines=16000/16000"
 
     # meanwhile, 200 concurrent clients: every line comes back intact and in order
     summary=$("$TOOLS_DIR/many-clients" -n 200 -l 5 -m 200 -p 40 -s "$(($1 + 1))" "$PORT")
-    assert_equal "clients=200 served=200 refused=0 cut=0 failed=0 lines=1000/1000" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=200 served=200 refused=0 cut=0 failed=0 lines=1000/1000"
     wait "$noread"
     # 201 connects and 202 leaves (the non-reader's too, with a reset: it left replies unread);
     # -q: no "Toda la data leida" lines
     wait_until 2 _new_lines_are 403 || { echo "expected 403 new lines:" >&2; cat "$SERVER_OUT" >&2; false; }
-    assert_equal 201 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")"
-    assert_equal 202 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")"
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")" 201
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")" 202
     grep -Eqx "${STAGE#*/}: (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)" "$SERVER_ERR"
     [ "$(wc -l <"$SERVER_ERR")" -eq 1 ]
 }

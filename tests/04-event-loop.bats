@@ -40,10 +40,10 @@ _queue_full() {
     if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGINT" >&2; false; fi
     client_close idle                       # Ctrl-D in that nc: it has already seen our FIN
     wait_exit "$SERVER_PID" 2
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT" "$CONNECT" \
         "$(apagando SIGINT 1 0)" "$LEFT" "Servidor detenido. Clientes atendidos: 2, lineas devueltas: 1"
-    assert_equal "" "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" ""
     assert_client_received idle ''
     # the port can be used again at once
     start_server "$STAGE" "$PORT_UNDER_TEST"
@@ -54,7 +54,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     start_server "$STAGE" "$PORT_UNDER_TEST"
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID" 1
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$(apagando SIGTERM 0 0)" "Servidor detenido. Clientes atendidos: 0, lineas devueltas: 0"
 }
 
@@ -78,7 +78,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     i=0
     for sig in TERM INT; do
         wait_exit "${pids[$i]}" 3
-        assert_equal 0 "$EXIT_STATUS"
+        assert_equal "$EXIT_STATUS" 0
         wait "${clients[$i]}"
         # the client got every line the server echoed, intact, then the server's FIN
         summary=$(cat "$LIB_TMP/client-$sig.out")
@@ -88,7 +88,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
         SERVER_OUT=${outs[$i]} SERVER_ERR=${errs[$i]}
         assert_server_output "$CONNECT" "$(apagando "SIG$sig" 1 1)" "$LEFT" \
             "Servidor detenido. Clientes atendidos: 1, lineas devueltas: $echoed"
-        assert_equal "" "$(cat "$SERVER_ERR")"
+        assert_equal "$(cat "$SERVER_ERR")" ""
         i=$((i + 1))
     done
 }
@@ -111,12 +111,12 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     wait_server_line "$(apagando SIGTERM 1 0)"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID" 1
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "$(apagando SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
         "Servidor detenido. Clientes atendidos: 1, lineas devueltas: 0"
 
     wait_exit "${waiting[0]}" 4
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
     echo "it waited $elapsed_ms ms for the client that stays" >&2
     [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ]
@@ -140,12 +140,12 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     wait_server_line "$(apagando SIGTERM 1 0)"
     client_close other
     wait_exit "$SERVER_PID" 2
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" \
         "$CONNECT" "Toda la data leida: b'uno\\r\\n'" \
         "Cliente ('127.0.0.1', PORT) descartado: su manejador falló con b'boom\\r\\n'" \
         "$CONNECT" "Toda la data leida: b'boomerang\\r\\n'" "$LEFT" \
         "Toda la data leida: b'Sigo\\r\\n'" "$(apagando SIGTERM 1 0)" "$LEFT" \
         "Servidor detenido. Clientes atendidos: 3, lineas devueltas: 4"
-    assert_equal "" "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" ""
 }

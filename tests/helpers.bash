@@ -1,7 +1,13 @@
-# tests/helpers.bash - loaded by every bats file: the shared library plus a few assertions.
+# tests/helpers.bash - loaded by every bats file: the shared library, bats-support and
+# bats-assert (assert_equal ACTUAL EXPECTED, assert_output, assert_line, assert_success...:
+# Debian's bats-assert, in /usr/lib/bats), and a few assertions of our own built on them.
 #
 # Every test gets its own free port ($PORT_UNDER_TEST) and temporary folder, and teardown
-# kills whatever the test started, whether it passed or not.
+# kills whatever the test started, whether it passed or not; when a test fails, it also shows
+# what the last server started printed.
+
+bats_load_library bats-support
+bats_load_library bats-assert
 
 # (found from this file, so bats files in subfolders such as tests/exercises/ can load it too)
 # shellcheck source=../scripts/lib.sh
@@ -27,35 +33,37 @@ setup() {
 }
 
 teardown() {
+    show_server_on_failure
     stop_all
 }
 
-# assert_equal EXPECTED ACTUAL: show both and a diff when they differ.
-assert_equal() {
-    if [ "$1" != "$2" ]; then
-        printf -- '--- expected\n%s\n--- actual\n%s\n--- diff\n' "$1" "$2" >&2
-        diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") >&2 || true
-        if [ -n "${SERVER_OUT:-}" ] && [ -f "$SERVER_OUT" ]; then
-            echo "--- the server's stdout and stderr" >&2
-            cat "$SERVER_OUT" "$SERVER_ERR" >&2
-        fi
-        return 1
-    fi
+# show_server_on_failure: in a teardown, after a failed test, print what the last server
+# started ($SERVER_OUT, $SERVER_ERR) printed: the context of most failures.
+show_server_on_failure() {
+    [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${SERVER_OUT:-}" ] && [ -f "$SERVER_OUT" ] || return 0
+    echo "--- the server's stdout ($SERVER_OUT)" >&2
+    cat "$SERVER_OUT" >&2
+    echo "--- its stderr" >&2
+    cat "$SERVER_ERR" >&2 2>/dev/null || true
 }
 
-# assert_server_output LINE...: the server's stdout so far, ports normalised, is exactly these lines.
+# assert_server_output LINE...: the server's stdout so far, ports normalised, is exactly these
+# lines; when not, a diff (< expected, > actual) comes first, to spot the line among many.
 assert_server_output() {
-    local expected
+    local actual expected
+    actual=$(normalize_ports <"$SERVER_OUT")
     expected=$(printf '%s\n' "$@")
-    assert_equal "$expected" "$(normalize_ports <"$SERVER_OUT")"
+    if [ "$actual" != "$expected" ]; then
+        echo "--- diff (< expected, > actual)" >&2
+        diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual") >&2
+    fi
+    assert_equal "$actual" "$expected"
 }
 
-# assert_client_received NAME DATA: client NAME received exactly DATA (printf escapes).
+# assert_client_received NAME DATA: client NAME received exactly DATA (printf escapes), shown
+# byte by byte (od -c) when it did not.
 assert_client_received() {
-    local expected actual
-    expected=$(printf '%b' "$2" | od -An -c)
-    actual=$(od -An -c <"$LIB_TMP/$1.out")
-    assert_equal "$expected" "$actual"
+    assert_equal "$(od -An -c <"$LIB_TMP/$1.out")" "$(printf '%b' "$2" | od -An -c)"
 }
 
 # wait_server_line TEXT [SECONDS]: wait until the server has printed the line TEXT.
@@ -70,6 +78,20 @@ wait_server_line() {
 
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
+
+# cpu_demand PID SECONDS: the share of one core PID wanted over the next SECONDS: the time it
+# ran plus the time it was ready to run but waited for a core (/proc/PID/schedstat), in %. A
+# busy loop scores about 100 however loaded the machine is (cpu_percent, what it got, drops
+# when other programs share the cores); a server asleep in a system call scores about 0.
+cpu_demand() {
+    local ran waited t0 ran2 waited2 t1
+    read -r ran waited _ <"/proc/$1/schedstat" || return 1
+    t0=$(date +%s%N)
+    sleep "$2"
+    read -r ran2 waited2 _ <"/proc/$1/schedstat" || return 1
+    t1=$(date +%s%N)
+    echo $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))
+}
 
 # limit_to_one_client PID: lower PID's descriptor limit (prlimit) so that exactly one more
 # descriptor can be opened: the lowest free number is allowed, the next one is not. (A

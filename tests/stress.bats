@@ -16,8 +16,8 @@ stress() {
     shift
     output=$(bash "$BATS_TEST_DIRNAME/../scripts/stress.sh" --quick "$stage" 2>&1) || status=$?
     echo "$output" >&2 # shown if the test fails
-    assert_equal 0 "$status"
-    assert_equal "$(printf '%s\n' "$@")" "$(awk -v s="$stage" '$1 == s { print $2, $3 }' <<<"$output")"
+    assert_success
+    assert_equal "$(awk -v s="$stage" '$1 == s { print $2, $3 }' <<<"$output")" "$(printf '%s\n' "$@")"
 }
 
 @test "stress: 03-02 select: cycles leave no descriptor behind, 100 clients intact, a flood bounded" {

@@ -32,21 +32,21 @@ prediction() {
 }
 
 @test "01: RECV_SIZE is 1024: 'Hola Mundo\\r\\n' arrives in ONE recv, one 'Data leida' line" {
-    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
-                    "Data leida: b'Hola Mundo\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'")" \
-        "$(server_output_for 'Hola Mundo\r\n')"
+    assert_equal "$(server_output_for 'Hola Mundo\r\n')" \
+        "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
+                    "Data leida: b'Hola Mundo\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'")"
 }
 
 @test "01: prediction-1.txt is exactly what the program printed for 'Hola Mundo\\r\\n'" {
-    assert_equal "$(prediction prediction-1.txt)" "$(server_output_for 'Hola Mundo\r\n')"
+    assert_equal "$(server_output_for 'Hola Mundo\r\n')" "$(prediction prediction-1.txt)"
 }
 
 @test "01: prediction-2.txt is exactly what the program printed for 'Hola Mundo\\r\\n\\n'" {
-    assert_equal "$(prediction prediction-2.txt)" "$(server_output_for 'Hola Mundo\r\n\n')"
+    assert_equal "$(server_output_for 'Hola Mundo\r\n\n')" "$(prediction prediction-2.txt)"
 }
 
 @test "01: RECV_SIZE is 1024: the extra '\\n' comes in the same recv, so the tail is not '\\r\\n'" {
-    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
-                    "Data leida: b'Hola Mundo\\r\\n\\n'" "Toda la data leida: b'Hola Mundo\\r\\n\\n'")" \
-        "$(server_output_for 'Hola Mundo\r\n\n')"
+    assert_equal "$(server_output_for 'Hola Mundo\r\n\n')" \
+        "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
+                    "Data leida: b'Hola Mundo\\r\\n\\n'" "Toda la data leida: b'Hola Mundo\\r\\n\\n'")"
 }

@@ -30,8 +30,8 @@ CONNECTED="Cliente connectandose desde ('127.0.0.1', PORT)"
     expect_echo one 'Hola\r\n'
     client_write two 'ios\r\n'
     expect_echo two 'Adios\r\n'
-    assert_equal 1 "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Hola\\r\\n'")"
-    assert_equal 1 "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Adios\\r\\n'")"
+    assert_equal "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Hola\\r\\n'")" 1
+    assert_equal "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Adios\\r\\n'")" 1
 }
 
 @test "02: once a message is answered its buffer starts empty: two messages, two echoes" {

@@ -31,7 +31,7 @@ open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
         send_line "$PORT_UNDER_TEST" "cliente $i\\r\\n" "$WAIT" >/dev/null
     done
     wait_until "$WAIT" _all_gone 5 || true
-    assert_equal "$before" "$(open_fds)"
+    assert_equal "$(open_fds)" "$before"
 }
 _all_gone() { [ "$(count_lines "$SERVER_OUT" "$GONE")" -ge "$1" ]; }
 
@@ -42,7 +42,7 @@ _all_gone() { [ "$(count_lines "$SERVER_OUT" "$GONE")" -ge "$1" ]; }
     send_line "$PORT_UNDER_TEST" 'me voy\r\n' "$WAIT" >/dev/null
     client_write stays 'sigo aqui\r\n'
     expect_echo stays 'sigo aqui\r\n'
-    assert_equal 1 "$(count_lines "$SERVER_OUT" "$GONE")"
+    assert_equal "$(count_lines "$SERVER_OUT" "$GONE")" 1
 }
 
 @test "04: a client that resets: one clear line on stderr, it is forgotten, the server goes on" {
