@@ -191,6 +191,20 @@ static void end_connect(struct client *c, const struct options *o)
         finish(c, REFUSED);
 }
 
+static void check_echo(struct client *c, const char *data, size_t n);
+
+/* The server closed the connection while we were still sending: what it had sent before (a
+ * refusal, echoes) may still wait in our receive queue, behind the reset. Read it, then judge. */
+static void closed_while_sending(struct client *c)
+{
+    char data[65536];
+    ssize_t n;
+    while (c->outcome == RUNNING && (n = recv(c->fd, data, sizeof data, MSG_DONTWAIT)) > 0)
+        check_echo(c, data, (size_t)n);
+    if (c->outcome == RUNNING)
+        closed_by_server(c);
+}
+
 static void send_piece(struct client *c, const struct options *o, uint64_t *random)
 {
     size_t piece = random_between(random, 1, (size_t)o->max_piece);
@@ -200,7 +214,7 @@ static void send_piece(struct client *c, const struct options *o, uint64_t *rand
     if (n >= 0) {
         c->sent += (size_t)n;
     } else if (errno == EPIPE || errno == ECONNRESET) {
-        closed_by_server(c);
+        closed_while_sending(c);
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         char why[120];
         snprintf(why, sizeof why, "send: %s", strerror(errno));
