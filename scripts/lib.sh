@@ -278,6 +278,19 @@ cpu_percent() {
     awk -v a="$before" -v b="$after" -v hz="$hz" -v s="$secs" \
         'BEGIN { printf "%d\n", (b - a) * 100 / hz / s }'
 }
+# cpu_got_wanted PID SECONDS: two integer % of one core over the next SECONDS: what PID got
+# (the time it ran) and what it wanted (that, plus the time it was ready to run and waited for
+# a core), from /proc/PID/schedstat. A busy loop wants about 100 however loaded the machine is,
+# even when it gets much less; a server asleep in a system call wants about 0.
+cpu_got_wanted() {
+    local ran waited t0 ran2 waited2 t1
+    read -r ran waited _ 2>/dev/null <"/proc/$1/schedstat" || return 1
+    t0=$(date +%s%N)
+    sleep "$2"
+    read -r ran2 waited2 _ 2>/dev/null <"/proc/$1/schedstat" || return 1
+    t1=$(date +%s%N)
+    echo "$(((ran2 - ran) * 100 / (t1 - t0))) $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))"
+}
 # utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name).
 _cpu_ticks() {
     local stat

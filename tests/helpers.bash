@@ -79,20 +79,6 @@ wait_server_line() {
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
 
-# cpu_demand PID SECONDS: the share of one core PID wanted over the next SECONDS: the time it
-# ran plus the time it was ready to run but waited for a core (/proc/PID/schedstat), in %. A
-# busy loop scores about 100 however loaded the machine is (cpu_percent, what it got, drops
-# when other programs share the cores); a server asleep in a system call scores about 0.
-cpu_demand() {
-    local ran waited t0 ran2 waited2 t1
-    read -r ran waited _ <"/proc/$1/schedstat" || return 1
-    t0=$(date +%s%N)
-    sleep "$2"
-    read -r ran2 waited2 _ <"/proc/$1/schedstat" || return 1
-    t1=$(date +%s%N)
-    echo $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))
-}
-
 # limit_to_one_client PID: lower PID's descriptor limit (prlimit) so that exactly one more
 # descriptor can be opened: the lowest free number is allowed, the next one is not. (A
 # process started by bats may hold a few inherited descriptors besides 0, 1, 2.)
