@@ -66,8 +66,8 @@ if [ "$jobs" -gt 1 ]; then
             total=$((total + ms))
         done < <(test_names "$f")
     done
-    # a part: about a third of a job's share of the whole, 1.5 to 8 s
-    target=$((total / (jobs * 3)))
+    # a part: about a quarter of a job's share of the whole, 1.5 to 8 s
+    target=$((total / (jobs * 4)))
     [ "$target" -lt 1500 ] && target=1500
     [ "$target" -gt 8000 ] && target=8000
     for f in "${files[@]}"; do

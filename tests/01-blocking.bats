@@ -168,7 +168,9 @@ HOLA_LINES=(
     client_open two "$PORT_UNDER_TEST"
     client_send two 'Hola Mundo2\r\n\n'         # echo -e "Hola Mundo2\r\n" | nc localhost PORT
     wait_server_line "Data leida: b'\\n'"
-    sleep 0.5                                    # give client 2 every chance to be answered
+    # client 2's 14 bytes wait in the kernel, unread: the server is blocked on client 1
+    wait_until 5 queued_at_server "$PORT_UNDER_TEST" 14
+    sleep 0.2                                    # give client 2 every chance to be answered
     assert_client_received two ''
     assert_client_received one 'Hola Mundo\r\n'
     assert_server_output \
@@ -191,7 +193,7 @@ HOLA_LINES=(
     client_open two "$PORT_UNDER_TEST"
     client_send two 'Hola Mundo2\r\n'
     wait_server_line "Data leida: b'\\n'"
-    sleep 0.3
+    wait_until 5 queued_at_server "$PORT_UNDER_TEST" 13    # client 2's bytes, unread
     assert_client_received two ''
     client_send one 'otra vez\r\n'
     wait_client_output two 'Hola Mundo2\r\n'
@@ -285,7 +287,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     # accept() takes its descriptor before it waits, so the limit is set from the start.)
     start_program many-clients "$PORT_UNDER_TEST" prlimit --nofile=4:4 "$(stage_bin 01-blocking/04-many-clients)"
     wait_until 5 grep -q EMFILE "$SERVER_ERR"
-    cpu=$(cpu_percent "$SERVER_PID" 1)
+    cpu=$(cpu_percent "$SERVER_PID" 0.5)
     [ "$cpu" -lt 20 ] || { echo "it spun: $cpu% of a core" >&2; false; }
     # one failed accept() a second, each after its "Listo" line: a handful, not thousands
     [ "$(count_lines "$SERVER_OUT" "Listo para recibir mensajes!")" -le 5 ]

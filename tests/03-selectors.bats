@@ -334,7 +334,8 @@ _under_load() {
     mark_memory
     "$TOOLS_DIR/misbehave" no-read "$PORT" 1 >"$LIB_TMP/noread$1.out" &
     noread=$!
-    sleep 0.5                                   # while it pushes lines and reads nothing
+    # while it pushes lines and reads nothing: its echoes pile up in the kernel
+    wait_until 3 _piled_up "$PORT"
     assert_still_serving "$PORT" "fresh$1"
     assert_memory_growth_below 1000
 
@@ -357,4 +358,5 @@ _under_load() {
     grep -Eqx "${STAGE#*/}: (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)" "$SERVER_ERR"
     [ "$(wc -l <"$SERVER_ERR")" -eq 1 ]
 }
+_piled_up() { [ "$(send_queue "$1")" -gt 262144 ]; }
 _new_lines_are() { [ "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | wc -l)" -eq "$1" ]; }

@@ -79,6 +79,19 @@ wait_server_line() {
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
 
+# queued_at_server PORT BYTES: a connection to the server on PORT has exactly BYTES received
+# by the kernel and not yet read by the server (its Recv-Q, /proc/net/tcp): what a stalled
+# server leaves unread. (Linux only; elsewhere it waits for nothing.)
+queued_at_server() {
+    [ -r /proc/net/tcp ] || return 0
+    local queue
+    for queue in $(awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p {
+            split($5, q, ":"); print q[2] }' /proc/net/tcp); do
+        [ $((16#$queue)) -eq "$2" ] && return 0
+    done
+    return 1
+}
+
 # limit_to_one_client PID: lower PID's descriptor limit (prlimit) so that exactly one more
 # descriptor can be opened: the lowest free number is allowed, the next one is not. (A
 # process started by bats may hold a few inherited descriptors besides 0, 1, 2.)
