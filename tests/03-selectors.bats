@@ -335,7 +335,7 @@ _under_load() {
     "$TOOLS_DIR/misbehave" no-read "$PORT" 1 >"$LIB_TMP/noread$1.out" &
     noread=$!
     # while it pushes lines and reads nothing: its echoes pile up in the kernel
-    wait_until 3 _piled_up "$PORT"
+    wait_until 5 _piled_up "$PORT"
     assert_still_serving "$PORT" "fresh$1"
     assert_memory_growth_below 1000
 
@@ -352,7 +352,7 @@ _under_load() {
     wait "$noread"
     # 201 connects and 202 leaves (the non-reader's too, with a reset: it left replies unread);
     # -q: no "Toda la data leida" lines
-    wait_until 2 _new_lines_are 403 || { echo "expected 403 new lines:" >&2; cat "$SERVER_OUT" >&2; false; }
+    wait_until 5 _new_lines_are 403 || { echo "expected 403 new lines:" >&2; cat "$SERVER_OUT" >&2; false; }
     assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")" 201
     assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")" 202
     grep -Eqx "${STAGE#*/}: (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)" "$SERVER_ERR"

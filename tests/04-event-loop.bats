@@ -63,8 +63,9 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     for sig in TERM INT; do
         port=$(free_port)
         start_server "$STAGE" "$port" -q
-        # 20,000 long lines (10 MB) from a client that reads nothing for 0.8 s: its echoes pile up
-        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 800 -R 4096 -c "$port" \
+        # 20,000 long lines (10 MB) from a client that reads nothing for 1.5 s: its echoes pile
+        # up (the signal comes once they have; a loaded machine may take a second for that)
+        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 1500 -R 4096 -c "$port" \
             >"$LIB_TMP/client-$sig.out" 2>&1 3>&- &
         clients+=("$!") ports+=("$port") pids+=("$SERVER_PID") outs+=("$SERVER_OUT") errs+=("$SERVER_ERR")
         LIB_PIDS+=("$!")

@@ -152,8 +152,12 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     wait_until 8 pane_has 1 "CPU del servidor"
     [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
-    echo "CPU pane: ${BASH_REMATCH[1]}%" >&3
-    [ "${BASH_REMATCH[1]}" -ge 40 ]
+    # The pane shows what the loop gets, which depends on how busy the machine is; that it
+    # wants a whole core does not: measured here on the demo's server.
+    server=$(stray_processes | awk '/02-eagain-loop/ { print $1; exit }')
+    read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
+    echo "CPU pane: ${BASH_REMATCH[1]}%; the server wants $wanted% of a core, gets $got%" >&3
+    [ "$wanted" -ge 80 ]
     # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
     wait_until 10 pane_has 2 "cliente 1"
     for i in 1 2 3; do
