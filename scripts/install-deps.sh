@@ -126,7 +126,7 @@ if [ "$mode" = for ]; then
 else
     echo "install-deps: installing what is missing: ${reasons[*]}; with ${sudo[*]:+sudo }apt-get install"
 fi
-apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get)
 # run [--quiet] COMMAND...: run it (--quiet: without its stdout), or in a dry run print it.
 run() {
     local quiet=0

@@ -102,7 +102,7 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     client_open idle "$PORT_UNDER_TEST"
     wait_server_line "Cliente connectandose desde ('127.0.0.1', PORT)"
-    send_line "$PORT_UNDER_TEST" 'Hola\r\n' 2 >"$LIB_TMP/busy.out"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/busy.out"
     assert_client_received busy 'Hola\r\n'
     assert_client_received idle ''
 }

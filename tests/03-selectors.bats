@@ -39,7 +39,7 @@ use_stage() {
 
 # assert_still_serving PORT [NAME]: a new client (named NAME) is echoed at once.
 assert_still_serving() {
-    send_line "$1" 'Sigo aqui\r\n' 2 >"$LIB_TMP/${2:-fresh}.out"
+    send_line "$1" 'Sigo aqui\r\n' >"$LIB_TMP/${2:-fresh}.out"
     assert_client_received "${2:-fresh}" 'Sigo aqui\r\n'
 }
 
@@ -98,7 +98,7 @@ for_each_stage() {
 
 @test "01-select-wait: echoes each recv(1024) as it comes, then 'No hay eventos...' when quiet" {
     start_server 03-selectors/01-select-wait "$PORT_UNDER_TEST"
-    send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' 2 >"$LIB_TMP/client.out"
+    send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' >"$LIB_TMP/client.out"
     assert_client_received client 'Hola Mundo\r\n'
     # not lines yet: "Ho", a pause, "la\r\n" are two reads, two echoes
     client_open one "$PORT_UNDER_TEST"
@@ -117,7 +117,7 @@ for_each_stage() {
     start_server 03-selectors/01-select-wait "$PORT_UNDER_TEST"
     client_open idle "$PORT_UNDER_TEST"
     wait_server_line "$CONNECT"
-    send_line "$PORT_UNDER_TEST" 'Hola\r\n' 2 >"$LIB_TMP/busy.out"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/busy.out"
     assert_client_received busy 'Hola\r\n'
     assert_client_received idle ''
     client_kill idle                       # the book's listing would spin on this socket
@@ -234,7 +234,7 @@ _misbehaving_clients() {
     mark_output
     client_open "idle$1" "$PORT"
     wait_server_line "$CONNECT"
-    send_line "$PORT" 'Hola Mundo\r\n' 1 >"$LIB_TMP/busy$1.out"
+    send_line "$PORT" 'Hola Mundo\r\n' >"$LIB_TMP/busy$1.out"
     assert_client_received "busy$1" 'Hola Mundo\r\n'
     assert_client_received "idle$1" ''
     assert_new_output "$CONNECT" "$CONNECT" "Toda la data leida: b'Hola Mundo\\r\\n'" "$LEFT"
@@ -330,6 +330,7 @@ _trickle() {
 }
 _under_load() {
     local summary noread
+    mark_output
     # a client that sends and never reads: no longer read from (back-pressure), memory bounded
     mark_memory
     "$TOOLS_DIR/misbehave" no-read "$PORT" 1 >"$LIB_TMP/noread$1.out" &
@@ -339,22 +340,21 @@ _under_load() {
     assert_still_serving "$PORT" "fresh$1"
     assert_memory_growth_below 1000
 
-    mark_output
     # a slow reader: 8 MB of lines, more than the kernel buffers hold, read only after 0.3 s:
     # the echoes wait in the server's queue (send() says EAGAIN), the server stops reading
     # from it meanwhile, and once it reads, everything arrives, intact and in order
     summary=$("$TOOLS_DIR/many-clients" -n 1 -l 16000 -m 1000 -p 65536 -w 300 -R 4096 "$PORT")
     assert_equal "${summary% seconds=*}" "clients=1 served=1 refused=0 cut=0 failed=0 lines=16000/16000"
 
-    # meanwhile, 200 concurrent clients: every line comes back intact and in order
+    # then 200 concurrent clients: every line comes back intact and in order
     summary=$("$TOOLS_DIR/many-clients" -n 200 -l 5 -m 200 -p 40 -s "$(($1 + 1))" "$PORT")
     assert_equal "${summary% seconds=*}" "clients=200 served=200 refused=0 cut=0 failed=0 lines=1000/1000"
     wait "$noread"
-    # 201 connects and 202 leaves (the non-reader's too, with a reset: it left replies unread);
-    # -q: no "Toda la data leida" lines
-    wait_until 5 _new_lines_are 403 || { echo "expected 403 new lines:" >&2; cat "$SERVER_OUT" >&2; false; }
-    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")" 201
-    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")" 202
+    # 203 connects and 203 leaves (the non-reader's with a reset: it left replies unread),
+    # whenever the non-reader's 1 s ended; -q: no "Toda la data leida" lines
+    wait_until 5 _new_lines_are 406 || { echo "expected 406 lines:" >&2; cat "$SERVER_OUT" >&2; false; }
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")" 203
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")" 203
     grep -Eqx "${STAGE#*/}: (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)" "$SERVER_ERR"
     [ "$(wc -l <"$SERVER_ERR")" -eq 1 ]
 }

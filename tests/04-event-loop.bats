@@ -17,16 +17,21 @@ apagando() {
     echo "Apagando ($1): ya no se aceptan clientes. Conectados: $2, con respuestas pendientes: $3; plazo: 2 s (otra señal: cerrar ya)"
 }
 
-# _queue_full PORT: the server's replies to its client have piled up as far as the kernel lets
-# them (over 1 MB waiting, and no longer growing since the last look).
-_queue_full() {
-    local now
-    now=$(send_queue "$1")
-    if [ "$now" -gt 1000000 ] && [ "$now" -eq "${LAST_QUEUE:-0}" ]; then
-        return 0
+# _replies_pending PORT PID: server PID has replies queued for its client on PORT that it
+# cannot send yet. Seen from outside: the client's bytes wait unread in the server's socket
+# (Recv-Q), yet the server sleeps: it has stopped asking to read that client, which it does
+# only when its queue of replies is full (back-pressure), and the kernel will not take them.
+# (A server that merely has not run yet would be runnable, not asleep.) Three looks in a row.
+_replies_pending() {
+    local stat
+    stat=$(cat "/proc/$2/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    if [ "${stat%% *}" = S ] && [ "$(recv_queue "$1")" -gt 0 ]; then
+        PENDING_LOOKS=$((${PENDING_LOOKS:-0} + 1))
+    else
+        PENDING_LOOKS=0
     fi
-    LAST_QUEUE=$now
-    return 1
+    [ "$PENDING_LOOKS" -ge 3 ]
 }
 
 @test "02-graceful-shutdown: SIGINT: stops accepting, lets its clients leave, totals, exit 0" {
@@ -59,38 +64,34 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
 }
 
 @test "02-graceful-shutdown: SIGTERM and SIGINT with replies still queued: all delivered, exit 0" {
-    local ports=() pids=() outs=() errs=() clients=() sig i
+    local sig client summary echoed
     for sig in TERM INT; do
-        port=$(free_port)
-        start_server "$STAGE" "$port" -q
-        # 20,000 long lines (10 MB) from a client that reads nothing for 1.5 s: its echoes pile
-        # up (the signal comes once they have; a loaded machine may take a second for that)
+        start_server "$STAGE" "$(free_port)" -q
+        port=${SERVER_OUT%.out} port=${port##*.}
+        # 20,000 long lines (10 MB) from a client that reads nothing for its first 1.5 s: its
+        # echoes pile up. Once the server has replies it cannot send, the client is frozen
+        # (SIGSTOP), so that it cannot start reading while the server gets its signal.
         "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 1500 -R 4096 -c "$port" \
             >"$LIB_TMP/client-$sig.out" 2>&1 3>&- &
-        clients+=("$!") ports+=("$port") pids+=("$SERVER_PID") outs+=("$SERVER_OUT") errs+=("$SERVER_ERR")
-        LIB_PIDS+=("$!")
-    done
-    for i in 0 1; do
-        LAST_QUEUE=0
-        wait_until 5 _queue_full "${ports[$i]}"
-    done
-    kill -TERM "${pids[0]}"
-    kill -INT "${pids[1]}"
-    i=0
-    for sig in TERM INT; do
-        wait_exit "${pids[$i]}" 3
+        client=$!
+        LIB_PIDS+=("$client")
+        PENDING_LOOKS=0
+        wait_until 5 _replies_pending "$port" "$SERVER_PID"
+        kill -STOP "$client"
+        kill -"$sig" "$SERVER_PID"
+        wait_server_line "$(apagando "SIG$sig" 1 1)"
+        kill -CONT "$client" # it reads once its 1.5 s are over, well within the 2 s deadline
+        wait_exit "$SERVER_PID" 3
         assert_equal "$EXIT_STATUS" 0
-        wait "${clients[$i]}"
+        wait "$client"
         # the client got every line the server echoed, intact, then the server's FIN
         summary=$(cat "$LIB_TMP/client-$sig.out")
         [[ $summary =~ ^clients=1\ served=0\ refused=0\ cut=1\ failed=0\ lines=([0-9]+)/20000\  ]]
         echoed=${BASH_REMATCH[1]}
         [ "$echoed" -gt 1000 ]
-        SERVER_OUT=${outs[$i]} SERVER_ERR=${errs[$i]}
         assert_server_output "$CONNECT" "$(apagando "SIG$sig" 1 1)" "$LEFT" \
             "Servidor detenido. Clientes atendidos: 1, lineas devueltas: $echoed"
         assert_equal "$(cat "$SERVER_ERR")" ""
-        i=$((i + 1))
     done
 }
 

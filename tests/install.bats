@@ -48,8 +48,8 @@ apt-get install -y -qq --no-install-recommends bats bats-support bats-assert"
     FAKE_UID=1000 install_deps --for chapter-03 --dry-run
     assert_success
     assert_output "make chapter-03 needs, and this machine lacks: netcat-openbsd (nc, the clients) iproute2 (ss, to look at sockets); installing them: sudo apt-get install netcat-openbsd iproute2
-would run: sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-would run: sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends netcat-openbsd iproute2"
+would run: sudo env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get update -qq
+would run: sudo env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends netcat-openbsd iproute2"
     [ ! -e "$CALLS" ] # a dry run runs nothing
 }
 
@@ -92,9 +92,9 @@ would run: sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-i
     FAKE_INSTALLED="gcc make iproute2 bats bats-support bats-assert" install_deps --dry-run
     assert_success
     assert_line --index 0 "install-deps: installing what is missing: netcat-openbsd (nc, the clients); with apt-get install"
-    assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends netcat-openbsd"
+    assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends netcat-openbsd"
     FAKE_INSTALLED="gcc make netcat-openbsd iproute2 bats bats-support bats-assert" install_deps --all --dry-run
-    assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends strace linux-perf tmux gnuplot-nox python3 liburing-dev clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format shellcheck"
+    assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends strace linux-perf tmux gnuplot-nox python3 liburing-dev clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format shellcheck"
     FAKE_INSTALLED="gcc make netcat-openbsd iproute2 bats bats-support bats-assert" install_deps
     assert_output "install-deps: everything is already installed (gcc make netcat-openbsd iproute2 bats bats-support bats-assert)"
     rm "$BIN/apt-get"
