@@ -50,7 +50,7 @@ SOLUTIONS     := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(SOLUTION_
 EXERCISE_SRC  := $(if $(N),$(firstword $(wildcard $(EXERCISE_DIR)/0$(N)-*/*.c $(EXERCISE_DIR)/$(N)-*/*.c)))
 EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_SRC))
 
-.PHONY: all chapter-03 test clean help bench demo demo-stop exercise
+.PHONY: all chapter-03 test clean help bench demo demo-stop exercise diff list-stages
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
@@ -102,6 +102,14 @@ endif
 chapter-03: all | deps-for
 	@bash scripts/replay.sh $(STAGE)
 
+## diff: a stage against the one before it, code only (make diff STAGE=02-non-blocking/01-accept-eagain; FULL=1: with comments)
+diff:
+	@bash scripts/diff.sh $(if $(STAGE),$(STAGE),--help) $(if $(filter 1,$(FULL)),--full)
+
+## list-stages: the stages in order, as chapters/chapter-03/stages.txt lists them (the one list)
+list-stages:
+	@bash -c 'source scripts/lib.sh && stage_list'
+
 ## demo: live classroom demo in tmux (STAGE=02-non-blocking/02-eagain-loop CLIENTS=3); F10 closes
 demo: all
 	@bash scripts/demo.sh $(or $(STAGE),01-blocking/04-many-clients) $(or $(CLIENTS),2)
@@ -126,7 +134,7 @@ exercise: $(EXERCISE_BIN) $(TOOLS) | deps-for
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
 # as soon as they exist. The tools are Debian packages: scripts/install-deps.sh --all.
 
-.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format fuzz stress compile_commands.json
+.PHONY: check valgrind lint lint-cppcheck lint-tidy lint-format lint-shell fuzz stress compile_commands.json
 
 # make check: the same build with AddressSanitizer, UndefinedBehaviorSanitizer and (at exit)
 # LeakSanitizer, in its own folder per compiler (make check CC=clang works too).
@@ -164,9 +172,13 @@ LINT_SRCS    := $(sort $(shell find chapters common scripts tests -name '*.[ch]'
 LINT_C_SRCS  := $(filter %.c,$(LINT_SRCS))
 LINT_JOBS    ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
-## lint: cppcheck, clang-tidy (.clang-tidy) and clang-format --dry-run (.clang-format); make -k lint: all three
-lint: lint-cppcheck lint-tidy lint-format
-	@echo "lint: clean ($(words $(LINT_SRCS)) files)"
+# ...and every shell script and bats helper (the .bats files themselves are bats, not bash).
+SHELLCHECK   ?= shellcheck
+LINT_SHELL   := $(sort $(shell find scripts tests chapters -name '*.sh' -o -name '*.bash' 2>/dev/null)) .ci/run
+
+## lint: cppcheck, clang-tidy (.clang-tidy), clang-format --dry-run (.clang-format), shellcheck; make -k lint: all four
+lint: lint-cppcheck lint-tidy lint-format lint-shell
+	@echo "lint: clean ($(words $(LINT_SRCS)) C files, $(words $(LINT_SHELL)) scripts)"
 
 ## lint-cppcheck: cppcheck, every check family, POSIX library knowledge; any finding fails
 lint-cppcheck:
@@ -190,6 +202,11 @@ lint-tidy:
 lint-format:
 	@echo "lint: clang-format"
 	@$(CLANG_FORMAT) --style=file:$(CURDIR)/.clang-format --dry-run -Werror $(LINT_SRCS)
+
+## lint-shell: shellcheck -S warning on every script (scripts/, tests/*.bash, .ci/run, chapters/)
+lint-shell:
+	@echo "lint: shellcheck"
+	@$(SHELLCHECK) -S warning $(LINT_SHELL)
 
 # make fuzz: every tests/fuzz/NAME.c is a libFuzzer target, with its seeds in
 # tests/fuzz/corpus/NAME/; what it finds goes to $(BUILD)/fuzz/.

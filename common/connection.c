@@ -1,4 +1,7 @@
-/* connection.c - one client of the line-echo servers (see connection.h). */
+/* connection.c - one client of the line-echo servers (see connection.h).
+ *
+ * No EINTR loops here: every socket is non-blocking, and a call that never waits cannot be
+ * interrupted by a signal (EINTR means "interrupted while waiting"). */
 #include "connection.h"
 #include "pyrepr.h"
 #include "util.h"
@@ -8,14 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 /* What a dropped client reads before we close: one line, so that it knows why. */
-#define TOO_LONG_REPLY "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n"
-#define FAILED_REPLY "Error: fallo al atender su mensaje, se cierra la conexion\r\n"
-#define REFUSED_REPLY "Error: servidor lleno, intente mas tarde\r\n"
+#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
+#define FAILED_REPLY "Error: fallo al atender su mensaje, se cierra la conexión\r\n"
+#define REFUSED_REPLY "Error: servidor lleno, intente más tarde\r\n"
 
 /* (The reply names LINE_MAX_BYTES in its text: keep the two in step.) */
 _Static_assert(LINE_MAX_BYTES == 1024, "update TOO_LONG_REPLY and the drop message");
@@ -35,33 +37,10 @@ int echo_line(struct connection *c, const char *line, size_t len)
     return 0;
 }
 
-int accept_client(int listener, struct sockaddr_in *address, enum accept_status *status)
-{
-    for (;;) {
-        socklen_t address_len = sizeof *address;
-        int fd = accept(listener, (struct sockaddr *)address, &address_len);
-        if (fd != -1) {
-            set_nonblocking(fd);
-            *status = ACCEPT_OK;
-            return fd;
-        }
-        switch (accept_failed(errno)) { /* (dies on an error that is the server's bug) */
-        case ACCEPT_RETRY:
-            continue;
-        case ACCEPT_NOBODY:
-            *status = ACCEPT_EMPTY;
-            return -1;
-        case ACCEPT_SHORTAGE: /* reported; the client stays queued: let the stage pause */
-            *status = ACCEPT_BACK_OFF;
-            return -1;
-        }
-    }
-}
-
-struct connection *connection_accept(int listener, enum accept_status *status)
+struct connection *connection_accept(int listener, enum accept_result *result)
 {
     struct sockaddr_in address;
-    int fd = accept_client(listener, &address, status);
+    int fd = accept_nonblocking(listener, &address, result);
     if (fd == -1)
         return NULL;
 
@@ -69,7 +48,7 @@ struct connection *connection_accept(int listener, enum accept_status *status)
     if (c == NULL) {
         warn_call("malloc", ENOMEM);
         close(fd);
-        *status = ACCEPT_BACK_OFF; /* out of memory: pause accepting, as for EMFILE */
+        *result = ACCEPT_SHORTAGE; /* out of memory: pause accepting, as for EMFILE */
         return NULL;
     }
     c->fd = fd;
@@ -79,8 +58,6 @@ struct connection *connection_accept(int listener, enum accept_status *status)
     c->sent_fin = false;
     c->closing_since = 0;
     c->lines = 0;
-    c->slot = 0;
-    c->watched = 0;
     line_framer_init(&c->in, c->in_bytes, sizeof c->in_bytes);
     out_queue_init(&c->out, c->out_bytes, sizeof c->out_bytes);
     printf("Cliente connectandose desde %s\n", c->who);
@@ -167,7 +144,7 @@ static void discard(struct connection *c)
             c->state = CONNECTION_FINISHING;
             return;
         }
-        if (n > 0 || errno == EINTR)
+        if (n > 0)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             c->state = CONNECTION_CLOSED; /* ECONNRESET: it is gone */
@@ -179,6 +156,39 @@ static void discard(struct connection *c)
      * then must not keep the connection forever either. */
     if (monotonic_ms() - c->closing_since >= CLOSING_LINGER_MS)
         c->state = CONNECTION_CLOSED; /* it will not stop sending: enough */
+}
+
+/* recv() or send() on c failed with err: c is gone. A reset (ECONNRESET, or EPIPE after one)
+ * is the client's right, so one calm line says so (none for a client already dropped: it may
+ * well reset); anything else is reported as the failed call it is. */
+static void gone(struct connection *c, const char *call, int err)
+{
+    if (err != ECONNRESET && err != EPIPE) {
+        warn_call(call, err); /* then "desconectado", when it is closed */
+    } else if (!c->said_why) {
+        printf("Cliente %s desconectado (conexión reiniciada)\n", c->who);
+        c->said_why = true;
+    }
+    c->state = CONNECTION_CLOSED;
+}
+
+/* Send from the front of c's output queue until it is empty or send() would block (EAGAIN).
+ * A partial send() keeps the rest, in order. Returns 0, or -1 with errno set. */
+static int send_queued(struct connection *c)
+{
+    for (;;) {
+        size_t len;
+        const char *bytes = out_queue_peek(&c->out, &len);
+        if (len == 0)
+            return 0;
+        ssize_t n = send(c->fd, bytes, len, 0);
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0; /* the kernel's buffer for this socket is full: wait for writable */
+            return -1;
+        }
+        out_queue_consume(&c->out, (size_t)n); /* maybe only part: the rest stays in front */
+    }
 }
 
 void connection_read(struct connection *c, line_handler handle)
@@ -195,16 +205,12 @@ void connection_read(struct connection *c, line_handler handle)
     /* recv() straight into the framer, after the bytes of the unfinished line (if any). */
     size_t room;
     char *space = line_framer_space(&c->in, &room);
-    ssize_t n;
-    do {
-        n = recv(c->fd, space, room, 0);
-    } while (n == -1 && errno == EINTR);
+    ssize_t n = recv(c->fd, space, room, 0);
     if (n == -1) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return; /* a false alarm: nothing to read after all */
 
-        warn_call("recv", errno); /* ECONNRESET: the client is gone, with its queue */
-        c->state = CONNECTION_CLOSED;
+        gone(c, "recv", errno); /* ECONNRESET: the client is gone, with its queue */
         return;
     }
     if (n == 0) {
@@ -229,7 +235,7 @@ void connection_read(struct connection *c, line_handler handle)
         }
     }
     if (status == LINE_TOO_LONG) {
-        printf("Cliente %s descartado: linea de mas de %d bytes sin \\r\\n\n", c->who,
+        printf("Cliente %s descartado: línea de más de %d bytes sin \\r\\n\n", c->who,
                LINE_MAX_BYTES);
         reject(c, TOO_LONG_REPLY);
         return;
@@ -243,13 +249,8 @@ void connection_write(struct connection *c)
 {
     if (c->state == CONNECTION_CLOSED)
         return;
-    if (out_queue_send(&c->out, c->fd) == SEND_ERROR) {
-        int err = errno;
-        /* EPIPE or ECONNRESET: the client went away without reading everything. A dropped
-         * client doing that is no news; anyone else, we report. */
-        if (!c->said_why)
-            warn_call("send", err);
-        c->state = CONNECTION_CLOSED;
+    if (send_queued(c) == -1) {
+        gone(c, "send", errno); /* EPIPE, ECONNRESET: it went away without reading everything */
         return;
     }
     if (c->state == CONNECTION_CLOSING && !c->sent_fin && out_queue_pending(&c->out) == 0) {
@@ -274,24 +275,4 @@ void connection_close(struct connection *c)
     if (close(c->fd) == -1 && errno != EINTR)
         warn_call("close", errno);
     free(c);
-}
-
-void raise_fd_limit(void)
-{
-    struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) == -1) {
-        warn_call("getrlimit(RLIMIT_NOFILE)", errno);
-        return;
-    }
-    rlim_t wanted = limit.rlim_max;
-#ifdef OPEN_MAX
-    /* macOS: the hard limit says "unlimited", but setrlimit() refuses more than OPEN_MAX. */
-    if (wanted == RLIM_INFINITY || wanted > OPEN_MAX)
-        wanted = OPEN_MAX;
-#endif
-    if (limit.rlim_cur >= wanted)
-        return;
-    limit.rlim_cur = wanted;
-    if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
-        warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* keep going with the old limit */
 }

@@ -15,7 +15,7 @@
  *
  * The life of a connection, as a stage sees it:
  *
- *     c = connection_accept(listener, &status)    accepted, non-blocking, announced
+ *     c = connection_accept(listener, &result)    accepted, non-blocking, announced
  *     loop:
  *         wait until c->fd is readable if connection_wants_read(c),
  *                        writable if connection_wants_write(c)   (select, poll, epoll...)
@@ -24,7 +24,8 @@
  *         if connection_done(c): connection_close(c), forget it
  *
  * Every event is printed in the documents' voice (Spanish): connect, each echoed line unless
- * `quiet`, leave, and one line saying who was dropped and why. Failed calls go to stderr.
+ * `quiet`, leave (a reset is a leave too), and one line saying who was dropped and why.
+ * Failed calls that are not the client's doing go to stderr.
  */
 #ifndef WORKBOOK_CONNECTION_H
 #define WORKBOOK_CONNECTION_H
@@ -42,8 +43,6 @@
 /* Replies waiting for a slow reader: we read only while one read's echoes (at most
  * LINE_MAX_BYTES) and an error line still fit, so at most this much ever waits. */
 #define OUTPUT_MAX_BYTES (2 * LINE_MAX_BYTES + ERROR_LINE_MAX)
-/* How long to stop accepting after accept() ran out of descriptors or memory (EMFILE...). */
-#define ACCEPT_BACKOFF_MS 100
 /* How long a closing connection may go on sending before we close it anyway. */
 #define CLOSING_LINGER_MS 1000
 
@@ -65,8 +64,6 @@ struct connection {
     bool sent_fin;           /* CLOSING: shutdown(SHUT_WR) done */
     long long closing_since; /* CLOSING: when it started (monotonic_ms) */
     unsigned long lines;     /* lines echoed to this client */
-    size_t slot;             /* free for the stage: e.g. its index in a pollfd array */
-    unsigned watched;        /* free for the stage: e.g. the events registered with epoll */
     struct line_framer in;   /* bytes received, not yet a complete line */
     struct out_queue out;    /* bytes to send, not yet taken by the kernel */
     char in_bytes[LINE_MAX_BYTES];
@@ -80,25 +77,10 @@ typedef int (*line_handler)(struct connection *c, const char *line, size_t len);
 /* The echo: print `Toda la data leida: b'...'` (unless quiet) and queue the line back. */
 int echo_line(struct connection *c, const char *line, size_t len);
 
-enum accept_status {
-    ACCEPT_OK,       /* a new client */
-    ACCEPT_EMPTY,    /* nobody else is waiting (EAGAIN): wait for the listener to be readable */
-    ACCEPT_BACK_OFF, /* out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), already
-                        reported: stop watching the listener for ACCEPT_BACKOFF_MS, or the loop
-                        would wake up at once, fail again, and spin at 100% CPU */
-};
-
-/* accept() on the non-blocking listener, handling every error a server must survive:
- * EINTR and ECONNABORTED (the client left before we took it) are retried, EAGAIN and the
- * out-of-resources errors are reported in *status; anything else dies naming the call.
- * The new socket is set non-blocking EXPLICITLY: whether it inherits O_NONBLOCK from the
- * listener differs between systems (Linux: no; some BSDs: yes).
- * Returns the new descriptor and fills *address, or -1 with *status saying why not. */
-int accept_client(int listener, struct sockaddr_in *address, enum accept_status *status);
-
-/* accept_client(), then a new connection for it, announced with
- * `Cliente connectandose desde ('127.0.0.1', P)`. NULL with *status when there is none. */
-struct connection *connection_accept(int listener, enum accept_status *status);
+/* accept_nonblocking() (net.h), then a new connection for it, announced with
+ * `Cliente connectandose desde ('127.0.0.1', P)`. NULL with *result (ACCEPT_NOBODY or
+ * ACCEPT_SHORTAGE; no memory for the connection counts as a shortage) when there is none. */
+struct connection *connection_accept(int listener, enum accept_result *result);
 
 /* Turn a client away at once: a best-effort error line to it, `Cliente WHO rechazado: WHY`
  * on stdout, close(fd). For clients a stage cannot serve (select: fd >= FD_SETSIZE). */
@@ -127,12 +109,8 @@ void connection_finish(struct connection *c);
 bool connection_done(const struct connection *c);
 
 /* Close the socket, print `Cliente ('127.0.0.1', P) desconectado` (unless a line already said
- * why it was dropped), free c. The stage must have stopped watching c->fd. */
+ * why it was dropped: `descartado: ...`, or `desconectado (conexión reiniciada)` for a client
+ * that reset the connection), free c. The stage must have stopped watching c->fd. */
 void connection_close(struct connection *c);
-
-/* Raise this process's soft limit on open descriptors (RLIMIT_NOFILE) to its hard limit:
- * each client is one descriptor, and the usual soft limit (1024) would stop a server long
- * before the machine does. Reports a failure on stderr and goes on with the old limit. */
-void raise_fd_limit(void);
 
 #endif

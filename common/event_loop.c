@@ -15,7 +15,8 @@ struct watch {
     unsigned events;
     loop_io_callback callback;
     void *data;
-    bool removed; /* unwatched during this turn: its slot is reclaimed after the turn */
+    bool removed;           /* unwatched during this turn: its slot is reclaimed after the turn */
+    long long paused_until; /* loop_pause(): no callbacks before then (monotonic_ms); 0: none */
 };
 
 struct timer {
@@ -30,6 +31,7 @@ struct event_loop {
     struct watch *watches;  /* watches[i] describes fds[i] */
     size_t count, capacity; /* slots in use (removed ones included) and allocated */
     size_t removed;         /* removed slots not yet reclaimed */
+    size_t paused;          /* watches with a loop_pause() still running */
     long *slot_of_fd;       /* slot_of_fd[fd]: index in watches, or -1 */
     size_t fd_capacity;
 
@@ -79,7 +81,7 @@ void loop_free(struct event_loop *loop)
 static void set_pollfd(struct event_loop *loop, size_t slot)
 {
     const struct watch *w = &loop->watches[slot];
-    bool active = !w->removed && w->events != 0;
+    bool active = !w->removed && w->events != 0 && w->paused_until == 0;
     loop->fds[slot].fd = active ? w->fd : -1;
     loop->fds[slot].events =
         (short)(((w->events & LOOP_READ) ? POLLIN : 0) | ((w->events & LOOP_WRITE) ? POLLOUT : 0));
@@ -120,8 +122,10 @@ int loop_watch(struct event_loop *loop, int fd, unsigned events, loop_io_callbac
         }
         slot = (long)loop->count++;
         loop->slot_of_fd[fd] = slot;
+    } else if (loop->watches[slot].paused_until != 0) {
+        loop->paused--; /* watching it again ends its pause */
     }
-    loop->watches[slot] = (struct watch){fd, events, callback, data, false};
+    loop->watches[slot] = (struct watch){fd, events, callback, data, false, 0};
     set_pollfd(loop, (size_t)slot);
     return 0;
 }
@@ -132,9 +136,40 @@ void loop_unwatch(struct event_loop *loop, int fd)
         return;
     size_t slot = (size_t)loop->slot_of_fd[fd];
     loop->slot_of_fd[fd] = -1;
+    if (loop->watches[slot].paused_until != 0) {
+        loop->watches[slot].paused_until = 0;
+        loop->paused--;
+    }
     loop->watches[slot].removed = true; /* the slot itself goes at the end of the turn */
     loop->removed++;
     set_pollfd(loop, slot);
+}
+
+void loop_pause(struct event_loop *loop, int fd, long long delay_ms)
+{
+    if (fd < 0 || (size_t)fd >= loop->fd_capacity || loop->slot_of_fd[fd] == -1)
+        return;
+    size_t slot = (size_t)loop->slot_of_fd[fd];
+    if (loop->watches[slot].paused_until == 0)
+        loop->paused++;
+    loop->watches[slot].paused_until = monotonic_ms() + (delay_ms > 0 ? delay_ms : 0);
+    set_pollfd(loop, slot);
+}
+
+/* Watches whose pause is over are watched again (from the wait that follows). */
+static void end_pauses(struct event_loop *loop)
+{
+    if (loop->paused == 0)
+        return;
+    long long now = monotonic_ms();
+    for (size_t i = 0; i < loop->count; i++) {
+        struct watch *w = &loop->watches[i];
+        if (w->paused_until != 0 && w->paused_until <= now) {
+            w->paused_until = 0;
+            loop->paused--;
+            set_pollfd(loop, i);
+        }
+    }
 }
 
 /* Squeeze out removed slots, keeping the others in order. */
@@ -187,15 +222,21 @@ void loop_stop(struct event_loop *loop)
     loop->stopping = true;
 }
 
-/* How long poll() may sleep: until the earliest timer, or forever (-1) if there is none. */
+/* How long poll() may sleep: until the earliest timer or end of a pause, or forever (-1) if
+ * there is none. */
 static int poll_timeout(const struct event_loop *loop)
 {
-    if (loop->timer_count == 0)
-        return -1;
-    long long earliest = loop->timers[0].due_ms;
-    for (size_t i = 1; i < loop->timer_count; i++)
-        if (loop->timers[i].due_ms < earliest)
+    long long earliest = -1;
+    for (size_t i = 0; i < loop->timer_count; i++)
+        if (earliest == -1 || loop->timers[i].due_ms < earliest)
             earliest = loop->timers[i].due_ms;
+    for (size_t i = 0; loop->paused > 0 && i < loop->count; i++) {
+        long long until = loop->watches[i].paused_until;
+        if (until != 0 && (earliest == -1 || until < earliest))
+            earliest = until;
+    }
+    if (earliest == -1)
+        return -1;
     long long wait = earliest - monotonic_ms();
     if (wait < 0)
         return 0;
@@ -228,6 +269,7 @@ void loop_run(struct event_loop *loop)
 {
     loop->stopping = false;
     while (!loop->stopping && (loop->count > loop->removed || loop->timer_count > 0)) {
+        end_pauses(loop);
         /* 1. Wait: the one place where the loop sleeps, until a descriptor is ready or the
          *    earliest timer is due. */
         int ready = poll(loop->fds, (nfds_t)loop->count, poll_timeout(loop));

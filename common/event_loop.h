@@ -52,6 +52,11 @@ int loop_watch(struct event_loop *loop, int fd, unsigned events, loop_io_callbac
 /* Stop watching fd (before closing it). Nothing happens if fd is not watched. */
 void loop_unwatch(struct event_loop *loop, int fd);
 
+/* No callbacks for fd for delay_ms; then it is watched for its events again (loop_watch() or
+ * loop_unwatch() before then end the pause). For a listening socket out of descriptors
+ * (ACCEPT_SHORTAGE in net.h): it stays readable, and watching it would spin. */
+void loop_pause(struct event_loop *loop, int fd, long long delay_ms);
+
 /* Call callback(loop, data) once, delay_ms from now. Returns a timer id for loop_cancel(),
  * or -1 with errno ENOMEM. */
 long loop_call_later(struct event_loop *loop, long long delay_ms, loop_timer_callback callback,

@@ -2,9 +2,7 @@
 #include "lines.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* --- the line framer ---------------------------------------------------------------------- */
 
@@ -134,23 +132,4 @@ void out_queue_consume(struct out_queue *q, size_t n)
     q->start += n;
     if (q->start == q->end) /* empty: start again at the front, so pushes rarely move bytes */
         q->start = q->end = 0;
-}
-
-enum send_status out_queue_send(struct out_queue *q, int fd)
-{
-    for (;;) {
-        size_t len;
-        const char *bytes = out_queue_peek(q, &len);
-        if (len == 0)
-            return SEND_DONE;
-        ssize_t n = send(fd, bytes, len, 0);
-        if (n == -1) {
-            if (errno == EINTR)
-                continue; /* a signal interrupted us before anything was sent: try again */
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return SEND_AGAIN; /* the kernel's buffer for this socket is full */
-            return SEND_ERROR;
-        }
-        out_queue_consume(q, (size_t)n); /* maybe only part: the rest stays at the front */
-    }
 }

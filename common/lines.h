@@ -12,8 +12,8 @@
  * Both have a FIXED capacity chosen by the caller, who also provides the storage: a connection
  * can never make the server use more memory than that, whatever the client sends.
  *
- * The framer never touches a socket (feed it bytes from anywhere: recv(), a file, a fuzzer).
- * The queue is pure too, except out_queue_send(), which hands its bytes to send().
+ * Neither touches a socket (feed the framer bytes from anywhere: recv(), a file, a fuzzer;
+ * connection.c hands the queue's bytes to send(): out_queue_peek(), then out_queue_consume()).
  *
  * Neither allocates, neither keeps global state, and every function is O(bytes handled).
  */
@@ -110,7 +110,7 @@ size_t line_framer_pending(const struct line_framer *f);
  * The output queue
  *
  * A FIFO of bytes with a fixed capacity. out_queue_push() adds a whole message or nothing;
- * out_queue_send() sends from the front until the queue is empty or the socket is full.
+ * out_queue_peek() shows the oldest bytes, out_queue_consume() drops those that were sent.
  * The caller keeps memory bounded by not reading more from a client whose queue has no room:
  * that is back-pressure (a client that never reads is simply no longer read from).
  * ------------------------------------------------------------------------------------------ */
@@ -138,15 +138,5 @@ bool out_queue_push(struct out_queue *q, const void *bytes, size_t len);
 /* The oldest waiting bytes (*len of them, 0 when empty), and dropping n of them once sent. */
 const char *out_queue_peek(const struct out_queue *q, size_t *len);
 void out_queue_consume(struct out_queue *q, size_t n);
-
-enum send_status {
-    SEND_DONE,  /* the queue is empty: everything was handed to the kernel */
-    SEND_AGAIN, /* the socket is full (EAGAIN): wait until it is writable, then call again */
-    SEND_ERROR, /* send() failed (errno says why: EPIPE, ECONNRESET...): the client is gone */
-};
-
-/* Send from the front of the queue on the non-blocking socket fd until it is empty or send()
- * would block. A partial send() keeps the rest, in order; EINTR is retried. */
-enum send_status out_queue_send(struct out_queue *q, int fd);
 
 #endif

@@ -5,9 +5,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,10 +46,40 @@ int listen_tcp(int port)
     return fd;
 }
 
-enum accept_failure accept_failed(int err)
+/* The network errors of the new connection that Linux's accept() passes on, which accept(2)
+ * says to treat "like EAGAIN by retrying" (ENETDOWN ... ENETUNREACH, its whole list), and
+ * EPERM (a firewall rule refused the connection). */
+static bool is_network_error(int err)
+{
+    switch (err) {
+    case ENETDOWN:
+    case EPROTO:
+    case ENOPROTOOPT:
+#ifdef EHOSTDOWN
+    case EHOSTDOWN:
+#endif
+#ifdef ENONET
+    case ENONET:
+#endif
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case EPERM:
+    case ETIMEDOUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static long long last_shortage = -1000000; /* when accept() last ran short (monotonic_ms) */
+
+enum accept_result accept_failed(int err)
 {
     if (err == EAGAIN || err == EWOULDBLOCK)
         return ACCEPT_NOBODY;
+    if (err == EINTR || err == ECONNABORTED || is_network_error(err))
+        return ACCEPT_RETRY; /* that one client is lost (or was never there): the next may be fine */
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         /* Until a descriptor is free every accept() fails again: one line a second is enough
          * to say so, without flooding the terminal (or a log) with the same line. */
@@ -55,16 +89,62 @@ enum accept_failure accept_failed(int err)
             warn_call("accept", err);
             last_report = now;
         }
+        last_shortage = now;
+        errno = err;
         return ACCEPT_SHORTAGE;
     }
-    /* Linux also passes on here a network error of the new connection (EPROTO, ENETDOWN,
-     * EHOSTUNREACH...): that one client is lost, the next may be fine. */
-    if (err == EINTR || err == ECONNABORTED || err == EPROTO || err == ENETDOWN ||
-        err == ENETUNREACH || err == EHOSTUNREACH || err == ENOPROTOOPT || err == EOPNOTSUPP ||
-        err == EPERM || err == ETIMEDOUT)
-        return ACCEPT_RETRY;
     errno = err;
     die("accept");
+}
+
+int accept_nonblocking(int listener, struct sockaddr_in *address, enum accept_result *result)
+{
+    for (;;) {
+        socklen_t address_len = sizeof *address;
+        int fd = accept(listener, (struct sockaddr *)address, &address_len);
+        if (fd != -1) {
+            set_nonblocking(fd);
+            *result = ACCEPT_OK;
+            return fd;
+        }
+        *result = accept_failed(errno); /* (dies on an error that is the server's bug) */
+        if (*result != ACCEPT_RETRY)
+            return -1;
+    }
+}
+
+int accept_backoff_left(void)
+{
+    long long left = last_shortage + ACCEPT_BACKOFF_MS - monotonic_ms();
+    return left > 0 ? (int)left : 0;
+}
+
+int raise_fd_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == -1) {
+        warn_call("getrlimit(RLIMIT_NOFILE)", errno);
+        return FD_SETSIZE; /* a guess: the usual soft limit */
+    }
+    rlim_t wanted = limit.rlim_max;
+#ifdef OPEN_MAX
+    /* macOS: the hard limit says "unlimited", but setrlimit() refuses more than OPEN_MAX. */
+    if (wanted == RLIM_INFINITY || wanted > OPEN_MAX)
+        wanted = OPEN_MAX;
+#endif
+    if (wanted == RLIM_INFINITY || wanted > FD_LIMIT_MAX)
+        wanted = FD_LIMIT_MAX; /* a table by descriptor stays a few MB at most */
+    /* The hard limit too: then nobody (without privileges) can raise the soft limit from
+     * outside later (prlimit), and no descriptor can ever reach the limit returned. */
+    if (limit.rlim_cur != wanted || limit.rlim_max != wanted) {
+        struct rlimit fixed = {.rlim_cur = wanted, .rlim_max = wanted};
+        if (setrlimit(RLIMIT_NOFILE, &fixed) == 0)
+            limit = fixed;
+        else
+            warn_call("setrlimit(RLIMIT_NOFILE)", errno); /* keep going with the old limit */
+    }
+    return limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > FD_LIMIT_MAX ? FD_LIMIT_MAX
+                                                                            : (int)limit.rlim_cur;
 }
 
 void set_nonblocking(int fd)

@@ -25,7 +25,8 @@ int server_init(int argc, char **argv);
 /* Parse a port number; returns -1 unless text is a whole number from 1 to 65535. */
 int parse_port(const char *text);
 
-/* The short name of errno value err ("EAGAIN", "EPIPE", ...), or "?" if unknown. */
+/* The short name of errno value err ("EAGAIN", "EPIPE", ...): every value the system
+ * defines has one ("?" only for a number that is no errno at all). */
 const char *errno_name(int err);
 
 /* Print "stage: call: reason (errno N, NAME)" for the current errno and exit(1). */

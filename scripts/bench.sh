@@ -18,7 +18,7 @@
 #   RSS       the server's peak resident memory (VmHWM) after the largest client run
 # Every run is bounded in time and talks only to 127.0.0.1. Needs Linux (/proc) and build/tools.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 # Ctrl-C and SIGTERM stop everything the benchmark started: see supervise in lib.sh.
 supervise "(interrupted: everything the benchmark started is stopped)" "$0" "$@"
@@ -53,9 +53,8 @@ trap stop_all EXIT
 
 # The servers: "label|kind|what" where kind is stage (a stage path) or peer (a command).
 SERVERS=()
-for stage in 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop \
-    03-selectors/01-select-wait 03-selectors/02-select-lines 03-selectors/03-poll-lines \
-    03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown; do
+mapfile -t stages < <(stage_list bench) # the stages tagged bench in chapters/chapter-03/stages.txt
+for stage in "${stages[@]}"; do
     [ -x "$(stage_bin "$stage")" ] && SERVERS+=("$stage|stage|$stage")
 done
 if [ -n "${BENCH_ONLY:-}" ]; then

@@ -4,7 +4,7 @@
 # many still fail. Each check's name is a hint: it says what the finished program does.
 #   scripts/exercise.sh N SOURCE BINARY      (the Makefile passes all three)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 n=$1 src=$2 bin=$3
 if [ -z "$src" ]; then

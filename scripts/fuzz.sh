@@ -5,7 +5,7 @@
 # (a quick regression check). A failing input is saved as build/fuzz/artifacts/NAME-crash-...
 # and replayed with: build/fuzz/NAME FILE
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 seconds=${1:?usage: scripts/fuzz.sh SECONDS FUZZER...}
 shift

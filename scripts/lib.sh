@@ -1,13 +1,21 @@
+# shellcheck shell=bash
 # scripts/lib.sh - the one way this workbook starts a stage, waits for its port, drives clients
 # and cleans up. The bats tests (tests/helpers.bash) and the replay (scripts/replay.sh) both
 # source it, so "start a server and talk to it" is defined once.
 #
-# Needs bash >= 4.1, OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
+# Needs bash >= 4.3 (checked below), OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
 #
 # Variables:
 #   BUILD_DIR   where the stage binaries are (default: build/ at the top of the repo);
 #               `make check` points it at the sanitizer build, so the same tests run there.
 #   LIB_TMP     folder for servers' and clients' output files (set by the caller).
+
+# bash 4.3: `wait -n` (run-tests.sh), ${array[-1]} (bench.sh), {fd}> (client_open below).
+if [ -z "${BASH_VERSINFO:-}" ] || [ "${BASH_VERSINFO[0]}" -lt 4 ] ||
+    { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 3 ]; }; then
+    echo "these scripts need bash 4.3 or newer; this is bash ${BASH_VERSION:-?} (macOS: brew install bash)" >&2
+    exit 2
+fi
 
 LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$LIB_ROOT/build}
@@ -51,6 +59,15 @@ bats_library_found() {
         [ -f "$dir/$1/load.bash" ] || [ -f "$dir/$1.bash" ] && return 0
     done
     return 1
+}
+
+# The chapter's stages, in order, are listed once, in chapters/chapter-03/stages.txt.
+STAGE_LIST=${STAGE_LIST:-$LIB_ROOT/chapters/chapter-03/stages.txt}
+# stage_list [TAG]: every stage of the list (or those tagged TAG, e.g. bench), one a line.
+stage_list() {
+    awk -v tag="${1:-}" '{ sub(/#.*/, "") } NF {
+        keep = tag == ""; for (i = 3; i <= NF; i++) if ($i == tag) keep = 1
+        if (keep) print $1 }' "$STAGE_LIST"
 }
 
 # stage_bin 01-blocking/04-many-clients -> path of its binary
@@ -144,6 +161,7 @@ _listening_or_dead() { port_listening "$1" || ! kill -0 "$2" 2>/dev/null; }
 
 # run_server STAGE PORT [ARGS...]: like start_server, for a stage expected to exit by itself
 # before it listens (bad port, port in use, EAGAIN). Sets SERVER_OUT, SERVER_ERR, SERVER_STATUS.
+# shellcheck disable=SC2034 # SERVER_STATUS is for the caller to read
 run_server() {
     local stage=$1 port=$2
     shift 2
@@ -156,6 +174,7 @@ run_server() {
 }
 
 # wait_exit PID [SECONDS]: wait for a started process to end; sets EXIT_STATUS. 1 on time-out.
+# shellcheck disable=SC2034 # EXIT_STATUS is for the caller to read
 wait_exit() {
     wait_until "${2:-5}" _dead "$1" || return 1
     EXIT_STATUS=0

@@ -10,7 +10,7 @@
 # free port and everything started is stopped at the end, also on Ctrl-C. It drives the stages
 # with scripts/lib.sh, the same helpers the tests use.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 
 require_tools replay || exit 1
@@ -382,10 +382,8 @@ replay_04_event_loop_01_callback_loop() {
 
 printf '%sChapter 3: from blocking sockets to the event loop%s\n' "$B" "$R"
 printf '%s(every server below runs on a free port on 127.0.0.1; PAUSE=0 to run straight through)%s\n' "$D" "$R"
-for stage in 01-blocking/01-accept 01-blocking/02-recv-two-bytes 01-blocking/03-read-and-write \
-    01-blocking/04-many-clients 02-non-blocking/01-accept-eagain 02-non-blocking/02-eagain-loop \
-    03-selectors/01-select-wait 03-selectors/02-select-lines 03-selectors/03-poll-lines \
-    03-selectors/04-epoll-lines 04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown; do
+mapfile -t stages < <(stage_list) # chapters/chapter-03/stages.txt: the one list, in order
+for stage in "${stages[@]}"; do
     run_stage "$stage"
 done
 if [ $ran -eq 0 ]; then

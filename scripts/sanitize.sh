@@ -13,7 +13,7 @@
 # here for the stages that end on their own and for every error exit, not for the looping
 # servers: `make valgrind` checks those (memcheck does its leak check even after SIGTERM).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 if [ $# -lt 1 ] || [ ! -d "$1" ]; then
     echo "usage: scripts/sanitize.sh SANITIZED-BUILD [BATS-FILE...]   (make check runs it)" >&2

@@ -72,9 +72,9 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 _fds_are() { [ "$(fd_count "$1")" -eq "$2" ]; }
 _lines_are() { [ "$(count_lines "$SERVER_OUT" "$1")" -eq "$2" ]; }
 _piled_up() { [ "$(send_queue "$1")" -gt 262144 ]; }
-# stderr_lines FILE: the server's stderr, without the resets a client that leaves unread
-# replies causes (expected: the kernel answers its close with RST).
-stderr_lines() { grep -cvE ': (send|recv): Connection reset by peer \(errno 104, ECONNRESET\)$' "$1"; }
+# stderr_lines FILE: how many lines the server wrote on stderr. (A client that resets the
+# connection, as one that leaves unread replies does, is a calm line on stdout, not an error.)
+stderr_lines() { wc -l <"$1"; }
 
 CONNECT="Cliente connectandose desde ('127.0.0.1', PORT)"
 LEFT="Cliente ('127.0.0.1', PORT) desconectado"
@@ -197,7 +197,7 @@ check_fdsetsize() {
     local what="$BEYOND clients: $served served, $refused refused (told: $told; $rejected 'rechazado' lines); $base fds open before, so at least $((FD_SETSIZE - base)) servable"
     if [ "$served" -ge $((FD_SETSIZE - base)) ] && [ "$refused" -ge 1 ] &&
         [ $((served + refused)) -eq "$BEYOND" ] && [ "$rejected" -eq "$refused" ] &&
-        [ "$told" = "b'Error: servidor lleno, intente mas tarde\\r\\n'" ] &&
+        [ "$told" = "b'Error: servidor lleno, intente m\\xc3\\xa1s tarde\\r\\n'" ] &&
         [ "$(stderr_lines "$SERVER_ERR")" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         report "$stage" fdsetsize ok "$what"
     else

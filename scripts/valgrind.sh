@@ -16,7 +16,7 @@
 #
 # Variables: BUILD_DIR (lib.sh; the tools are taken from there), VALGRIND (default valgrind).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=lib.sh
 source scripts/lib.sh
 
@@ -36,6 +36,7 @@ mkdir -p "$LOGS/tmp"
 
 # --error-exitcode: 99, a status no stage uses itself. Leaks of kind definite and indirect are
 # errors (counted in the ERROR SUMMARY); possible ones are shown, not counted.
+# shellcheck disable=SC2054 # (the commas are valgrind's: --show-leak-kinds=a,b is one word)
 MEMCHECK=(--tool=memcheck --error-exitcode=99 --leak-check=full
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect
     --track-origins=yes --num-callers=30)
@@ -71,7 +72,7 @@ run_scenario() {
 
 # finish_run LABEL PID STATUS: judge one finished run by its exit status and its log.
 finish_run() {
-    local label=$1 pid=$2 status=$3 log=$LOGS/$name.$2.log
+    local label=$1 status=$3 log=$LOGS/$name.$2.log
     if [ "$status" != 99 ] && grep -q 'ERROR SUMMARY: 0 errors' "$log" 2>/dev/null; then
         printf 'clean   %-46s %s (exit %s)\n' "$stage" "$label" "$status"
         return

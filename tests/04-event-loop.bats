@@ -47,7 +47,7 @@ _replies_pending() {
     wait_exit "$SERVER_PID" 2
     assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT" "$CONNECT" \
-        "$(apagando SIGINT 1 0)" "$LEFT" "Servidor detenido. Clientes atendidos: 2, lineas devueltas: 1"
+        "$(apagando SIGINT 1 0)" "$LEFT" "Servidor detenido. Clientes atendidos: 2, líneas devueltas: 1"
     assert_equal "$(cat "$SERVER_ERR")" ""
     assert_client_received idle ''
     # the port can be used again at once
@@ -60,7 +60,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID" 1
     assert_equal "$EXIT_STATUS" 0
-    assert_server_output "$(apagando SIGTERM 0 0)" "Servidor detenido. Clientes atendidos: 0, lineas devueltas: 0"
+    assert_server_output "$(apagando SIGTERM 0 0)" "Servidor detenido. Clientes atendidos: 0, líneas devueltas: 0"
 }
 
 @test "02-graceful-shutdown: SIGTERM and SIGINT with replies still queued: all delivered, exit 0" {
@@ -90,7 +90,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
         echoed=${BASH_REMATCH[1]}
         [ "$echoed" -gt 1000 ]
         assert_server_output "$CONNECT" "$(apagando "SIG$sig" 1 1)" "$LEFT" \
-            "Servidor detenido. Clientes atendidos: 1, lineas devueltas: $echoed"
+            "Servidor detenido. Clientes atendidos: 1, líneas devueltas: $echoed"
         assert_equal "$(cat "$SERVER_ERR")" ""
     done
 }
@@ -115,7 +115,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     wait_exit "$SERVER_PID" 1
     assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "$(apagando SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
-        "Servidor detenido. Clientes atendidos: 1, lineas devueltas: 0"
+        "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
 
     wait_exit "${waiting[0]}" 4
     assert_equal "$EXIT_STATUS" 0
@@ -124,7 +124,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ]
     SERVER_OUT=${waiting[1]}
     assert_server_output "$CONNECT" "$(apagando SIGINT 1 0)" "Plazo agotado; se cierran los que quedan: 1" \
-        "$LEFT" "Servidor detenido. Clientes atendidos: 1, lineas devueltas: 0"
+        "$LEFT" "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
 }
 
 @test "02-graceful-shutdown: boom makes only its own client's handler fail; everyone else goes on" {
@@ -133,7 +133,7 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     client_send other 'Hola\r\n'
     wait_client_output other 'Hola\r\n'
     send_line "$PORT_UNDER_TEST" 'uno\r\nboom\r\ndos\r\n' >"$LIB_TMP/boom.out"
-    assert_client_received boom 'uno\r\nError: fallo al atender su mensaje, se cierra la conexion\r\n'
+    assert_client_received boom 'uno\r\nError: fallo al atender su mensaje, se cierra la conexión\r\n'
     send_line "$PORT_UNDER_TEST" 'boomerang\r\n' >"$LIB_TMP/boomerang.out"
     assert_client_received boomerang 'boomerang\r\n'   # only the line "boom" itself fails
     client_send other 'Sigo\r\n'
@@ -148,6 +148,6 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
         "Cliente ('127.0.0.1', PORT) descartado: su manejador falló con b'boom\\r\\n'" \
         "$CONNECT" "Toda la data leida: b'boomerang\\r\\n'" "$LEFT" \
         "Toda la data leida: b'Sigo\\r\\n'" "$(apagando SIGTERM 1 0)" "$LEFT" \
-        "Servidor detenido. Clientes atendidos: 3, lineas devueltas: 4"
+        "Servidor detenido. Clientes atendidos: 3, líneas devueltas: 4"
     assert_equal "$(cat "$SERVER_ERR")" ""
 }

@@ -2,7 +2,8 @@
 # The shared layer under the stages, tested on its own where no server shows it from outside.
 #   common/event_loop.c: tests/unit/event_loop.c checks each promise of event_loop.h (a
 #   descriptor unwatched or watched during a turn, an fd number reused within a turn, pause,
-#   hang-up, a descriptor closed while watched, timer order, cancel, a timer set during a turn,
+#   loop_pause(), hang-up, a descriptor closed while watched, timer order, cancel, a timer set
+#   during a turn,
 #   loop_stop()). It prints TAP; a hang is a failure too, hence the timeout.
 #   common/connection.c: tests/unit/connection.c, both ends of a real connection, for what a
 #   client cannot time from outside (FIN while echoes are still queued, back-pressure).
@@ -32,6 +33,6 @@ run_unit() {
 }
 
 @test "common/connection: FIN with echoes queued, back-pressure, pieces, a line too long (tests/unit/connection.c)" {
-    run_unit connection 10
+    run_unit connection 12
     assert_equal "$(cat "$LIB_TMP/err")" ""
 }

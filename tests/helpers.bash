@@ -29,6 +29,7 @@ setup_file() {
 
 setup() {
     LIB_TMP=$BATS_TEST_TMPDIR
+    # shellcheck disable=SC2034 # the tests' port, read by the bats files
     PORT_UNDER_TEST=$(free_port)
 }
 

@@ -53,7 +53,7 @@ static struct connection *connect_pair(int *client)
         die("setsockopt(SO_RCVBUF)");
     if (connect(*client, (struct sockaddr *)&address, sizeof address) == -1)
         die("connect");
-    enum accept_status status = ACCEPT_EMPTY;
+    enum accept_result status = ACCEPT_NOBODY;
     struct connection *c = NULL;
     for (int i = 0; i < 100 && c == NULL; i++) { /* the listener is non-blocking */
         c = connection_accept(listener, &status);
@@ -205,11 +205,30 @@ static void test_line_too_long(void)
     char got[256] = {0};
     size_t n = receive(client, got, sizeof got - 1);
     static const char reply[] =
-        "Error: linea de mas de 1024 bytes sin \\r\\n, se cierra la conexion\r\n";
+        "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n";
     check(n == sizeof reply - 1 && memcmp(got, reply, n) == 0, "it gets one error line");
     check(wait_readable(client) && recv(client, got, sizeof got, 0) == 0, "then FIN");
     connection_close(c);
     close(client);
+}
+
+/* Failed calls name their errno (util.c's errno_name): every value this system has a message
+ * for has a name, and the names are the right ones. */
+static void test_errno_names(void)
+{
+    int unnamed = 0;
+    for (int err = 1; err < 4096; err++) {
+        const char *message = strerror(err);
+        if (strncmp(message, "Unknown error", 13) != 0 && strcmp(errno_name(err), "?") == 0) {
+            fprintf(tap, "# errno %d (%s) has no name\n", err, message);
+            unnamed++;
+        }
+    }
+    check(unnamed == 0, "errno_name: every errno the system knows has its name");
+    check(strcmp(errno_name(EAGAIN), "EAGAIN") == 0 &&
+              strcmp(errno_name(ENOTSOCK), "ENOTSOCK") == 0 &&
+              strcmp(errno_name(ECONNRESET), "ECONNRESET") == 0,
+          "errno_name: EAGAIN, ENOTSOCK, ECONNRESET by their names");
 }
 
 int main(void)
@@ -230,6 +249,7 @@ int main(void)
     test_fin_keeps_queued_echoes();
     test_back_pressure();
     test_line_too_long();
+    test_errno_names();
 
     close(listener);
     fprintf(tap, "1..%d\n", checks);

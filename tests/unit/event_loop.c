@@ -273,6 +273,49 @@ static void test_replace_and_pause(void)
     close(a[0]);
 }
 
+/* --- 4b. loop_pause(): no callbacks for a while, then watched again by itself ------------------ */
+
+static void test_loop_pause(void)
+{
+    int a[2];
+    make_pair(a);
+    make_readable(a);
+    reset_records();
+
+    struct event_loop *loop = loop_new();
+    loop_watch(loop, a[0], LOOP_READ, on_ready_stop, &records[0]);
+    long long start = monotonic_ms();
+    loop_pause(loop, a[0], 100);
+    loop_call_later(loop, 50, on_timer_stop_loop, NULL);
+    clock_t cpu = clock();
+    loop_run(loop);
+    check(records[0].calls == 0, "loop_pause: no callback during the pause, although it is ready");
+    loop_run(loop); /* nothing else to wait for: only the end of the pause can end this */
+    long long waited = monotonic_ms() - start;
+    double cpu_ms = (double)(clock() - cpu) * 1000.0 / CLOCKS_PER_SEC;
+    check(records[0].calls == 1 && waited >= 100,
+          "loop_pause: once it is over, the fd is watched again, and the loop sleeps till then");
+    check(cpu_ms < 25.0, "loop_pause: the loop sleeps through the pause (no busy loop)");
+
+    make_readable(a);
+    loop_pause(loop, a[0], 10000);
+    loop_watch(loop, a[0], LOOP_READ, on_ready_stop, &records[1]); /* ends the pause */
+    loop_run(loop);
+    check(records[1].calls == 1, "loop_pause: loop_watch() ends a pause at once");
+
+    make_readable(a);
+    loop_pause(loop, a[0], 10000);
+    loop_unwatch(loop, a[0]);
+    loop_call_later(loop, 20, on_timer_stop_loop, NULL);
+    start = monotonic_ms();
+    loop_run(loop);
+    check(monotonic_ms() - start < 1000,
+          "loop_pause: unwatching forgets the pause (no wait for it)");
+    loop_pause(loop, a[0], 10); /* not watched: nothing happens */
+    loop_free(loop);
+    close_pair(a);
+}
+
 /* --- 5. readable, writable, hang-up ------------------------------------------------------------ */
 
 static void test_ready_kinds(void)
@@ -500,6 +543,7 @@ int main(void)
     test_watch_during_turn();
     test_fd_reused_during_turn();
     test_replace_and_pause();
+    test_loop_pause();
     test_ready_kinds();
     test_hangup_and_error_alone();
     test_closed_while_watched();

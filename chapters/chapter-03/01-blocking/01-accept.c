@@ -14,7 +14,6 @@
 #include "util.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,13 +49,13 @@ int main(int argc, char **argv)
         die("listen");
 
     /* accept() blocks until a queued connection is there, and returns a new socket for it.
-     * (Every later stage does the four steps above with one call: listen_tcp(port).) */
+     * (Every later stage does the four steps above with one call: listen_tcp(port).)
+     * No EINTR loop: no signal handler is installed, so a signal cannot interrupt the wait and
+     * return: Ctrl-C ends the process, SIGPIPE is ignored, and after Ctrl-Z and fg the kernel
+     * resumes the call by itself. */
     struct sockaddr_in client_address;
     socklen_t address_len = sizeof client_address;
-    int connection;
-    do { /* EINTR: a signal interrupted the wait before anyone came: wait again */
-        connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
-    } while (connection == -1 && errno == EINTR);
+    int connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
     if (connection == -1)
         die("accept");
 

@@ -21,7 +21,6 @@
 #include "pyrepr.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,10 +42,7 @@ int main(int argc, char **argv)
 
     struct sockaddr_in client_address;
     socklen_t address_len = sizeof client_address;
-    int connection;
-    do { /* EINTR: a signal interrupted the wait before anyone came: wait again */
-        connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
-    } while (connection == -1 && errno == EINTR);
+    int connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
     if (connection == -1)
         die("accept");
     char who[ADDRESS_TEXT_MAX];
@@ -64,11 +60,8 @@ int main(int argc, char **argv)
         /* recv() blocks until at least one byte is there, and returns at most 2. */
         size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
         ssize_t n = recv(connection, buffer + len, want, 0);
-        if (n == -1) {
-            if (errno == EINTR)
-                continue; /* interrupted by a signal before any byte arrived: ask again */
-            die("recv");  /* e.g. ECONNRESET: the client reset the connection */
-        }
+        if (n == -1)
+            die("recv"); /* e.g. ECONNRESET: the client reset the connection */
         if (n == 0)
             break; /* the client closed its side: no more data will come */
         print_bytes("Data leida: ", buffer + len, (size_t)n);

@@ -70,8 +70,6 @@ static bool read_and_echo(const struct client *c)
         size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
         ssize_t n = recv(c->fd, buffer + len, want, 0);
         if (n == -1) {
-            if (errno == EINTR)
-                continue;
             warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
             return false;
         }
@@ -106,41 +104,45 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            /* A signal, or a client that left before we took it: accept again. Out of
+            /* A client that left before we took it (ACCEPT_RETRY): accept again. Out of
              * descriptors (EMFILE: reported): the new client waits in the listen queue, and
              * we go and serve the ones we have (one of them may leave and free a slot); with
              * none to serve, accept() would fail again at once: wait a moment first. */
-            if (accept_failed(errno) == ACCEPT_RETRY)
+            enum accept_result result = accept_failed(errno);
+            if (result == ACCEPT_RETRY)
                 continue;
-            if (connection_count == 0) {
+            if (result == ACCEPT_NOBODY) /* EAGAIN: "nobody yet", which a blocking accept() */
+                die("accept");           /* never says (02-non-blocking/01-accept-eagain does) */
+            if (result == ACCEPT_SHORTAGE && connection_count == 0) {
                 sleep_ms(1000);
                 continue;
             }
         } else {
             char who[ADDRESS_TEXT_MAX];
             format_address(&address, who);
-            printf("Cliente connectandose desde %s\n", who);
             if (connection_count == MAX_CLIENTS) {
                 printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
                 close(fd);
                 continue;
             }
+            printf("Cliente connectandose desde %s\n", who);
             struct client *c = &connections[connection_count++];
             c->fd = fd;
             memcpy(c->who, who, sizeof who);
         }
 
         /* Read one message from *every* connection, in order, waiting on each in turn. */
-        for (size_t i = 0; i < connection_count; i++) {
-            if (read_and_echo(&connections[i]))
+        for (size_t i = 0; i < connection_count;) {
+            if (read_and_echo(&connections[i])) {
+                i++;
                 continue;
+            }
             /* (Python's loop keeps a dead connection in its list forever; we forget it.) */
             printf("Cliente %s desconectado\n", connections[i].who);
             close(connections[i].fd);
             memmove(&connections[i], &connections[i + 1],
                     (connection_count - i - 1) * sizeof connections[0]);
-            connection_count--;
-            i--; /* the next client now sits at index i */
+            connection_count--; /* the next client now sits at index i */
         }
     }
 }

@@ -43,7 +43,7 @@
 
 struct client {
     int fd;
-    char who[ADDRESS_TEXT_MAX];
+    char who[ADDRESS_TEXT_MAX]; /* ('127.0.0.1', 40068), for the messages */
 };
 
 static struct client connections[MAX_CLIENTS];
@@ -56,8 +56,9 @@ static bool ends_with_crlf(const char *buffer, size_t len)
 }
 
 /*
- * Try to read one message from c and echo it. Returns false when c has gone (hung up, reset or
- * sent too much) and must be forgotten; true otherwise, including "nothing yet".
+ * Try to read one message from c, two bytes at a time, and send it back. Returns false when c
+ * has gone (hung up, reset or sent too much) and must be forgotten; true otherwise, including
+ * "nothing yet".
  */
 static bool read_and_echo(const struct client *c)
 {
@@ -74,8 +75,6 @@ static bool read_and_echo(const struct client *c)
         size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
         ssize_t n = recv(c->fd, buffer + len, want, 0);
         if (n == -1) {
-            if (errno == EINTR)
-                continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return true; /* nothing yet: give up on this pass, and lose what we had read */
             warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
@@ -120,37 +119,46 @@ int main(int argc, char **argv)
         socklen_t address_len = sizeof address;
         int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
         if (fd == -1) {
-            /* EAGAIN: nobody new; go on to the clients we have. Also after a signal, a client
-             * that left before we took it, or no descriptor left (EMFILE: reported). */
-            accept_failed(errno);
+            /* EAGAIN: nobody new, which is no error now: go on to the clients we have. Also
+             * after a client that left before we took it, or with no descriptor left
+             * (EMFILE: reported; with nobody to serve, wait a moment before trying again). */
+            enum accept_result result = accept_failed(errno);
+            if (result == ACCEPT_RETRY)
+                continue;
+            if (result == ACCEPT_SHORTAGE && connection_count == 0) {
+                sleep_ms(1000);
+                continue;
+            }
         } else {
+            /* Set explicitly: whether accept() passes O_NONBLOCK on differs between systems
+             * (Linux does not, some BSDs do). */
+            set_nonblocking(fd);
             char who[ADDRESS_TEXT_MAX];
             format_address(&address, who);
             if (connection_count == MAX_CLIENTS) {
                 printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
                 close(fd);
-            } else {
-                /* Set explicitly: whether accept() passes O_NONBLOCK on differs between
-                 * systems (Linux does not, some BSDs do). */
-                set_nonblocking(fd);
-                printf("Cliente connectandose desde %s\n", who);
-                struct client *c = &connections[connection_count++];
-                c->fd = fd;
-                memcpy(c->who, who, sizeof who);
+                continue;
             }
+            printf("Cliente connectandose desde %s\n", who);
+            struct client *c = &connections[connection_count++];
+            c->fd = fd;
+            memcpy(c->who, who, sizeof who);
         }
 
-        for (size_t i = 0; i < connection_count; i++) {
-            if (read_and_echo(&connections[i]))
+        /* Try every connection, in order; nobody waits for anybody now. */
+        for (size_t i = 0; i < connection_count;) {
+            if (read_and_echo(&connections[i])) {
+                i++;
                 continue;
+            }
             /* (Python's loop keeps a dead connection forever and prints
              *  "Toda la data leida: b''" for it on every pass; we forget it.) */
             printf("Cliente %s desconectado\n", connections[i].who);
             close(connections[i].fd);
             memmove(&connections[i], &connections[i + 1],
                     (connection_count - i - 1) * sizeof connections[0]);
-            connection_count--;
-            i--;
+            connection_count--; /* the next client now sits at index i */
         }
     }
 }

@@ -22,6 +22,12 @@
  * socket number is higher is turned away with a message, never put in an fd_set (writing
  * outside one is undefined behaviour).
  *
+ * The file has two parts. "The readiness API" is the only code that talks to select(): four
+ * functions, api_create(), api_watch() (what a socket waits for), api_forget() and api_wait()
+ * (sleep, then list the ready sockets). "The server" uses only those. The next stages keep
+ * this shape: 02-select-lines changes the server part, 03-poll-lines and 04-epoll-lines only
+ * the API part (`make diff STAGE=...` shows each step).
+ *
  * Run:    build/chapter-03/03-selectors/01-select-wait [-q] [PORT]
  * Try:    nc localhost 8000                  (terminal 2: connect and say nothing)
  *         printf 'Hola Mundo\r\n' | nc -N localhost 8000   (terminal 3: echoed at once)
@@ -36,53 +42,120 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RECV_SIZE 1024 /* the book's recv(1024) */
+#define RECV_SIZE 1024                 /* the book's recv(1024) */
+enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
+#define WHY_MAX 96                     /* why a socket cannot be watched, for the message */
 
-static fd_set watched;                         /* the sockets select() waits for */
-static int max_fd;                             /* the highest descriptor in `watched` */
-static char who[FD_SETSIZE][ADDRESS_TEXT_MAX]; /* ('127.0.0.1', P), by descriptor */
-static long long accept_paused_until;          /* see ACCEPT_BACK_OFF below */
+struct fired {
+    int fd;
+    unsigned events; /* READABLE and/or WRITABLE; an error or hang-up counts as both */
+};
 
-static void forget(int fd)
+/* --- The readiness API: select() ------------------------------------------------------------
+ * Two bitmaps of FD_SETSIZE bits say what each descriptor waits for. select() overwrites the
+ * sets it is given, so it gets copies, every time; it looks at every bit up to max_fd. (The
+ * copies are static, as the table and fired[] are: the program's state, not the call's.) */
+
+static fd_set read_set, write_set; /* what each socket waits for */
+static fd_set readable, writable;  /* select()'s answer: it overwrites the sets it is given */
+static struct timeval timeout;     /* (and the time-out) */
+static int max_fd = -1;            /* the highest descriptor in either set */
+
+static void api_create(int fd_limit)
 {
-    FD_CLR(fd, &watched);
-    close(fd);
-    while (max_fd > 0 && !FD_ISSET(max_fd, &watched))
+    (void)fd_limit; /* nothing to allocate: the sets are fixed, FD_SETSIZE bits each */
+    FD_ZERO(&read_set);
+    FD_ZERO(&write_set);
+}
+
+/* From now on fd waits for `events` (0: nothing for now). NULL, or why fd cannot be watched:
+ * an fd_set holds descriptors below FD_SETSIZE only, and FD_SET() on a higher one would write
+ * outside it (undefined behaviour). */
+static const char *api_watch(int fd, unsigned events)
+{
+    if (fd >= FD_SETSIZE) {
+        static char why[WHY_MAX];
+        snprintf(why, sizeof why, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
+                 fd, FD_SETSIZE);
+        return why;
+    }
+    if (events & READABLE)
+        FD_SET(fd, &read_set);
+    else
+        FD_CLR(fd, &read_set);
+    if (events & WRITABLE)
+        FD_SET(fd, &write_set);
+    else
+        FD_CLR(fd, &write_set);
+    if (fd > max_fd)
+        max_fd = fd;
+    return NULL;
+}
+
+/* fd is about to be closed: stop watching it. */
+static void api_forget(int fd)
+{
+    FD_CLR(fd, &read_set);
+    FD_CLR(fd, &write_set);
+    while (max_fd >= 0 && !FD_ISSET(max_fd, &read_set) && !FD_ISSET(max_fd, &write_set))
         max_fd--;
 }
 
-/* The listening socket is readable: accept everyone who is waiting. */
+/* Sleep until a socket is ready, or for timeout_ms (-1: no limit); fired[] gets the ready
+ * sockets, in descriptor order. Returns how many. */
+static int api_wait(int timeout_ms, struct fired *fired)
+{
+    readable = read_set;
+    writable = write_set;
+    timeout = (struct timeval){.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
+    int ready = select(max_fd + 1, &readable, &writable, NULL, timeout_ms < 0 ? NULL : &timeout);
+    if (ready == -1)
+        die("select"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
+    int count = 0;
+    for (int fd = 0; fd <= max_fd && count < ready; fd++) {
+        unsigned events =
+            (FD_ISSET(fd, &readable) ? READABLE : 0u) | (FD_ISSET(fd, &writable) ? WRITABLE : 0u);
+        if (events != 0)
+            fired[count++] = (struct fired){fd, events};
+    }
+    return count;
+}
+
+/* --- The server ------------------------------------------------------------------------------ */
+
+static char (*who)[ADDRESS_TEXT_MAX]; /* who[fd]: ('127.0.0.1', P) of the client on fd, or "" */
+static struct fired *fired;           /* what api_wait() found ready */
+
+/* Stop watching client fd, forget it and close it. */
+static void forget(int fd)
+{
+    api_forget(fd);
+    who[fd][0] = '\0';
+    close(fd);
+}
+
+/* The listening socket is readable: accept everyone who is waiting, watch them (or turn away
+ * one that the readiness API cannot watch, saying why). */
 static void accept_clients(int server_socket)
 {
+    enum accept_result result;
     struct sockaddr_in address;
-    enum accept_status status;
     int fd;
-    while ((fd = accept_client(server_socket, &address, &status)) != -1) {
+    while ((fd = accept_nonblocking(server_socket, &address, &result)) != -1) {
         char name[ADDRESS_TEXT_MAX];
         format_address(&address, name);
         printf("Cliente connectandose desde %s\n", name);
-        if (fd >= FD_SETSIZE) {
-            char why[96];
-            snprintf(why, sizeof why,
-                     "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo", fd,
-                     FD_SETSIZE);
+        const char *why = api_watch(fd, READABLE);
+        if (why == NULL)
+            snprintf(who[fd], sizeof who[fd], "%s", name);
+        else
             refuse_client(fd, name, why);
-            continue;
-        }
-        snprintf(who[fd], sizeof who[fd], "%s", name);
-        FD_SET(fd, &watched);
-        if (fd > max_fd)
-            max_fd = fd;
     }
-    /* Out of descriptors (EMFILE, already reported): the client waits in the listen queue,
-     * and the listening socket stays readable. Watching it now would wake us at once, fail
-     * again, and spin at 100% CPU: leave it out of select() for a moment instead. */
-    if (status == ACCEPT_BACK_OFF)
-        accept_paused_until = monotonic_ms() + ACCEPT_BACKOFF_MS;
 }
 
 /* Client fd is readable: echo what it sent, or notice that it has gone. */
@@ -90,20 +163,13 @@ static void echo_client(int fd)
 {
     char data[RECV_SIZE];
     ssize_t n = recv(fd, data, sizeof data, 0);
-    if (n == -1) {
-        /* EAGAIN: nothing after all (select() will tell us again); EINTR: a signal */
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        warn_call("recv", errno); /* ECONNRESET: the client is gone */
-    } else if (n > 0) {
+    if (n > 0) {
         if (!quiet)
             print_bytes("Data leida: ", data, (size_t)n);
         ssize_t sent = send(fd, data, (size_t)n, 0);
         if (sent == n)
             return;
-        if (sent == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            warn_call("send", errno); /* EPIPE, ECONNRESET: gone */
-        } else {
+        if (sent != -1 || errno == EAGAIN || errno == EWOULDBLOCK) {
             /* Its socket is full: it does not read what we send. Without an output queue
              * (the next stage has one) we could only block, or lose bytes: we let it go. */
             printf("Cliente %s descartado: no lee lo que le devolvemos\n", who[fd]);
@@ -111,49 +177,53 @@ static void echo_client(int fd)
             return;
         }
     }
-    /* n == 0: the client hung up (the book's listing misses this and spins) */
-    printf("Cliente %s desconectado\n", who[fd]);
+    int err = n == 0 ? 0 : errno;
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return; /* nothing after all: select() will tell us again */
+    /* n == 0: the client hung up (the book's listing misses this, and spins); a reset
+     * (ECONNRESET, or EPIPE after one) is the client's right too; anything else, we report. */
+    bool reset = err == ECONNRESET || err == EPIPE;
+    if (err != 0 && !reset)
+        warn_call(n == -1 ? "recv" : "send", err);
+    printf("Cliente %s desconectado%s\n", who[fd], reset ? " (conexión reiniciada)" : "");
     forget(fd);
 }
 
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    raise_fd_limit(); /* so that the FD_SETSIZE check below is what stops us, not the ulimit */
+    int fd_limit = raise_fd_limit(); /* so that FD_SETSIZE is what stops us, not the ulimit */
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() until EAGAIN, never waiting in it */
 
-    FD_ZERO(&watched);
-    FD_SET(server_socket, &watched);
-    max_fd = server_socket;
+    who = calloc((size_t)fd_limit, sizeof *who);
+    fired = calloc((size_t)fd_limit, sizeof *fired);
+    if (who == NULL || fired == NULL)
+        die("calloc");
+    api_create(fd_limit);
+    const char *why = api_watch(server_socket, READABLE);
+    if (why != NULL)
+        die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
 
     for (;;) {
-        /* select() overwrites the sets and the time-out: start from fresh copies each time. */
-        fd_set readable = watched;
-        struct timeval timeout = {.tv_sec = 1, .tv_usec = 0};
-        bool paused = monotonic_ms() < accept_paused_until;
-        if (paused) {
-            FD_CLR(server_socket, &readable);
-            timeout = (struct timeval){.tv_sec = 0, .tv_usec = ACCEPT_BACKOFF_MS * 1000L};
-        }
-        int ready = select(max_fd + 1, &readable, NULL, NULL, &timeout);
-        if (ready == -1) {
-            if (errno == EINTR)
-                continue;
-            die("select");
-        }
-        if (ready == 0) {
-            if (!paused)
-                printf("No hay eventos, esperando un poco más!\n");
-            continue;
-        }
-        for (int fd = 0; fd <= max_fd; fd++) {
-            if (!FD_ISSET(fd, &readable))
-                continue;
-            if (fd == server_socket)
+        /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
+         * socket stays readable; watching it now would wake us at once, and spin. */
+        int backoff = accept_backoff_left();
+        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
+
+        /* Sleep until something is ready, or for 1 s (the book's time-out). */
+        int ready = api_wait(backoff > 0 ? backoff : 1000, fired);
+        if (ready == 0 && backoff == 0)
+            printf("No hay eventos, esperando un poco más!\n");
+
+        /* Act on what is ready. A socket closed here cannot come back in this round: only
+         * accept_clients() opens new ones, and it runs first (the listening socket has the
+         * lowest descriptor). */
+        for (int i = 0; i < ready; i++) {
+            if (fired[i].fd == server_socket)
                 accept_clients(server_socket);
-            else
-                echo_client(fd);
+            else if (who[fired[i].fd][0] != '\0')
+                echo_client(fired[i].fd);
         }
     }
 }

@@ -24,115 +24,157 @@
 #include "net.h"
 #include "util.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-/* fds[0] is the listening socket; fds[i] and clients[i] (i >= 1) are one connection. */
-static struct pollfd *fds;
-static struct connection **clients;
-static size_t count = 1, capacity;
-static long long accept_paused_until; /* see ACCEPT_BACK_OFF below */
+enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
+#define WHY_MAX 96                     /* why a socket cannot be watched, for the message */
 
-/* Append c to the arrays, growing them as needed. */
-static bool add_client(struct connection *c)
+struct fired {
+    int fd;
+    unsigned events; /* READABLE and/or WRITABLE; an error or hang-up counts as both */
+};
+
+/* --- The readiness API: poll() -------------------------------------------------------------
+ * One array of struct pollfd {fd, events, revents}, one entry per watched socket, as many as
+ * we like. poll() leaves `events` alone and answers in `revents`, so the array is kept from
+ * call to call; the kernel still looks at every entry, every time. */
+
+static struct pollfd *fds; /* the watched sockets, in no particular order */
+static nfds_t fd_count;    /* entries in use */
+static nfds_t *slot;       /* slot[fd]: fd's index in fds, plus 1 (0: not watched) */
+
+static void api_create(int fd_limit)
 {
-    if (count == capacity) {
-        size_t bigger = capacity * 2;
-        struct pollfd *more_fds = realloc(fds, bigger * sizeof *fds);
-        if (more_fds == NULL)
-            return false;
-        fds = more_fds;
-        /* an array of pointers: sizeof *clients is the size of one pointer, as meant */
-        struct connection **more_clients =
-            realloc(clients, bigger * sizeof *clients); // NOLINT(bugprone-sizeof-expression)
-        if (more_clients == NULL)
-            return false;
-        clients = more_clients;
-        capacity = bigger;
+    fds = calloc((size_t)fd_limit, sizeof *fds);
+    slot = calloc((size_t)fd_limit, sizeof *slot);
+    if (fds == NULL || slot == NULL)
+        die("calloc");
+}
+
+/* From now on fd waits for `events` (0: nothing for now). NULL: poll() can watch any
+ * descriptor the process may open. */
+static const char *api_watch(int fd, unsigned events)
+{
+    if (slot[fd] == 0) {
+        fds[fd_count] = (struct pollfd){.fd = fd, .events = 0, .revents = 0};
+        slot[fd] = ++fd_count;
     }
-    fds[count] = (struct pollfd){.fd = c->fd, .events = 0, .revents = 0};
-    clients[count] = c;
-    count++;
-    return true;
+    fds[slot[fd] - 1].events =
+        (short)(((events & READABLE) ? POLLIN : 0) | ((events & WRITABLE) ? POLLOUT : 0));
+    return NULL;
 }
 
-/* Close connection i; the last one moves into its place. */
-static void remove_client(size_t i)
+/* fd is about to be closed: stop watching it. The last entry takes its place. */
+static void api_forget(int fd)
 {
-    connection_close(clients[i]);
-    count--;
-    fds[i] = fds[count];
-    clients[i] = clients[count];
+    nfds_t i = slot[fd] - 1;
+    fds[i] = fds[--fd_count];
+    slot[fds[i].fd] = i + 1;
+    slot[fd] = 0;
 }
 
-/* The listening socket is readable: accept everyone who is waiting. */
+/* Sleep until a socket is ready, or for timeout_ms (-1: no limit); fired[] gets the ready
+ * sockets, in the array's order. Returns how many. */
+static int api_wait(int timeout_ms, struct fired *fired)
+{
+    int ready = poll(fds, fd_count, timeout_ms);
+    if (ready == -1)
+        die("poll"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
+    int count = 0;
+    for (nfds_t i = 0; i < fd_count && count < ready; i++) {
+        /* POLLERR / POLLHUP: the next recv() or send() says what happened (end of file,
+         * ECONNRESET, EPIPE), so they count as both; poll() reports them unasked. */
+        short revents = fds[i].revents;
+        unsigned events = ((revents & (POLLIN | POLLERR | POLLHUP)) ? READABLE : 0u) |
+                          ((revents & (POLLOUT | POLLERR | POLLHUP)) ? WRITABLE : 0u);
+        if (events != 0)
+            fired[count++] = (struct fired){fds[i].fd, events};
+    }
+    return count;
+}
+
+/* --- The server: the same in 03-poll-lines.c and 04-epoll-lines.c --------------------------- */
+
+static struct connection **clients; /* clients[fd]: the connection on descriptor fd, or NULL */
+static struct fired *fired;         /* what api_wait() found ready */
+
+/* What c waits for now. */
+static unsigned wanted(const struct connection *c)
+{
+    return (connection_wants_read(c) ? READABLE : 0u) | (connection_wants_write(c) ? WRITABLE : 0u);
+}
+
+/* The listening socket is readable: accept everyone who is waiting, watch them (or turn away
+ * one that the readiness API cannot watch, saying why). */
 static void accept_clients(int server_socket)
 {
-    enum accept_status status;
+    enum accept_result result;
     struct connection *c;
-    while ((c = connection_accept(server_socket, &status)) != NULL) {
-        if (!add_client(c)) {
-            warn_call("realloc", ENOMEM);
-            connection_close(c);
-        }
+    while ((c = connection_accept(server_socket, &result)) != NULL) {
+        const char *why = api_watch(c->fd, wanted(c));
+        if (why == NULL)
+            clients[c->fd] = c;
+        else
+            connection_refuse(c, why);
     }
-    /* Out of descriptors (EMFILE, already reported): the listening socket stays readable, so
-     * watching it now would wake us at once, fail again, and spin. Leave it out a moment. */
-    if (status == ACCEPT_BACK_OFF)
-        accept_paused_until = monotonic_ms() + ACCEPT_BACKOFF_MS;
+}
+
+/* c's socket is ready: serve it, then watch what it waits for next, or close it. */
+static void serve_client(struct connection *c, unsigned events)
+{
+    if (events & READABLE)
+        connection_read(c, echo_line);
+    if (events & WRITABLE)
+        connection_write(c);
+    bool done = connection_done(c);
+    const char *why = done ? NULL : api_watch(c->fd, wanted(c));
+    if (!done && why == NULL)
+        return;
+    api_forget(c->fd);
+    clients[c->fd] = NULL;
+    if (done)
+        connection_close(c);
+    else
+        connection_refuse(c, why);
 }
 
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    raise_fd_limit(); /* poll() has no FD_SETSIZE: the descriptor limit is our only ceiling */
+    int fd_limit = raise_fd_limit(); /* one descriptor per client: not just the usual 1024 */
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() until EAGAIN, never waiting in it */
 
-    capacity = 64;
-    fds = malloc(capacity * sizeof *fds);
-    /* an array of pointers: sizeof *clients is the size of one pointer, as meant */
-    clients = malloc(capacity * sizeof *clients); // NOLINT(bugprone-sizeof-expression)
-    if (fds == NULL || clients == NULL)
-        die("malloc");
+    clients = calloc((size_t)fd_limit, sizeof *clients);
+    fired = calloc((size_t)fd_limit, sizeof *fired);
+    if (clients == NULL || fired == NULL)
+        die("calloc");
+    api_create(fd_limit);
+    const char *why = api_watch(server_socket, READABLE);
+    if (why != NULL)
+        die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
 
     for (;;) {
-        /* 1. Tell poll() what each socket waits for: the listening socket for a client to
-         *    accept (unless paused: poll() skips a negative fd), each connection for what it
-         *    wants now. */
-        bool paused = monotonic_ms() < accept_paused_until;
-        fds[0] = (struct pollfd){.fd = paused ? -1 : server_socket, .events = POLLIN};
-        for (size_t i = 1; i < count; i++) {
-            fds[i].events = (short)((connection_wants_read(clients[i]) ? POLLIN : 0) |
-                                    (connection_wants_write(clients[i]) ? POLLOUT : 0));
-            fds[i].revents = 0;
-        }
+        /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
+         * socket stays readable; watching it now would wake us at once, and spin. */
+        int backoff = accept_backoff_left();
+        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
 
-        /* 2. Sleep until something is ready (no time-out: nothing to do until then). */
-        int ready = poll(fds, (nfds_t)count, paused ? ACCEPT_BACKOFF_MS : -1);
-        if (ready == -1) {
-            if (errno == EINTR)
-                continue;
-            die("poll");
-        }
+        /* Sleep until something is ready (no time-out, unless paused: nothing to do till then). */
+        int ready = api_wait(backoff > 0 ? backoff : -1, fired);
 
-        /* 3. Act on what is ready. New clients are appended after `before`, with revents 0.
-         *    We walk down, so a removal only moves an entry we have already seen into i. */
-        size_t before = count;
-        if (fds[0].revents & POLLIN)
-            accept_clients(server_socket);
-        for (size_t i = before - 1; i >= 1; i--) {
-            short revents = fds[i].revents;
-            /* POLLERR / POLLHUP: the next recv() or send() tells us what happened (end of
-             * file, ECONNRESET, EPIPE), so they count as readable and writable. */
-            if (revents & (POLLIN | POLLERR | POLLHUP))
-                connection_read(clients[i], echo_line);
-            if (revents & (POLLOUT | POLLERR | POLLHUP))
-                connection_write(clients[i]);
-            if (connection_done(clients[i]))
-                remove_client(i);
+        /* Act on what is ready. A socket closed here cannot come back in this round: only
+         * accept_clients() opens new ones, and it runs before any client of fired[] is served
+         * (select: the listener has the lowest descriptor; poll: the first entry), or each
+         * socket is in fired[] at most once (epoll). */
+        for (int i = 0; i < ready; i++) {
+            if (fired[i].fd == server_socket)
+                accept_clients(server_socket);
+            else if (clients[fired[i].fd] != NULL)
+                serve_client(clients[fired[i].fd], fired[i].events);
         }
     }
 }

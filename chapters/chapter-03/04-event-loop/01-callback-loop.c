@@ -23,7 +23,7 @@
  *     sock_accept   -> on_accept_ready():  the listening socket is readable: accept
  *     sock_recv     -> on_client_ready() with LOOP_READ:  read, frame lines, queue echoes
  *     sock_sendall  -> on_client_ready() with LOOP_WRITE: send what the socket did not take
- *     call_later    -> resume_accepting(): after running out of descriptors, try again later
+ *     (call_later   -> loop_pause(): after running out of descriptors, try again later)
  *
  * The loop itself is common/event_loop.c (about 250 lines, poll() underneath: read it next to
  * this file); 02-graceful-shutdown.c builds on the same loop. The connections are the same as
@@ -40,13 +40,24 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 static struct event_loop *main_loop;
 static int server_socket;
+static int fd_limit;                /* raise_fd_limit(): no descriptor reaches it */
+static struct connection **clients; /* clients[fd]: the connection on descriptor fd, or NULL */
 
 static void on_client_ready(struct event_loop *loop, int fd, unsigned ready, void *data);
 
-/* Tell the loop what c waits for now or, once it is done, forget and close it. */
+/* Forget c and close it. */
+static void close_client(struct connection *c)
+{
+    loop_unwatch(main_loop, c->fd);
+    clients[c->fd] = NULL;
+    connection_close(c);
+}
+
+/* Tell the loop what c waits for now or, once it is done, close it. */
 static void keep_watching(struct connection *c)
 {
     if (!connection_done(c)) {
@@ -56,8 +67,7 @@ static void keep_watching(struct connection *c)
             return;
         warn_call("loop_watch", errno); /* no memory to watch one more socket */
     }
-    loop_unwatch(main_loop, c->fd);
-    connection_close(c);
+    close_client(c);
 }
 
 /* sock_recv / sock_sendall: client c's socket is ready. */
@@ -73,43 +83,39 @@ static void on_client_ready(struct event_loop *loop, int fd, unsigned ready, voi
     keep_watching(c);
 }
 
-static void resume_accepting(struct event_loop *loop, void *data);
-
 /* sock_accept: the listening socket is readable. */
 static void on_accept_ready(struct event_loop *loop, int fd, unsigned ready, void *data)
 {
     (void)ready;
     (void)data;
-    enum accept_status status;
+    enum accept_result result;
     struct connection *c;
-    while ((c = connection_accept(fd, &status)) != NULL)
+    while ((c = connection_accept(fd, &result)) != NULL) {
+        clients[c->fd] = c;
         keep_watching(c); /* create_task(echo(...)): from now on the loop calls it back */
-
+    }
     /* Out of descriptors (EMFILE, already reported): the listening socket stays readable, so
-     * watching it now would wake us at once, fail again, and spin. Pause it; a timer resumes. */
-    if (status == ACCEPT_BACK_OFF &&
-        loop_call_later(loop, ACCEPT_BACKOFF_MS, resume_accepting, NULL) != -1)
-        loop_watch(loop, fd, 0, on_accept_ready, NULL);
-}
-
-/* call_later: the pause after EMFILE is over. */
-static void resume_accepting(struct event_loop *loop, void *data)
-{
-    (void)data;
-    loop_watch(loop, server_socket, LOOP_READ, on_accept_ready, NULL);
+     * watching it now would wake us at once, fail again, and spin: pause it a moment. */
+    if (result == ACCEPT_SHORTAGE)
+        loop_pause(loop, fd, accept_backoff_left());
 }
 
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    raise_fd_limit(); /* one descriptor per client: do not stop at the usual 1024 */
+    fd_limit = raise_fd_limit(); /* one descriptor per client: do not stop at the usual 1024 */
     server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() until EAGAIN, never waiting in it */
 
+    clients = calloc((size_t)fd_limit, sizeof *clients);
+    if (clients == NULL)
+        die("calloc");
     main_loop = loop_new();
     if (loop_watch(main_loop, server_socket, LOOP_READ, on_accept_ready, NULL) == -1)
         die("loop_watch");
     loop_run(main_loop); /* asyncio.run(): from here on, everything happens in callbacks */
+
     loop_free(main_loop);
+    free(clients);
     return 0;
 }

@@ -28,7 +28,7 @@
  * Watch:  "descartado: su manejador falló con b'boom\r\n'"; on Ctrl-C, "Apagando (SIGINT)...";
  *         an interactive nc does not close on FIN, so the server waits for it: close it
  *         (Ctrl-D), or wait 2 s, or press Ctrl-C again. Then "Servidor detenido. Clientes
- *         atendidos: 2, lineas devueltas: 1", and `echo $?` says 0.
+ *         atendidos: 2, líneas devueltas: 1", and `echo $?` says 0.
  */
 #include "connection.h"
 #include "event_loop.h"
@@ -47,14 +47,13 @@
 
 static struct event_loop *main_loop;
 static int server_socket;
+static int fd_limit;                /* raise_fd_limit(): no descriptor reaches it */
+static struct connection **clients; /* clients[fd]: the connection on descriptor fd, or NULL */
+static size_t client_count;         /* open connections: shutdown ends when none is left */
+static unsigned long clients_served, lines_echoed;
 static int signal_pipe[2]; /* [1]: the handler writes a byte; [0]: the loop reads it */
 static bool stopping;      /* a signal came: we accept and read no more */
-static long resume_timer = -1, deadline_timer = -1;
-
-/* Every open connection (to finish them all on shutdown); c->slot is c's index here. */
-static struct connection **clients;
-static size_t client_count, client_capacity;
-static unsigned long clients_served, lines_echoed;
+static long deadline_timer = -1;
 
 /* The book's "boom": a client's line that makes its handler fail. */
 static int handle_line(struct connection *c, const char *line, size_t len)
@@ -80,8 +79,8 @@ static void stop_if_finished(void)
 static void close_client(struct connection *c)
 {
     loop_unwatch(main_loop, c->fd);
-    clients[c->slot] = clients[--client_count]; /* the last one takes its place */
-    clients[c->slot]->slot = c->slot;
+    clients[c->fd] = NULL;
+    client_count--;
     lines_echoed += c->lines;
     connection_close(c);
     stop_if_finished();
@@ -113,63 +112,30 @@ static void on_client_ready(struct event_loop *loop, int fd, unsigned ready, voi
     keep_watching(c);
 }
 
-/* Remember c in `clients`; false if there is no memory for it. */
-static bool add_client(struct connection *c)
-{
-    if (client_count == client_capacity) {
-        size_t bigger = client_capacity ? 2 * client_capacity : 64;
-        /* an array of pointers: sizeof *more is the size of one pointer, as meant */
-        struct connection **more =
-            realloc(clients, bigger * sizeof *more); // NOLINT(bugprone-sizeof-expression)
-        if (more == NULL)
-            return false;
-        clients = more;
-        client_capacity = bigger;
-    }
-    c->slot = client_count;
-    clients[client_count++] = c;
-    clients_served++;
-    return true;
-}
-
-static void resume_accepting(struct event_loop *loop, void *data);
-
 /* sock_accept: the listening socket is readable. */
 static void on_accept_ready(struct event_loop *loop, int fd, unsigned ready, void *data)
 {
     (void)ready;
     (void)data;
-    enum accept_status status;
+    enum accept_result result;
     struct connection *c;
-    while ((c = connection_accept(fd, &status)) != NULL) {
-        if (add_client(c)) {
-            keep_watching(c);
-        } else {
-            warn_call("realloc", ENOMEM);
-            connection_close(c);
-        }
+    while ((c = connection_accept(fd, &result)) != NULL) {
+        clients[c->fd] = c;
+        client_count++;
+        clients_served++;
+        keep_watching(c); /* create_task(echo(...)): from now on the loop calls it back */
     }
     /* Out of descriptors (EMFILE, already reported): the listening socket stays readable, so
-     * watching it now would wake us at once, fail again, and spin. Pause it; a timer resumes. */
-    if (status == ACCEPT_BACK_OFF) {
-        resume_timer = loop_call_later(loop, ACCEPT_BACKOFF_MS, resume_accepting, NULL);
-        if (resume_timer != -1)
-            loop_watch(loop, fd, 0, on_accept_ready, NULL);
-    }
-}
-
-/* call_later: the pause after EMFILE is over. */
-static void resume_accepting(struct event_loop *loop, void *data)
-{
-    (void)data;
-    resume_timer = -1;
-    loop_watch(loop, server_socket, LOOP_READ, on_accept_ready, NULL);
+     * watching it now would wake us at once, fail again, and spin: pause it a moment. */
+    if (result == ACCEPT_SHORTAGE)
+        loop_pause(loop, fd, accept_backoff_left());
 }
 
 static void close_everyone(void)
 {
-    while (client_count > 0)
-        close_client(clients[client_count - 1]);
+    for (int fd = 0; fd < fd_limit && client_count > 0; fd++)
+        if (clients[fd] != NULL)
+            close_client(clients[fd]);
 }
 
 /* The grace period is over: whoever is still waiting for replies is closed now. */
@@ -186,13 +152,12 @@ static void on_deadline(struct event_loop *loop, void *data)
 static void begin_shutdown(int signal_number)
 {
     stopping = true;
-    loop_cancel(main_loop, resume_timer);
     loop_unwatch(main_loop, server_socket);
     close(server_socket); /* new clients are refused by the kernel from now on */
 
     size_t pending = 0;
-    for (size_t i = 0; i < client_count; i++)
-        if (connection_wants_write(clients[i]))
+    for (int fd = 0; fd < fd_limit; fd++)
+        if (clients[fd] != NULL && connection_wants_write(clients[fd]))
             pending++;
     printf("Apagando (%s): ya no se aceptan clientes. Conectados: %zu, con respuestas "
            "pendientes: %zu; plazo: %d s (otra señal: cerrar ya)\n",
@@ -206,9 +171,11 @@ static void begin_shutdown(int signal_number)
     }
     /* Each client gets what is queued for it, then FIN; we wait for it to close its side
      * too (see CONNECTION_CLOSING in common/connection.c), or for the deadline. */
-    for (size_t i = client_count; i > 0; i--) { /* backwards: closing moves the last one */
-        connection_finish(clients[i - 1]);
-        keep_watching(clients[i - 1]);
+    for (int fd = 0; fd < fd_limit && client_count > 0; fd++) {
+        if (clients[fd] == NULL)
+            continue;
+        connection_finish(clients[fd]);
+        keep_watching(clients[fd]);
     }
     stop_if_finished();
 }
@@ -222,7 +189,7 @@ static void on_signal(struct event_loop *loop, int fd, unsigned ready, void *dat
     unsigned char received[16];
     ssize_t n = read(fd, received, sizeof received);
     if (n <= 0)
-        return; /* EAGAIN or EINTR: nothing after all */
+        return; /* EAGAIN: nothing after all */
     /* One byte per signal: two quick Ctrl-C may arrive in one read. */
     for (ssize_t i = 0; i < n; i++) {
         if (!stopping) {
@@ -269,18 +236,21 @@ static void catch_stop_signals(void)
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    raise_fd_limit(); /* one descriptor per client: do not stop at the usual 1024 */
+    fd_limit = raise_fd_limit(); /* one descriptor per client: do not stop at the usual 1024 */
     server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() until EAGAIN, never waiting in it */
     catch_stop_signals();
 
+    clients = calloc((size_t)fd_limit, sizeof *clients);
+    if (clients == NULL)
+        die("calloc");
     main_loop = loop_new();
     if (loop_watch(main_loop, server_socket, LOOP_READ, on_accept_ready, NULL) == -1 ||
         loop_watch(main_loop, signal_pipe[0], LOOP_READ, on_signal, NULL) == -1)
         die("loop_watch");
     loop_run(main_loop); /* until a signal has been handled and every client is closed */
 
-    printf("Servidor detenido. Clientes atendidos: %lu, lineas devueltas: %lu\n", clients_served,
+    printf("Servidor detenido. Clientes atendidos: %lu, líneas devueltas: %lu\n", clients_served,
            lines_echoed);
     loop_free(main_loop);
     free(clients);
