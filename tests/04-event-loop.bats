@@ -68,19 +68,17 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     for sig in TERM INT; do
         start_server "$STAGE" "$(free_port)" -q
         port=${SERVER_OUT%.out} port=${port##*.}
-        # 20,000 long lines (10 MB) from a client that reads nothing for its first 1.5 s: its
-        # echoes pile up. Once the server has replies it cannot send, the client is frozen
-        # (SIGSTOP), so that it cannot start reading while the server gets its signal.
-        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 1500 -R 4096 -c "$port" \
+        # 20,000 long lines (10 MB) from a client that reads nothing until told (SIGUSR1; by
+        # itself after 9 s): its echoes pile up until the server has replies it cannot send.
+        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 9000 -R 4096 -c "$port" \
             >"$LIB_TMP/client-$sig.out" 2>&1 3>&- &
         client=$!
         LIB_PIDS+=("$client")
         PENDING_LOOKS=0
         wait_until 5 _replies_pending "$port" "$SERVER_PID"
-        kill -STOP "$client"
         kill -"$sig" "$SERVER_PID"
         wait_server_line "$(apagando "SIG$sig" 1 1)"
-        kill -CONT "$client" # it reads once its 1.5 s are over, well within the 2 s deadline
+        kill -USR1 "$client" # now it reads: the server has 2 s to deliver what it had queued
         wait_exit "$SERVER_PID" 3
         assert_equal "$EXIT_STATUS" 0
         wait "$client"

@@ -32,7 +32,8 @@
  *   -s SEED      random seed (default 1)
  *   -t SECONDS   give up after this long (default 10)
  *   -w WAIT_MS   read nothing until WAIT_MS after connecting: a slow reader, whose echoes
- *                pile up in the server (default 0)
+ *                pile up in the server (default 0); SIGUSR1 ends the wait at once (a test
+ *                that must do something while they are piled up, then let them be read)
  *   -R RCVBUF    a small receive buffer (SO_RCVBUF), so that they pile up sooner
  *   -r           refused clients are expected (exit 0 if the others were served)
  *   -c           cut clients are expected (exit 0 if the others were served)
@@ -52,6 +53,7 @@
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -192,6 +194,14 @@ static void end_connect(struct client *c, const struct options *o)
 }
 
 static void check_echo(struct client *c, const char *data, size_t n);
+
+/* -w: set by SIGUSR1, which ends every client's wait at once. */
+static volatile sig_atomic_t wait_over;
+static void end_wait(int signal_number)
+{
+    (void)signal_number;
+    wait_over = 1;
+}
 
 /* The server closed the connection while we were still sending: what it had sent before (a
  * refusal, echoes) may still wait in our receive queue, behind the reset. Read it, then judge. */
@@ -350,6 +360,11 @@ int main(int argc, char **argv)
     server_init(1, argv); /* only for SIGPIPE and a line-buffered stdout */
     struct options o = parse_options(argc, argv);
     raise_fd_limit(); /* one descriptor per client */
+    /* -w: SIGUSR1 ends the wait (no SA_RESTART, so that poll() returns and sees it) */
+    struct sigaction on_usr1 = {.sa_handler = end_wait};
+    sigemptyset(&on_usr1.sa_mask);
+    if (sigaction(SIGUSR1, &on_usr1, NULL) == -1)
+        die("sigaction(SIGUSR1)");
 
     size_t n = (size_t)o.clients;
     struct client *clients = calloc(n, sizeof *clients);
@@ -393,7 +408,7 @@ int main(int argc, char **argv)
             }
             if (all_connected && c->sent < c->total)
                 fds[i].events |= POLLOUT;
-            if (now >= c->read_from)
+            if (now >= c->read_from || wait_over)
                 fds[i].events |= POLLIN;
             else if (c->read_from < wake)
                 wake = c->read_from;
