@@ -154,7 +154,9 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
     # wants a whole core does not: measured here on the demo's server.
-    server=$(stray_processes | awk '/02-eagain-loop/ { print $1; exit }')
+    for pid in $(tagged_processes); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 02-eagain-loop ] && server=$pid
+    done
     read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
     echo "CPU pane: ${BASH_REMATCH[1]}%; the server wants $wanted% of a core, gets $got%" >&3
     [ "$wanted" -ge 80 ]
