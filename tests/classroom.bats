@@ -154,7 +154,10 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
     # wants a whole core does not: measured here on the demo's server.
-    for pid in $(tagged_processes); do
+    # (the server runs under pane 0; a tmux server started by someone else would not pass our
+    # WORKBOOK_RUN tag on, so look there, not for the tag)
+    pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
+    for pid in "$pane0" $(_descendants "$pane0"); do
         [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 02-eagain-loop ] && server=$pid
     done
     read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
