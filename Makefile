@@ -122,7 +122,7 @@ demo-stop:
 bench: all
 	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv)
 
-## test: run the bats suite (installs bats, nc... if missing; JOBS=N files at once; TIMING=1: slowest)
+## test: run the bats suite (installs bats, nc... if missing; JOBS=N at once; TIMING=1: the slowest)
 test: all | deps-for
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
 
