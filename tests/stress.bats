@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The event-loop stages under load: scripts/stress.sh --quick, a reduced `make stress` (300
 # connect/close cycles with the open descriptors back to their start, 100 clients of random
-# lines in random pieces all echoed intact, a 0.8 s flood from a client that never reads with
+# lines in random pieces all echoed intact, a flood from a client that never reads with
 # the server's memory bounded and others served). Its numbers are printed on failure; the full
 # run (2,000 cycles, 500 clients, 10 MB, FD_SETSIZE) is `make stress`, run by CI.
 # What tests/03-selectors.bats checks already (FD_SETSIZE, 200 clients, a slow reader) is not
