@@ -158,7 +158,7 @@ fi
 if [ -s "$tmp/times" ] && mkdir -p "$(dirname "$TEST_TIMES")" 2>/dev/null; then
     {
         cat "$tmp/times"
-        [ -r "$TEST_TIMES" ] && cat "$TEST_TIMES"
+        [ ! -r "$TEST_TIMES" ] || cat "$TEST_TIMES"
     } | awk -F'\t' '!seen[$1 FS $2]++' >"$tmp/times.new" && mv "$tmp/times.new" "$TEST_TIMES"
 fi
 
