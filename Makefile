@@ -49,8 +49,10 @@ SOLUTIONS     := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(SOLUTION_
 # make exercise N=3 (or N=03): the student's file of exercise 03-*
 EXERCISE_SRC  := $(if $(N),$(firstword $(wildcard $(EXERCISE_DIR)/0$(N)-*/*.c $(EXERCISE_DIR)/$(N)-*/*.c)))
 EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_SRC))
+# ... and built again with ASan + UBSan (SAN_BUILD, below): the binary the checks run.
+EXERCISE_SAN_BIN = $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(EXERCISE_BIN))
 
-.PHONY: all chapter-03 test clean help bench demo demo-stop exercise diff list-stages
+.PHONY: all chapter-03 test clean help bench demo demo-stop exercise mutants diff list-stages
 # Keep the common objects: they are shared by every stage, not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
@@ -84,6 +86,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+# The wrong solutions of the mutation tests, written (patched) under $(BUILD)/mutants/ by
+# scripts/mutants.sh and built like a student's file.
+$(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
 # make chapter-03, make test and make exercise first install the Debian packages they need and
@@ -126,9 +133,16 @@ bench: all
 test: all | deps-for
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
 
-## exercise: check your exercise N (make exercise N=3): build your file, run its tests
+## exercise: check your exercise N (make exercise N=3): build your file (also with ASan+UBSan), run its checks
 exercise: $(EXERCISE_BIN) $(TOOLS) | deps-for
-	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)"
+ifneq ($(EXERCISE_SRC),)
+	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) $(EXERCISE_SAN_BIN)
+endif
+	@bash scripts/exercise.sh "$(N)" "$(EXERCISE_SRC)" "$(EXERCISE_BIN)" "$(EXERCISE_SAN_BIN)"
+
+## mutants: the exercise checks reject every wrong solution in tests/exercises/mutants/ (~1 min; CI)
+mutants: $(TOOLS)
+	@$(SAN_MAKE) SAN_BUILD=$(SAN_BUILD) bash scripts/mutants.sh $(MUTANT)
 
 # --- Quality gates (README: "Quality gates") ----------------------------------------------------
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered

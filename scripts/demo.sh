@@ -7,9 +7,12 @@
 # Layout: the server on the left; on the right one pane per client, each a client already
 # connected that sends every line typed, with \r\n, in one piece (as telnet does), and a shell with
 # $PORT set for the documents' one-shot commands (echo -e "Hola Mundo3\r\n" | nc ...); under
-# the server, its CPU use, refreshed every second. Typing in the panes reproduces the stall on
-# 01-blocking/04-many-clients, the hang and the burning core on 02-non-blocking/02-eagain-loop,
-# and the fix on the event-loop stages. F10 (or `make demo-stop`) closes everything.
+# the server, the kernel pane: scripts/peek.sh --watch on the server (its CPU, the system call
+# it is in, the bytes waiting in each socket, the calls per second), refreshed every second.
+# Typing in the panes reproduces the stall on 01-blocking/04-many-clients (and the kernel pane
+# shows client 2's bytes waiting in Recv-Q while the server sleeps in recvfrom on client 1), the
+# hang and the burning core on 02-non-blocking/02-eagain-loop, and the fix on the event-loop
+# stages. F10 (or `make demo-stop`) closes everything.
 #
 # Environment: DEMO_SESSION (tmux session name, default sockets-demo), DEMO_ATTACH=0 (do not
 # attach: for scripted use and the tests), PORT (default: a free port).
@@ -22,7 +25,7 @@ ROOT=$(pwd)
 
 stop_demo() {
     if tmux has-session -t "=$SESSION" 2>/dev/null; then
-        # Closing the session hangs up every pane: the server, the nc clients and the CPU meter.
+        # Closing the session hangs up every pane: the server, the nc clients and the kernel pane.
         local pids
         pids=$(tmux list-panes -s -t "=$SESSION" -F '#{pane_pid}' 2>/dev/null || true)
         tmux kill-session -t "=$SESSION"
@@ -66,15 +69,12 @@ case ${1:-} in
         echo "  (printf Ho; sleep 1; printf 'la\\r\\n') | nc localhost \$PORT"
         exec bash --norc -i
         ;;
-    _meter) # the CPU pane: the server's share of one core, every second, number and bar
+    _kernel) # the kernel pane: what the kernel holds for the server, every second
         wait_until 5 test -s "$2"
         pid=$(cat "$2")
         rm -f "$2"
-        while c=$(cpu_percent "$pid" 1); do
-            bar=$(printf '%*s' $((c / 4)) '' | tr ' ' '#')
-            printf '\rCPU del servidor: %3d%% de un núcleo  %-25s' "$c" "$bar"
-        done
-        printf '\nel servidor ha terminado\n'
+        bash scripts/peek.sh --watch "$pid"
+        printf 'el servidor ha terminado\n'
         exec sleep 86400
         ;;
 esac
@@ -115,10 +115,10 @@ for i in $(seq 2 "$CLIENTS"); do
 done
 tmux split-window -t "$SESSION:demo.$CLIENTS" -v "$SELF _shell '$PORT'"
 tmux select-layout -t "$SESSION:demo" main-vertical >/dev/null
-tmux split-window -t "$SESSION:demo.0" -v -l 3 "$SELF _meter '$PIDFILE'"
+tmux split-window -t "$SESSION:demo.0" -v -l 14 "$SELF _kernel '$PIDFILE'"
 tmux select-pane -t "$SESSION:demo.2"   # start with the cursor in client 1
 
-echo "demo: $STAGE on port $PORT, panes: 0 server, 1 CPU, 2..$((CLIENTS + 1)) clients, $((CLIENTS + 2)) shell. F10 or 'make demo-stop' closes it."
+echo "demo: $STAGE on port $PORT, panes: 0 server, 1 kernel (scripts/peek.sh), 2..$((CLIENTS + 1)) clients, $((CLIENTS + 2)) shell. F10 or 'make demo-stop' closes it."
 if [ "$ATTACH" = 1 ]; then
     # If the terminal cannot show it after all, close it: nothing must be left running.
     if [ -n "${TMUX:-}" ]; then

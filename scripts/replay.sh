@@ -3,12 +3,14 @@
 #
 #   scripts/replay.sh [STAGE]        STAGE: e.g. 01-blocking/04-many-clients (or 04-many-clients)
 #   PAUSE=0 scripts/replay.sh        never wait for Enter (it only waits when stdout is a terminal)
+#   TRACE=1 scripts/replay.sh        also show each experiment's system calls, condensed (strace)
 #
 # For each stage: a title, the commands a student would type (the server, then each nc client),
 # what the server and each client printed, as the documents' "Salida" blocks show it, and one
-# line saying what happened, with a measured figure where there is one. Every server runs on a
-# free port and everything started is stopped at the end, also on Ctrl-C. It drives the stages
-# with scripts/lib.sh, the same helpers the tests use.
+# line saying what happened, with a measured figure where there is one, and next to it the
+# kernel's evidence (scripts/peek.sh: the call the server sleeps in, the bytes in each socket,
+# the calls per second). Every server runs on a free port and everything started is stopped at
+# the end, also on Ctrl-C. It drives the stages with scripts/lib.sh, as the tests do.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
@@ -19,6 +21,11 @@ supervise "(interrupted: everything the replay started is stopped)" "$0" "$@"
 
 ONLY=${1:-${STAGE:-}}
 PAUSE=${PAUSE:-1}
+TRACE=${TRACE:-0}
+if [ "$TRACE" = 1 ]; then
+    command -v strace >/dev/null || { echo "replay: TRACE=1 needs strace (sudo apt-get install strace)" >&2; exit 1; }
+    export LIB_TRACE=1 # start_server and run_server attach strace (lib.sh)
+fi
 LOADGEN=$BUILD_DIR/tools/loadgen
 trap stop_all EXIT
 trap '' PIPE # a write to a client that has gone fails (EPIPE) instead of killing the replay
@@ -48,6 +55,31 @@ salida() { # heading file: print a "Salida" block, ports as they really were
     fi
 }
 verdict() { printf '\n   %s→ %s%s\n' "$Y" "$*" "$R"; }
+# kernel HEADING FILE: what scripts/peek.sh saw, as a block like the Salida ones.
+kernel() {
+    printf '\n   %s%s%s\n' "$B" "$1" "$R"
+    sed 's/^/     /' "$2"
+}
+# calls_of FILE: "CALLS FAILED EAGAIN" from a peek's "calls/s:" line; empty if not counted.
+calls_of() {
+    sed -nE 's/^calls\/s: ([0-9,]+), failed\/s: ([0-9,]+)( \(EAGAIN ([0-9,]+))?.*/\1 \2 \4/p' "$1" | tr -d ,
+}
+# counted_by FILE: which tool counted (perf stat or strace), or why nothing could.
+counted_by() {
+    if grep -q '^calls/s: [0-9].*\[perf stat' "$1"; then echo "counted by perf stat"
+    elif grep -q '^calls/s: [0-9].*\[strace' "$1"; then echo "counted by strace, which slows the server"
+    else sed -n 's/^calls\/s: //p' "$1"
+    fi
+}
+commas() { awk -v n="$1" 'BEGIN { t = sprintf("%d", n); o = ""; while (length(t) > 3) { o = "," substr(t, length(t) - 2) o; t = substr(t, 1, length(t) - 3) }; print t o }'; }
+# cpu_of FILE: the CPU share peek measured over its second (empty if it measured none).
+cpu_of() { sed -nE 's/.*, CPU ([0-9]+)% of one core$/\1/p' "$1"; }
+# show_trace: with TRACE=1, the system calls of the experiment just run, condensed.
+show_trace() {
+    [ "$TRACE" = 1 ] || return 0
+    printf '\n   %sSystem calls of the server (TRACE=1: strace -f, one line per different call, repeats counted)%s\n' "$B" "$R"
+    trace_report | sed 's/^/     /'
+}
 # Every verdict is checked against what really happened; anything else is said, and counted.
 SURPRISES=0
 surprise() {
@@ -58,6 +90,7 @@ got() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; } # got FILE 
 # again STAGE: a fresh server of STAGE on a new port ($port), for another experiment on it.
 again() {
     port=$(free_port)
+    show_trace
     stop_all
     start_server "$1" "$port" || return
     printf '\n'
@@ -94,6 +127,7 @@ run_stage() {
     # A replay function returns non-zero only when a server would not start (start_server has
     # said why on stderr): that is a surprise too.
     "replay_${stage//[\/-]/_}" || surprise "$stage could not be started (see the message above)"
+    show_trace
     stop_all
 }
 
@@ -159,6 +193,8 @@ replay_01_blocking_04_many_clients() {
     cmd "terminal 1" "build/chapter-03/01-blocking/04-many-clients $port"
     cmd "terminal 2" "echo -e \"Hola Mundo\\r\\n\" | nc localhost $port"
     cmd "terminal 3" "printf 'Hola Mundo2\\r\\n' | nc localhost $port"
+    cmd "terminal 4" "nc localhost $port                 (a third client: connects, says nothing)"
+    cmd "terminal 5" "scripts/peek.sh --no-rate \$(pgrep -n 04-many-clients)    (what the kernel holds)"
     say "(printf for client 2, not echo -e: in \"Hola Mundo2\\r\\n\\n\" the \\r falls at an odd offset, so the \\r\\n is split across two 2-byte reads, and with a \\n behind it the tail check never sees the end; 02-eagain-loop shows that bug.)"
     start_server 01-blocking/04-many-clients "$port" || return
     client_open uno "$port"
@@ -167,7 +203,11 @@ replay_01_blocking_04_many_clients() {
     client_open dos "$port"
     t0=$(date +%s%N)
     client_send dos 'Hola Mundo2\r\n'
-    sleep 2 # give client 2 every chance to be answered
+    client_open tres "$port"
+    # While client 2 waits, look inside (the backlog of 1.1, seen: client 3 is connected,
+    # and nobody accept()s it).
+    wait_until 1.5 _peek_shows "Recv-Q 13 B" || true
+    sleep "$(awk -v m="$(ms_since "$t0")" 'BEGIN { s = (2000 - m) / 1000; print (s > 0 ? s : 0) }')" # give client 2 every chance
     waited=$(ms_since "$t0")
     salida "Salida (servidor)" "$SERVER_OUT"
     salida "Salida cliente 1" "$LIB_TMP/uno.out"
@@ -178,6 +218,24 @@ replay_01_blocking_04_many_clients() {
         return
     fi
     verdict "client 2 waited $(awk -v m="$waited" 'BEGIN { printf "%.1f", m / 1000 }') s and got nothing: the server is blocked in recv() on client 1, which is connected and silent."
+    kernel "What the kernel holds meanwhile (scripts/peek.sh --no-rate $SERVER_PID)" "$LIB_TMP/peek.out"
+    local one two three fd
+    one=$(client_port uno) two=$(client_port dos) three=$(client_port tres)
+    fd=$(sed -nE "s/^state: sleeping, in system call recvfrom\(fd ([0-9]+) = client \('127\.0\.0\.1', $one\)\)$/\1/p" "$LIB_TMP/peek.out")
+    if [ -z "$fd" ]; then
+        surprise "the server should be asleep in recvfrom() on client 1's socket ('127.0.0.1', $one)"
+        return
+    fi
+    if ! grep -qE "client \('127\.0\.0\.1', $two\) +Recv-Q 13 B " "$LIB_TMP/peek.out"; then
+        surprise "client 2's socket should hold its 13 bytes in Recv-Q"
+        return
+    fi
+    if ! grep -qE "LISTEN .*accept queue: 1 waiting" "$LIB_TMP/peek.out" ||
+        ! grep -qE "^  no fd .*client \('127\.0\.0\.1', $three\) .*in the accept queue" "$LIB_TMP/peek.out"; then
+        surprise "client 3 should wait in the listening socket's accept queue"
+        return
+    fi
+    verdict "the kernel shows it: the server sleeps in recvfrom() on fd $fd, client 1's socket; client 2's 13 bytes (Hola Mundo2\\r\\n) wait unread in its socket's Recv-Q; client 3 is connected (its nc thinks all is well) but waits in the listening socket's accept queue (1 waiting): nobody calls accept() while the loop is stuck in recv()."
     cmd "terminal 2" "Ctrl-C      (client 1 hangs up)"
     t0=$(date +%s%N)
     client_kill uno
@@ -185,8 +243,16 @@ replay_01_blocking_04_many_clients() {
     released=$(ms_since "$t0")
     salida "Salida cliente 2" "$LIB_TMP/dos.out"
     got "$LIB_TMP/dos.out" 'Hola Mundo2\r\n' || { surprise "client 2 got no echo even after client 1 left"; return; }
-    verdict "client 1's recv() returned 0 (end of stream), the loop moved on, and client 2's echo came ${released} ms later. (Typing a line into client 1 would release it too: start client 1 as nc -C localhost $port and type into it.)"
+    if ! wait_until 3 _connections_printed 3; then
+        surprise "the next accept() should have taken client 3 from the queue"
+        return
+    fi
+    verdict "client 1's recv() returned 0 (end of stream), the loop moved on, and client 2's echo came ${released} ms later; then the next accept() took client 3 from the accept queue (the server printed its third Cliente connectandose desde). (Typing a line into client 1 would release it too: start client 1 as nc -C localhost $port and type into it.)"
 }
+
+# _peek_shows TEXT: a look at the server ($SERVER_PID, into $LIB_TMP/peek.out) shows TEXT.
+_peek_shows() { PEEK_COUNTER=none peek --no-rate "$SERVER_PID" >"$LIB_TMP/peek.out" 2>&1; grep -qF -- "$1" "$LIB_TMP/peek.out"; }
+_connections_printed() { [ "$(grep -c '^Cliente connectandose desde' "$SERVER_OUT")" -ge "$1" ]; }
 
 # --- section 2: Sockets NO bloqueantes ------------------------------------------------------
 
@@ -208,7 +274,7 @@ replay_02_non_blocking_01_accept_eagain() {
 }
 
 replay_02_non_blocking_02_eagain_loop() {
-    local port cpu wanted
+    local port cpu calls failed again wanted
     port=$(free_port)
     title 02-non-blocking/02-eagain-loop 'Sockets NO bloqueantes · "Ejemplo no bloqueante con try catch"'
     say "EAGAIN now means \"nothing yet, go on\". Nobody stalls anybody, but: the loop never waits, the buffer restarts on every pass, and only its last two bytes are checked for \\r\\n."
@@ -237,10 +303,31 @@ replay_02_non_blocking_02_eagain_loop() {
         return
     fi
     verdict "clients 1 and 2 hang (\"se queda colgado\"): their \\r\\n fell across two 2-byte reads (\"3\\r\" \"\\n\\n\"), the tail check never saw it, and EAGAIN threw the buffer away. Client 3's \\r\\n fell on an even offset: echoed."
-    # (what it wanted, not only what it got: on a busy machine it gets less, yet never sleeps)
-    read -r cpu wanted <<<"$(cpu_got_wanted "$SERVER_PID" 1)"
-    verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core: the loop never waits."
-    [ "$wanted" -ge 80 ] || surprise "the busy loop should want a whole core (it wanted ${wanted}%)"
+    # One second of looking inside: the CPU share and the system calls, over the same second.
+    cmd "terminal 5" "scripts/peek.sh \$(pgrep -n 02-eagain-loop)    (CPU, calls per second)"
+    peek "$SERVER_PID" >"$LIB_TMP/peek.out"
+    cpu=$(cpu_of "$LIB_TMP/peek.out")
+    [ -n "$cpu" ] || cpu=$(cpu_percent "$SERVER_PID" 1)
+    kernel "What the kernel sees meanwhile (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
+    read -r calls failed again <<<"$(calls_of "$LIB_TMP/peek.out")"
+    # A server traced by strace (TRACE=1) stops at every call: slower, and less of a core.
+    local least_cpu=40 least_calls=5000
+    [ "$TRACE" = 1 ] && least_cpu=5 least_calls=500
+    if [ -z "${calls:-}" ]; then
+        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core: the loop never waits. (Its calls were not counted: $(counted_by "$LIB_TMP/peek.out"))"
+    else
+        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core making $(commas "$calls") system calls a second ($(counted_by "$LIB_TMP/peek.out")), $(commas "${again:-0}") of them failing with EAGAIN: accept() and recv() ask \"anything yet?\" and the kernel answers \"not yet\", one call every $(awk -v c="$calls" 'BEGIN { printf "%.1f", 1e6 / c }') µs. (Not millions a second: each call goes into the kernel and back.)"
+        if [ "$calls" -lt "$least_calls" ] || [ "${failed:-0}" -lt $((calls * 99 / 100)) ] || [ "${again:-0}" -lt $((calls * 99 / 100)) ]; then
+            surprise "the busy loop should make thousands of calls a second, (nearly) all failing with EAGAIN"
+        fi
+    fi
+    if [ "$TRACE" = 1 ]; then
+        [ "$cpu" -ge "$least_cpu" ] || surprise "the busy loop should use (nearly) a whole core"
+    else
+        # what it wants, not only what it gets: a busy machine gives it less, yet it never sleeps
+        read -r _ wanted <<<"$(cpu_got_wanted "$SERVER_PID" 0.3)"
+        [ "${wanted:-0}" -ge 80 ] || surprise "the busy loop should want a whole core (it wanted ${wanted:-?}%)"
+    fi
 
     # The documents' second try: telnet, which sends each line as it is typed.
     again 02-non-blocking/02-eagain-loop || return
@@ -277,6 +364,31 @@ replay_02_non_blocking_02_eagain_loop() {
 }
 _two_lines_nn() { [ "$(count_lines "$SERVER_OUT" "Data leida: b'\\n\\n'")" -ge 2 ]; }
 
+# look_idle: one second of scripts/peek.sh on the idle server ($SERVER_PID), kept for
+# idle_evidence, which prints it (taking it first if look_idle was not called) and sets CPU and
+# IDLE (for the verdict: the call it sleeps in, its calls in that second). A server that is not
+# asleep in its waiting call, or keeps calling, is a surprise (returns 1).
+look_idle() { peek "$SERVER_PID" >"$LIB_TMP/peek.out"; }
+idle_evidence() {
+    local call calls
+    [ -s "$LIB_TMP/peek.out" ] || look_idle
+    CPU=$(cpu_of "$LIB_TMP/peek.out")
+    [ -n "$CPU" ] || CPU=$(cpu_percent "$SERVER_PID" 1)
+    kernel "What the kernel sees while it is idle (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
+    call=$(sed -nE 's/^state: sleeping, in system call ((p?select6?|p?poll|epoll_p?wait2?|io_uring_enter)\([^)]*\)).*/\1/p' "$LIB_TMP/peek.out")
+    calls=$(calls_of "$LIB_TMP/peek.out" | cut -d' ' -f1)
+    if [ -z "$call" ]; then
+        surprise "the idle server should be asleep in select/poll/epoll_wait"
+        return 1
+    fi
+    if [ -n "$calls" ] && [ "$calls" -gt 4 ]; then
+        surprise "the idle server should make (almost) no system calls, not $calls a second"
+        return 1
+    fi
+    IDLE="it sleeps in $call and made ${calls:-?} system calls in that second ($(counted_by "$LIB_TMP/peek.out"))"
+    rm -f "$LIB_TMP/peek.out"
+}
+
 # --- sections 3 and 4: the event loop -------------------------------------------------------
 
 # The fixed servers all pass the same trials; only the readiness API differs.
@@ -300,11 +412,13 @@ replay_fixed() { # stage document-note what-it-adds
     salida "Salida (servidor)" "$SERVER_OUT"
     salida "Salida cliente 2 (Hola Mundo3)" "$LIB_TMP/nc.out"
     salida "Salida cliente 3 (Ho… la)" "$LIB_TMP/telnet.out"
-    cpu=$(cpu_percent "$SERVER_PID" 1)
     if ! got "$LIB_TMP/nc.out" 'Hola Mundo3\r\n' || ! got "$LIB_TMP/telnet.out" 'Hola\r\n'; then
         surprise "client 2 should get Hola Mundo3\\r\\n back, client 3 the whole Hola\\r\\n"
         return
     fi
+    idle_evidence || return 0
+    cpu=$CPU
+    show_trace
     stop_all
     port=$(free_port)
     start_server "$stage" "$port" -q || return
@@ -313,7 +427,7 @@ replay_fixed() { # stage document-note what-it-adds
         [0-9]*) ;;
         *) surprise "with client 1 idle, client 2 got no echo within 2 s ($stall)"; return ;;
     esac
-    verdict "the idle client held up nobody: with client 1 connected and silent, a new client got its echo in ${stall} ms; the whole line came back even when sent in pieces; the idle server used ${cpu}% of a core."
+    verdict "the idle client held up nobody: with client 1 connected and silent, a new client got its echo in ${stall} ms; the whole line came back even when sent in pieces; idle, the server used ${cpu}% of a core: $IDLE."
 }
 
 replay_03_selectors_01_select_wait() {
@@ -327,11 +441,12 @@ replay_03_selectors_01_select_wait() {
     start_server 03-selectors/01-select-wait "$port" || return
     client_open idle "$port"
     send_line "$port" 'Hola Mundo\r\n' 2 >"$LIB_TMP/nc.out"
-    cpu=$(cpu_percent "$SERVER_PID" 1.2)
+    look_idle # (a second: its once-a-second message shows in the Salida too)
     salida "Salida (servidor)" "$SERVER_OUT"
     salida "Salida cliente 2" "$LIB_TMP/nc.out"
     got "$LIB_TMP/nc.out" 'Hola Mundo\r\n' || { surprise "client 2 got no echo"; return; }
-    verdict "client 2 was echoed while client 1 sat idle, and in between the server slept in select(): ${cpu}% of a core. (recv(1024) echoes whatever arrived: not lines yet; the next stage frames lines.)"
+    idle_evidence || return 0
+    verdict "client 2 was echoed while client 1 sat idle, and in between the server slept: ${CPU}% of a core; $IDLE: the time-out of select() and the write() of its message. (recv(1024) echoes whatever arrived: not lines yet; the next stage frames lines.)"
 }
 
 replay_04_event_loop_02_graceful_shutdown() {

@@ -35,6 +35,11 @@ no_stage_processes() {
     assert_output --partial "Data leida: b'\\n'"
     assert_output --regexp "client 2 waited [0-9.]+ s and got nothing"
     assert_output --regexp "client 2's echo came [0-9]+ ms later"
+    # the kernel's evidence, next to the verdict
+    assert_output --regexp 'state: sleeping, in system call recvfrom\(fd [0-9]+ = client'
+    assert_output --regexp "the kernel shows it: the server sleeps in recvfrom\(\) on fd .*, client 1's socket; client 2's 13 bytes"
+    assert_output --partial "accept queue: 1 waiting"
+    assert_output --partial "then the next accept() took client 3 from the accept queue"
     refute_output --partial "unexpected"
     no_stage_processes
 }
@@ -46,9 +51,47 @@ no_stage_processes() {
     # the figure it measured (the replay itself checks that the loop wanted a whole core: what
     # it got depends on how busy the machine is)
     assert_output --regexp 'the server used [0-9]+% of a core'
+    # the calls it burns, counted (or, where nothing can count them, why)
+    if [[ $output =~ making\ ([0-9,]+)\ system\ calls\ a\ second\ \(counted\ by\ (perf\ stat|strace)[^\)]*\),\ ([0-9,]+)\ of\ them\ failing\ with\ EAGAIN ]]; then
+        calls=${BASH_REMATCH[1]//,/} again=${BASH_REMATCH[3]//,/}
+        [ "$calls" -ge 5000 ]
+        [ "$again" -ge $((calls * 99 / 100)) ]
+    else
+        assert_output --partial "(Its calls were not counted: cannot count"
+    fi
     assert_output --partial "Toda la data leida: b'Hola mundo\\r\\n'"   # the documents' telnet try
     refute_output --partial "unexpected"
     no_stage_processes
+}
+
+@test "replay: TRACE=1 shows the server's system calls, condensed (recv(2) six times)" {
+    command -v strace >/dev/null || skip "strace is not installed"
+    run env TRACE=1 PAUSE=0 bash scripts/replay.sh 01-blocking/02-recv-two-bytes
+    assert_success
+    assert_output --partial "System calls of the server (TRACE=1"
+    [ "$(grep -cE '^ +recvfrom\([0-9]+, "(Ho|la| M|un|do|\\r\\n)", 2, 0\) = 2$' <<<"$output")" -eq 6 ]
+    [[ $output =~ accept\([0-9]+,\ \.\.\.\)\ =\ [0-9]+ ]]
+    no_stage_processes
+}
+
+@test "replay: trace_condense counts repeated calls and repeated groups of calls" {
+    {
+        for _ in 1 2 3; do echo '7 accept(3, 0x7ffd8d5dde60, [16]) = -1 EAGAIN (Resource temporarily unavailable)'; done
+        echo '7 accept(3, {sa_family=AF_INET, sin_port=htons(5555), sin_addr=inet_addr("127.0.0.1")}, [16]) = 4'
+        for _ in 1 2 3 4; do
+            echo '7 recvfrom(4, 0x7ffd8d5ddf00, 2, 0, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)'
+            echo '7 accept(3, 0x7ffd8d5dde60, [16]) = -1 EAGAIN (Resource temporarily unavailable)'
+        done
+        echo '7 recvfrom(4, "Ho", 2, 0, NULL, NULL) = 2'
+        echo '7 recvfrom(4,  <detached ...>'
+    } | trace_condense >"$LIB_TMP/condensed"
+    cat "$LIB_TMP/condensed"
+    assert_equal "$(cat "$LIB_TMP/condensed")" "accept(3, ...) = -1 EAGAIN  ×3
+accept(3, ...) = 4
+recvfrom(4, ..., 2, 0) = -1 EAGAIN  ┐
+accept(3, ...) = -1 EAGAIN          ┘ ×4
+recvfrom(4, \"Ho\", 2, 0) = 2
+recvfrom(4, ...)  ... still in it when the trace ended"
 }
 
 @test "replay: a verdict it cannot back is not printed: an nc that is not OpenBSD's is refused" {
@@ -138,7 +181,9 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     wait_until 10 eval '[ "$(pane 2 | grep -c "^Hola Mundo$")" -eq 2 ]'   # typed + echoed
     tmux send-keys -t "$DEMO_SESSION:demo.3" 'Hola Mundo2' Enter
     wait_until 10 pane_has 3 "Hola Mundo2"
-    sleep 0.5
+    # the kernel pane: the server asleep in recvfrom on client 1, client 2's 13 bytes waiting
+    wait_until 10 pane_has 1 "Recv-Q 13 B"
+    pane_has 1 "in system call recvfrom(fd "
     assert_equal "$(pane 3 | grep -c '^Hola Mundo2$')" 1                # typed, not echoed
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'otra vez' Enter
     wait_until 10 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
@@ -147,22 +192,23 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     no_stage_processes
 }
 
-@test "demo: the CPU pane shows the busy loop burning a core; typed lines work, as with telnet" {
+@test "demo: the kernel pane shows the busy loop burning a core in failed calls; typed lines work, as with telnet" {
     demo_setup
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
-    wait_until 8 pane_has 1 "CPU del servidor"
-    [[ $(pane 1) =~ CPU\ del\ servidor:\ +([0-9]+)% ]]
+    wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
+    [[ $(pane 1) =~ CPU\ ([0-9]+)%\ of\ one\ core ]]
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
-    # wants a whole core does not: measured here on the demo's server.
-    # (the server runs under pane 0; a tmux server started by someone else would not pass our
-    # WORKBOOK_RUN tag on, so look there, not for the tag)
+    # wants a whole core does not: measured here on the demo's server, found under pane 0
+    # (a tmux server started by someone else would not pass our WORKBOOK_RUN tag on).
     pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
     for pid in "$pane0" $(_descendants "$pane0"); do
         [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 02-eagain-loop ] && server=$pid
     done
     read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
-    echo "CPU pane: ${BASH_REMATCH[1]}%; the server wants $wanted% of a core, gets $got%" >&3
+    echo "kernel pane: ${BASH_REMATCH[1]}% of a core; the server wants $wanted%, gets $got%" >&3
     [ "$wanted" -ge 80 ]
+    # and the calls it burns it in (perf or strace; or it says why it cannot count)
+    [[ $(pane 1) =~ calls/s:\ [0-9,]+,\ failed/s:\ [0-9,]+\ \(EAGAIN || $(pane 1) == *"calls/s: cannot count"* ]]
     # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
     wait_until 10 pane_has 2 "cliente 1"
     for i in 1 2 3; do

@@ -2,17 +2,19 @@
  * Exercise 3 - find "\r\n" anywhere in the buffer, not only in its last two bytes.
  * Ejercicio 3 - buscar "\r\n" en cualquier lugar del búfer, no solo en sus dos últimos bytes.
  *
- * EN: This is 02-eagain-loop with exercise 2 done (a buffer per client). A message still ends
- *     only when the buffer's LAST two bytes are "\r\n", so the document's
+ * EN: This is 02-eagain-loop with EXERCISE 2 ALREADY SOLVED (given: a buffer per client, kept
+ *     across passes): it contains a solution of exercise 2, so do that one first. A message
+ *     still ends only when the buffer's LAST two bytes are "\r\n", so the notes'
  *     echo -e "Hola Mundo3\r\n" (pieces "3\r", "\n\n") never gets its echo. Look for "\r\n"
  *     anywhere, answer the message up to and including it, and keep the bytes after it for the
  *     next message. Statement: README.md. Check:
  *         make exercise N=3
- * ES: Es 02-eagain-loop con el ejercicio 2 hecho (un búfer por cliente). Un mensaje solo termina
- *     cuando los DOS ÚLTIMOS bytes del búfer son "\r\n", así que el echo -e "Hola Mundo3\r\n"
- *     del documento (trozos "3\r", "\n\n") nunca recibe su eco. Busca "\r\n" en cualquier
- *     posición, responde el mensaje hasta él (incluido) y guarda los bytes que vienen detrás
- *     para el siguiente mensaje. Enunciado: README.md. Comprueba con:
+ * ES: Es 02-eagain-loop con el EJERCICIO 2 YA RESUELTO (viene hecho: un búfer por cliente que
+ *     se conserva entre vueltas): contiene una solución del ejercicio 2, así que haz antes ese.
+ *     Un mensaje solo termina cuando los DOS ÚLTIMOS bytes del búfer son "\r\n", así que el
+ *     echo -e "Hola Mundo3\r\n" de los apuntes (trozos "3\r", "\n\n") nunca recibe su eco.
+ *     Busca "\r\n" en cualquier posición, responde el mensaje hasta él (incluido) y guarda los
+ *     bytes que vienen detrás para el siguiente mensaje. Enunciado: README.md. Comprueba con:
  *         make exercise N=3
  *
  * Run:    build/exercises/03-crlf-anywhere/crlf-anywhere [PORT]
@@ -109,7 +111,7 @@ int main(int argc, char **argv)
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket);
 
-    for (;;) { /* nothing in this loop ever waits (exercise 5) */
+    for (;;) { /* nothing in this loop ever waits (exercise 4) */
         /* (No "Listo para recibir mensajes!" here: it would flood the terminal.) */
         struct sockaddr_in address;
         socklen_t address_len = sizeof address;

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket);
 
-    for (;;) { /* nothing in this loop ever waits (exercise 5) */
+    for (;;) { /* nothing in this loop ever waits (exercise 4) */
         /* (No "Listo para recibir mensajes!" here: it would flood the terminal.) */
         struct sockaddr_in address;
         socklen_t address_len = sizeof address;

@@ -1,6 +1,6 @@
 /*
- * Exercise 4 - drop the clients that hang up.
- * Ejercicio 4 - despedir a los clientes que cuelgan.
+ * Exercise 5 - drop the clients that hang up.
+ * Ejercicio 5 - despedir a los clientes que cuelgan.
  *
  * EN: An echo server built on select(): one call waits for ALL the sockets at once, and says
  *     which ones can be read without blocking. It works, until a client hangs up: recv()
@@ -9,17 +9,17 @@
  *     100% CPU with nobody talking, and a socket that is never closed. Fix it: say
  *     "Cliente ('127.0.0.1', P) desconectado", stop watching the socket, close it.
  *     Statement: README.md. Check:
- *         make exercise N=4
+ *         make exercise N=5
  * ES: Un servidor de eco con select(): una sola llamada espera a TODOS los sockets a la vez y
  *     dice cuáles se pueden leer sin bloquear. Funciona hasta que un cliente cuelga: recv()
- *     devuelve 0, el programa lo ignora ("nada que devolver") y deja el socket en su conjunto;
+ *     retorna 0, el programa lo ignora ("nada que devolver") y deja el socket en su conjunto;
  *     select() lo vuelve a dar como legible al instante, una y otra vez, para siempre. Mira top:
  *     100% de CPU sin que nadie hable, y un socket que nunca se cierra. Arréglalo: imprime
  *     "Cliente ('127.0.0.1', P) desconectado", deja de vigilar el socket y ciérralo.
  *     Enunciado: README.md. Comprueba con:
- *         make exercise N=4
+ *         make exercise N=5
  *
- * Run:    build/exercises/04-drop-hung-up-clients/select-echo [PORT]      then look at top
+ * Run:    build/exercises/05-drop-hung-up-clients/select-echo [PORT]      then look at top
  * Try:    printf 'Hola\r\n' | nc -N 127.0.0.1 8000       (echoed; then nc hangs up)
  */
 #include "net.h"

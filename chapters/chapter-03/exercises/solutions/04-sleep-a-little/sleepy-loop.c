@@ -1,6 +1,6 @@
 /*
- * Exercise 5, reference solution: every pass of the loop ends with a short sleep.
- * Ejercicio 5, solución: cada vuelta del bucle termina con una pausa corta.
+ * Exercise 4, reference solution: every pass of the loop ends with a short sleep.
+ * Ejercicio 4, solución: cada vuelta del bucle termina con una pausa corta.
  *
  * The loop still asks every socket "anything yet?", but only about a thousand times a second
  * instead of millions: the idle server drops from 100% of a core to about 1%. The price is
@@ -9,8 +9,8 @@
  * next). measure.sh prints both for several pauses. select(), poll() and epoll remove the
  * trade-off: they sleep until something happens, and wake at once when it does.
  *
- * Run:    build/exercises/solutions/05-sleep-a-little/sleepy-loop [PORT]
- *         SLEEP_US=100000 build/exercises/solutions/05-sleep-a-little/sleepy-loop   (0.1 s)
+ * Run:    build/exercises/solutions/04-sleep-a-little/sleepy-loop [PORT]
+ *         SLEEP_US=100000 build/exercises/solutions/04-sleep-a-little/sleepy-loop   (0.1 s)
  * Try:    printf 'Hola\r\n' | nc -N 127.0.0.1 8000
  */
 #include "net.h"
@@ -34,41 +34,57 @@
 struct client {
     int fd;
     char who[ADDRESS_TEXT_MAX];
-    char buffer[BUFFER_SIZE]; /* what this client has sent and we have not answered yet */
-    size_t len;               /* how many bytes of buffer are in use */
-    size_t scanned;           /* buffer[0..scanned) holds no "\r\n": search from here on */
 };
 
 static struct client connections[MAX_CLIENTS];
 static size_t connection_count;
 
-/*
- * Where the first "\r\n" of buffer[from..len) ends (the index just after its "\n"), or 0 if
- * there is none. Byte by byte, because the buffer may hold NUL bytes (no strstr()).
- */
-static size_t find_crlf_end(const char *buffer, size_t len, size_t from)
+/* buffer[-2:] == b'\r\n': only the last two bytes are looked at (exercise 3's flaw). */
+static bool ends_with_crlf(const char *buffer, size_t len)
 {
-    for (size_t i = from; i + 1 < len; i++) {
-        if (buffer[i] == '\r' && buffer[i + 1] == '\n')
-            return i + 2;
-    }
-    return 0;
+    return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
 }
 
 /*
- * Print and echo the first len bytes of c's buffer (one message), then drop them, keeping the
- * bytes that follow. Returns false if c has gone.
+ * Try to read one message from c and echo it. Returns false when c has gone (hung up, reset or
+ * sent too much) and must be forgotten; true otherwise, including "nothing yet".
  */
-static bool answer(struct client *c, size_t len)
+static bool read_and_echo(const struct client *c)
 {
-    bool still_there = true;
-    print_bytes("Toda la data leida: ", c->buffer, len);
+    char buffer[BUFFER_SIZE]; /* a fresh, empty buffer on every pass (exercise 2's flaw) */
+    size_t len = 0;
+    bool still_there = true; /* false once c has hung up (closed its sending side) */
+
+    while (!ends_with_crlf(buffer, len)) {
+        if (len == sizeof buffer) {
+            fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
+                    c->who, BUFFER_SIZE);
+            return false;
+        }
+        size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
+        ssize_t n = recv(c->fd, buffer + len, want, 0);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true; /* nothing yet: give up on this pass, and lose what we had read */
+            warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
+            return false;
+        }
+        if (n == 0) {
+            still_there = false; /* the client closed its side */
+            break;
+        }
+        print_bytes("Data leida: ", buffer + len, (size_t)n);
+        len += (size_t)n;
+    }
+    print_bytes("Toda la data leida: ", buffer, len);
 
     /* One send(), as in the document: on a non-blocking socket it may take only part of the
      * message, or nothing (EAGAIN, when the client does not read); the rest is lost.
      * A client that only closed its sending side (nc -N) can still read: echo what it sent. */
     if (len > 0) {
-        ssize_t sent = send(c->fd, c->buffer, len, 0);
+        ssize_t sent = send(c->fd, buffer, len, 0);
         if (sent == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
             sent = 0;
         if (sent == -1) {
@@ -79,57 +95,7 @@ static bool answer(struct client *c, size_t len)
                     len);
         }
     }
-
-    /* What came after the "\r\n" is the beginning of the next message: move it to the front. */
-    c->len -= len;
-    memmove(c->buffer, c->buffer + len, c->len);
-    c->scanned = 0;
     return still_there;
-}
-
-/*
- * Read what c has sent so far into c->buffer and answer every complete message in it.
- * Returns false when c has gone (hung up, reset or sent too much) and must be forgotten; true
- * otherwise, including "nothing yet".
- */
-static bool read_and_echo(struct client *c)
-{
-    for (;;) {
-        size_t end = find_crlf_end(c->buffer, c->len, c->scanned);
-        if (end > 0) {
-            if (!answer(c, end))
-                return false;
-            continue; /* the bytes left over may hold another whole message */
-        }
-        /* No "\r\n" in what we have: next time, search only the new bytes, plus the last old
-         * one (it may be the "\r" of a "\r\n" split between two pieces). */
-        c->scanned = c->len > 0 ? c->len - 1 : 0;
-
-        if (c->len == sizeof c->buffer) {
-            fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
-                    c->who, BUFFER_SIZE);
-            return false;
-        }
-        size_t room = sizeof c->buffer - c->len;
-        size_t want = room < 2 ? room : 2;
-        ssize_t n = recv(c->fd, c->buffer + c->len, want, 0);
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;          /* nothing yet: what we have read waits in c->buffer */
-            warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
-            return false;
-        }
-        if (n == 0) {
-            /* The client closed its side: answer what is left (as 02-eagain-loop does, even
-             * when nothing is), and forget it. */
-            (void)answer(c, c->len);
-            return false;
-        }
-        print_bytes("Data leida: ", c->buffer + c->len, (size_t)n);
-        c->len += (size_t)n;
-    }
 }
 
 /* The pause between two passes: $SLEEP_US microseconds (0 to 1000000), else 1 ms. */
@@ -196,8 +162,6 @@ int main(int argc, char **argv)
                 printf("Cliente connectandose desde %s\n", who);
                 struct client *c = &connections[connection_count++];
                 c->fd = fd;
-                c->len = 0;
-                c->scanned = 0;
                 memcpy(c->who, who, sizeof c->who);
             }
         }

@@ -1,13 +1,13 @@
 /*
- * Exercise 4, reference solution: a client that hangs up is reported, unwatched and closed.
- * Ejercicio 4, solución: el cliente que cuelga se anuncia, se deja de vigilar y se cierra.
+ * Exercise 5, reference solution: a client that hangs up is reported, unwatched and closed.
+ * Ejercicio 5, solución: el cliente que cuelga se anuncia, se deja de vigilar y se cierra.
  *
  * recv() returning 0 is not "nothing yet" (that would be EAGAIN): it is the end of the stream,
  * the client closed its side and nothing more will ever come. Its socket stays "readable" for
  * good (every recv() returns 0 at once), so a server that keeps it in its fd_set wakes from
  * select() immediately, forever: a busy loop again, and a descriptor that leaks.
  *
- * Run:    build/exercises/solutions/04-drop-hung-up-clients/select-echo [PORT]
+ * Run:    build/exercises/solutions/05-drop-hung-up-clients/select-echo [PORT]
  * Try:    printf 'Hola\r\n' | nc -N 127.0.0.1 8000   (echoed, "desconectado", CPU stays at 0%)
  */
 #include "net.h"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# measure.sh - exercise 5: the price of sleeping in the busy loop. For several pauses
+# measure.sh - exercise 4: the price of sleeping in the busy loop. For several pauses
 # (SLEEP_US), start the server, keep one client connected and silent, and print
 #   - the server's CPU while nobody talks (share of one core, over 1 s);
 #   - how long a fresh client waits for its echo (nc -N, mean of ROUNDS runs; nc's own start-up
 #     is included, so read the differences between rows, not the absolute numbers).
 # Numbers only, nothing is asserted: they depend on the machine and on what else runs.
 #
-#   chapters/chapter-03/exercises/05-sleep-a-little/measure.sh [BINARY] [SLEEP_US...]
-#   BINARY    default: your build, build/exercises/05-sleep-a-little/sleepy-loop
-#             (make exercise N=5 builds it; the solution is build/exercises/solutions/...)
+#   chapters/chapter-03/exercises/04-sleep-a-little/measure.sh [BINARY] [SLEEP_US...]
+#   BINARY    default: your build, build/exercises/04-sleep-a-little/sleepy-loop
+#             (make exercise N=4 builds it; the solution is build/exercises/solutions/...)
 #   SLEEP_US  default: 0 100 1000 10000 100000       ROUNDS=20 by default
 # If every row shows the same CPU, your program does not read $SLEEP_US yet.
 set -euo pipefail
@@ -16,13 +16,13 @@ ROOT=$(cd "$(dirname "$0")/../../../.." && pwd)
 # shellcheck source=../../../../scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
 
-bin=${1:-$ROOT/build/exercises/05-sleep-a-little/sleepy-loop}
+bin=${1:-$ROOT/build/exercises/04-sleep-a-little/sleepy-loop}
 [ $# -gt 0 ] && shift
 pauses=("$@")
 [ ${#pauses[@]} -gt 0 ] || pauses=(0 100 1000 10000 100000)
 rounds=${ROUNDS:-20}
 if [ ! -x "$bin" ]; then
-    echo "measure.sh: $bin is not built: run  make exercise N=5  first" >&2
+    echo "measure.sh: $bin is not built: run  make exercise N=4  first" >&2
     exit 1
 fi
 
