@@ -121,7 +121,7 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
 
 _flood_held() {
     [[ $(peek --no-rate "$SERVER_PID") =~ Recv-Q\ [0-9.]+\ (KB|MB)\ \(([0-9,]+)\ B\)\ +Send-Q\ [0-9.]+\ MB ]] &&
-        [ "${BASH_REMATCH[2]//,/}" -ge 10000 ]
+        [ "${BASH_REMATCH[2]//,/}" -ge 1024 ]
 }
 
 @test "peek 03-02 flood: a client sends 10 MB and never reads: the server's memory stays flat, the kernel holds the bytes" {
@@ -130,8 +130,8 @@ _flood_held() {
     "$TOOLS_DIR/misbehave" flood "$PORT_UNDER_TEST" 10000000 10 >"$LIB_TMP/flood.out" 3>&- &
     LIB_PIDS+=("$!")
     # until the server stops reading it (back-pressure): its replies fill the send buffer, and
-    # what the client sends piles up unread (as much as the checks below ask: 9,728 B shows as
-    # "10 KB" too, so a wait on the rounded figure could end too early)
+    # what the client sends piles up unread: KBs, as the checks below ask (how many depends on
+    # the window the kernel had offered: 9,728 B in some runs, 65 KB in others)
     wait_until 8 _flood_held
     out=$(PEEK_COUNTER=none peek "$SERVER_PID")
     echo "$out"
@@ -140,7 +140,7 @@ _flood_held() {
     [[ $out =~ Recv-Q\ [0-9.]+\ (KB|MB)\ \(([0-9,]+)\ B\)\ +Send-Q\ [0-9.]+\ MB\ \(([0-9,]+)\ B\) ]]
     held=$((${BASH_REMATCH[2]//,/} + ${BASH_REMATCH[3]//,/}))
     echo "RSS $rss0 -> $rss KB; the kernel holds $held bytes for this client" >&3
-    [ "${BASH_REMATCH[2]//,/}" -ge 10000 ]            # KBs waiting to be read...
+    [ "${BASH_REMATCH[2]//,/}" -ge 1024 ]             # KBs waiting to be read...
     [ "${BASH_REMATCH[3]//,/}" -ge 1000000 ]          # ...MBs of replies waiting to be sent
     [ $(((rss - rss0) * 1024)) -lt $((held / 2)) ]    # far more than the server itself grew
 }
