@@ -112,8 +112,20 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 $(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
+# make chapter-03, make test and make exercise first install the Debian packages they need and
+# cannot find (scripts/install-deps.sh --for: one line says what and why; as root, or through
+# sudo; NO_INSTALL=1: never, and without apt-get it does nothing). Nothing is compiled before
+# that step: every object waits for it.
+DEPS_FOR := $(if $(filter test exercise,$(MAKECMDGOALS)),test,$(if $(filter chapter-03,$(MAKECMDGOALS)),chapter-03))
+.PHONY: deps-for
+deps-for:
+	@CC="$(CC)" bash scripts/install-deps.sh --for $(or $(DEPS_FOR),test)
+ifneq ($(DEPS_FOR),)
+$(COMMON_OBJS): | deps-for
+endif
+
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
-chapter-03: all
+chapter-03: all | deps-for
 	@bash scripts/replay.sh $(STAGE)
 
 ## diff: a stage against the one before it, code only (make diff STAGE=02-non-blocking/01-accept-eagain; FULL=1: with comments)
@@ -136,12 +148,12 @@ demo-stop:
 bench: all
 	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv) $(if $(filter 1,$(PLOT)),--plot)
 
-## test: run the bats suite (needs bats and OpenBSD nc: scripts/install-deps.sh)
-test: all
+## test: run the bats suite (installs bats, nc... if missing; JOBS=N at once; TIMING=1: the slowest)
+test: all | deps-for
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
 
 ## exercise: check your exercise N (make exercise N=3): build your file (also with ASan+UBSan), run its checks
-exercise: $(EXERCISE_BIN) $(TOOLS)
+exercise: $(EXERCISE_BIN) $(TOOLS) | deps-for
 ifneq ($(EXERCISE_SRC),)
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) $(EXERCISE_SAN_BIN)
 endif

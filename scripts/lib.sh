@@ -26,8 +26,11 @@ LIB_FDS=()      # every client's write end, closed by stop_all
 # timeout; Linux's /proc/net/tcp or ss), and bats too if asked; otherwise say exactly what to
 # install, on stderr, and return 1. WHO names the caller in the messages.
 require_tools() {
-    local who=$1 missing=()
-    [ "${2:-}" = bats ] && ! command -v bats >/dev/null && missing+=(bats)
+    local who=$1 missing=() lib
+    if [ "${2:-}" = bats ]; then
+        command -v bats >/dev/null || missing+=(bats)
+        for lib in bats-support bats-assert; do bats_library_found "$lib" || missing+=("$lib"); done
+    fi
     if ! command -v nc >/dev/null; then
         missing+=(netcat-openbsd)
     elif ! nc -h 2>&1 | grep -q OpenBSD; then
@@ -45,6 +48,17 @@ require_tools() {
         echo "$who: needs Linux's /proc/net/tcp (or ss) to see listening ports" >&2
         return 1
     fi
+}
+
+# bats_library_found NAME: the bats library NAME (bats-support, bats-assert) is where
+# bats_load_library looks for it: a folder of $BATS_LIB_PATH (Debian's: /usr/lib/bats).
+bats_library_found() {
+    local dir dirs
+    IFS=: read -ra dirs <<<"${BATS_LIB_PATH:-/usr/lib/bats}"
+    for dir in "${dirs[@]}"; do
+        [ -f "$dir/$1/load.bash" ] || [ -f "$dir/$1.bash" ] && return 0
+    done
+    return 1
 }
 
 # The chapter's stages, in order, are listed once, in chapters/chapter-03/stages.txt.
@@ -287,6 +301,19 @@ cpu_percent() {
     after=$(_cpu_ticks "$pid") || return 1
     awk -v a="$before" -v b="$after" -v hz="$hz" -v s="$secs" \
         'BEGIN { printf "%d\n", (b - a) * 100 / hz / s }'
+}
+# cpu_got_wanted PID SECONDS: two integer % of one core over the next SECONDS: what PID got
+# (the time it ran) and what it wanted (that, plus the time it was ready to run and waited for
+# a core), from /proc/PID/schedstat. A busy loop wants about 100 however loaded the machine is,
+# even when it gets much less; a server asleep in a system call wants about 0.
+cpu_got_wanted() {
+    local ran waited t0 ran2 waited2 t1
+    read -r ran waited _ 2>/dev/null <"/proc/$1/schedstat" || return 1
+    t0=$(date +%s%N)
+    sleep "$2"
+    read -r ran2 waited2 _ 2>/dev/null <"/proc/$1/schedstat" || return 1
+    t1=$(date +%s%N)
+    echo "$(((ran2 - ran) * 100 / (t1 - t0))) $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))"
 }
 # utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name).
 _cpu_ticks() {

@@ -22,7 +22,7 @@ HOLA_LINES=(
     start_server 01-blocking/01-accept "$PORT_UNDER_TEST"
     sleep 0.2
     kill -0 "$SERVER_PID"              # still waiting in accept()
-    assert_equal "" "$(cat "$SERVER_OUT")"
+    assert_equal "$(cat "$SERVER_OUT")" ""
 }
 
 @test "01-accept: prints the client's address, with its real port, and exits 0" {
@@ -30,9 +30,9 @@ HOLA_LINES=(
     client_port=$(free_port)
     timeout 5 nc -N -p "$client_port" 127.0.0.1 "$PORT_UNDER_TEST" </dev/null 3>&- || true
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
-    assert_equal "I got a connection from ('127.0.0.1', $client_port)!" "$(cat "$SERVER_OUT")"
-    assert_equal "" "$(cat "$SERVER_ERR")"
+    assert_equal "$EXIT_STATUS" 0
+    assert_equal "$(cat "$SERVER_OUT")" "I got a connection from ('127.0.0.1', $client_port)!"
+    assert_equal "$(cat "$SERVER_ERR")" ""
 }
 
 @test "01-accept: run three times, three different client ports (the document's Salida)" {
@@ -54,7 +54,7 @@ HOLA_LINES=(
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' >"$LIB_TMP/client.out"
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "Cliente connectandose desde ('127.0.0.1', PORT)" "${HOLA_LINES[@]}"
     assert_client_received client ''
 }
@@ -64,14 +64,14 @@ HOLA_LINES=(
     client_port=$(free_port)
     printf 'Hola\r\n' | timeout 5 nc -N -p "$client_port" 127.0.0.1 "$PORT_UNDER_TEST" 3>&- || true
     wait_exit "$SERVER_PID"
-    assert_equal "Cliente connectandose desde ('127.0.0.1', $client_port)" "$(head -n 1 "$SERVER_OUT")"
+    assert_equal "$(head -n 1 "$SERVER_OUT")" "Cliente connectandose desde ('127.0.0.1', $client_port)"
 }
 
 @test "02-recv-two-bytes: the document's echo -e line stops at the first \\r\\n" {
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n\n' >/dev/null
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "Cliente connectandose desde ('127.0.0.1', PORT)" "${HOLA_LINES[@]}"
 }
 
@@ -79,7 +79,7 @@ HOLA_LINES=(
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hol' >/dev/null
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "Cliente connectandose desde ('127.0.0.1', PORT)" \
         "Data leida: b'Ho'" "Data leida: b'l'" "Toda la data leida: b'Hol'"
 }
@@ -101,25 +101,25 @@ HOLA_LINES=(
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" "it's\\r\\n" >/dev/null
     wait_exit "$SERVER_PID"
-    assert_equal "Toda la data leida: b\"it's\\r\\n\"" "$(last_server_line)"
+    assert_equal "$(last_server_line)" "Toda la data leida: b\"it's\\r\\n\""
 }
 
 @test "02-recv-two-bytes: a client that resets: one clear line on stderr, exit 1" {
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     "$TOOLS_DIR/misbehave" reset "$PORT_UNDER_TEST" 'Hol'
     wait_exit "$SERVER_PID"
-    assert_equal 1 "$EXIT_STATUS"
-    assert_equal "02-recv-two-bytes: recv: Connection reset by peer (errno 104, ECONNRESET)" \
-        "$(cat "$SERVER_ERR")"
+    assert_equal "$EXIT_STATUS" 1
+    assert_equal "$(cat "$SERVER_ERR")" \
+        "02-recv-two-bytes: recv: Connection reset by peer (errno 104, ECONNRESET)"
 }
 
 @test "02-recv-two-bytes: an endless line is cut at the buffer's size, no overflow" {
     start_server 01-blocking/02-recv-two-bytes "$PORT_UNDER_TEST"
     head -c 5000 /dev/zero | tr '\0' 'a' | timeout 5 nc -N 127.0.0.1 "$PORT_UNDER_TEST" 3>&- || true
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
-    assert_equal "message longer than 4096 bytes without \\r\\n: stopping here" "$(cat "$SERVER_ERR")"
-    assert_equal "Toda la data leida: b'$(head -c 4096 /dev/zero | tr '\0' 'a')'" "$(last_server_line)"
+    assert_equal "$EXIT_STATUS" 0
+    assert_equal "$(cat "$SERVER_ERR")" "message longer than 4096 bytes without \\r\\n: stopping here"
+    assert_equal "$(last_server_line)" "Toda la data leida: b'$(head -c 4096 /dev/zero | tr '\0' 'a')'"
 }
 
 # --- 03-read-and-write ----------------------------------------------------------------------
@@ -128,7 +128,7 @@ HOLA_LINES=(
     start_server 01-blocking/03-read-and-write "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' >"$LIB_TMP/client.out"
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "Cliente connectandose desde ('127.0.0.1', PORT)" "${HOLA_LINES[@]}"
     assert_client_received client 'Gracias por su Mensaje\n'
 }
@@ -139,7 +139,7 @@ HOLA_LINES=(
     start_server 01-blocking/03-read-and-write "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n\n' >/dev/null
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "Cliente connectandose desde ('127.0.0.1', PORT)" "${HOLA_LINES[@]}"
 }
 
@@ -147,8 +147,8 @@ HOLA_LINES=(
     start_server 01-blocking/03-read-and-write "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" 'Hola' >"$LIB_TMP/client.out"
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
-    assert_equal "Toda la data leida: b'Hola'" "$(last_server_line)"
+    assert_equal "$EXIT_STATUS" 0
+    assert_equal "$(last_server_line)" "Toda la data leida: b'Hola'"
     assert_client_received client 'Gracias por su Mensaje\n'
 }
 
@@ -168,7 +168,9 @@ HOLA_LINES=(
     client_open two "$PORT_UNDER_TEST"
     client_send two 'Hola Mundo2\r\n\n'         # echo -e "Hola Mundo2\r\n" | nc localhost PORT
     wait_server_line "Data leida: b'\\n'"
-    sleep 0.5                                    # give client 2 every chance to be answered
+    # client 2's 14 bytes wait in the kernel, unread: the server is blocked on client 1
+    wait_until 5 queued_at_server "$PORT_UNDER_TEST" 14
+    sleep 0.2                                    # give client 2 every chance to be answered
     assert_client_received two ''
     assert_client_received one 'Hola Mundo\r\n'
     assert_server_output \
@@ -191,7 +193,7 @@ HOLA_LINES=(
     client_open two "$PORT_UNDER_TEST"
     client_send two 'Hola Mundo2\r\n'
     wait_server_line "Data leida: b'\\n'"
-    sleep 0.3
+    wait_until 5 queued_at_server "$PORT_UNDER_TEST" 13    # client 2's bytes, unread
     assert_client_received two ''
     client_send one 'otra vez\r\n'
     wait_client_output two 'Hola Mundo2\r\n'
@@ -199,7 +201,7 @@ HOLA_LINES=(
     wait_client_output one 'Hola Mundo\r\n\notra vez\r\n'
     wait_server_line "Toda la data leida: b'Hola Mundo2\\r\\n'"
     wait_server_line "Listo para recibir mensajes!"
-    assert_equal "Listo para recibir mensajes!" "$(last_server_line)"
+    assert_equal "$(last_server_line)" "Listo para recibir mensajes!"
 }
 
 @test "04-many-clients: a client that hangs up is forgotten and the others are still served" {
@@ -236,8 +238,8 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     client_send one 'sigo aqui\r\n'
     wait_client_output one 'Hola\r\nsigo aqui\r\n'
     wait_until 5 grep -q "ECONNRESET" "$SERVER_ERR"
-    assert_equal "04-many-clients: recv: Connection reset by peer (errno 104, ECONNRESET)" \
-        "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" \
+        "04-many-clients: recv: Connection reset by peer (errno 104, ECONNRESET)"
     # a fresh client is served as soon as client 1 (the one the loop waits on) speaks
     ask "$PORT_UNDER_TEST" 'nuevo\r\n' 'nuevo\r\n' >"$LIB_TMP/fresh.out" &
     fresh=$!
@@ -272,7 +274,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     client_open two "$PORT_UNDER_TEST"           # queued by the kernel: no descriptor for it
     client_send two 'dos\r\n'
     wait_until 5 grep -q EMFILE "$SERVER_ERR"
-    assert_equal "04-many-clients: accept: Too many open files (errno 24, EMFILE)" "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" "04-many-clients: accept: Too many open files (errno 24, EMFILE)"
     kill -0 "$SERVER_PID"                        # still there, waiting on client 1 (the stall)
     client_kill one                              # client 1 leaves: its descriptor is free
     wait_client_output two 'dos\r\n'
@@ -285,7 +287,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     # accept() takes its descriptor before it waits, so the limit is set from the start.)
     start_program many-clients "$PORT_UNDER_TEST" prlimit --nofile=4:4 "$(stage_bin 01-blocking/04-many-clients)"
     wait_until 5 grep -q EMFILE "$SERVER_ERR"
-    cpu=$(cpu_percent "$SERVER_PID" 1)
+    cpu=$(cpu_percent "$SERVER_PID" 0.5)
     [ "$cpu" -lt 20 ] || { echo "it spun: $cpu% of a core" >&2; false; }
     # one failed accept() a second, each after its "Listo" line: a handful, not thousands
     [ "$(count_lines "$SERVER_OUT" "Listo para recibir mensajes!")" -le 5 ]
@@ -297,20 +299,20 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     for stage in 01-blocking/01-accept 01-blocking/04-many-clients 02-non-blocking/02-eagain-loop; do
         for bad in 0 65536 abc 80x -1 ' 80' +80 99999999999999999999; do
             run_server "$stage" "$bad"
-            assert_equal 2 "$SERVER_STATUS"
-            assert_equal "${stage#*/}: invalid port '$bad': expected a whole number from 1 to 65535" \
-                "$(cat "$SERVER_ERR")"
+            assert_equal "$SERVER_STATUS" 2
+            assert_equal "$(cat "$SERVER_ERR")" \
+                "${stage#*/}: invalid port '$bad': expected a whole number from 1 to 65535"
         done
     done
 }
 
 @test "every stage: a bad \$PORT is refused naming it; -h prints the usage" {
     PORT=abc run "$(stage_bin 01-blocking/01-accept)"
-    assert_equal 2 "$status"
-    assert_equal "01-accept: invalid port 'abc' (from \$PORT): expected a whole number from 1 to 65535" "$output"
+    assert_failure 2
+    assert_output "01-accept: invalid port 'abc' (from \$PORT): expected a whole number from 1 to 65535"
     run "$(stage_bin 03-selectors/02-select-lines)" --help
-    assert_equal 0 "$status"
-    assert_equal "usage: 02-select-lines [-q] [PORT]   (PORT: argument, else \$PORT, else 8000)" "$output"
+    assert_success
+    assert_output "usage: 02-select-lines [-q] [PORT]   (PORT: argument, else \$PORT, else 8000)"
 }
 
 @test "every stage: the port comes from \$PORT when there is no argument" {
@@ -320,7 +322,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     wait_until 5 port_listening "$PORT_UNDER_TEST"
     send_line "$PORT_UNDER_TEST" "" >/dev/null
     wait_exit "$pid"
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     grep -q "^I got a connection from" "$LIB_TMP/env.out"
 }
 
@@ -329,10 +331,10 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     for stage in 01-blocking/01-accept 01-blocking/02-recv-two-bytes 01-blocking/03-read-and-write \
         01-blocking/04-many-clients 02-non-blocking/01-accept-eagain 02-non-blocking/02-eagain-loop; do
         run_server "$stage" "$PORT_UNDER_TEST"
-        assert_equal 1 "$SERVER_STATUS"
-        assert_equal "${stage#*/}: bind: Address already in use (errno 98, EADDRINUSE)" \
-            "$(cat "$SERVER_ERR")"
-        assert_equal "" "$(cat "$SERVER_OUT")"
+        assert_equal "$SERVER_STATUS" 1
+        assert_equal "$(cat "$SERVER_ERR")" \
+            "${stage#*/}: bind: Address already in use (errno 98, EADDRINUSE)"
+        assert_equal "$(cat "$SERVER_OUT")" ""
     done
 }
 
@@ -346,11 +348,11 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
         port=$(free_port)
         start_program "${stage//\//_}" "$port" env --default-signal=PIPE "$bin"
         hex=$(printf '%04X' "$port")
-        assert_equal "$stage 0100007F:$hex" \
-            "$stage $(awk -v p=":$hex" '$4 == "0A" && $2 ~ p"$" { print $2 }' /proc/net/tcp /proc/net/tcp6)"
+        assert_equal "$stage $(awk -v p=":$hex" '$4 == "0A" && $2 ~ p"$" { print $2 }' /proc/net/tcp /proc/net/tcp6)" \
+            "$stage 0100007F:$hex"
         # SigIgn: the mask of ignored signals, in hex; SIGPIPE is signal 13, bit 0x1000
         ignored=$(awk '/^SigIgn:/ { print $2 }' "/proc/$SERVER_PID/status")
-        assert_equal "$stage ignores SIGPIPE" "$stage $( (( 16#$ignored & 0x1000 )) && echo ignores || echo 'does not ignore') SIGPIPE"
+        assert_equal "$stage $( (( 16#$ignored & 0x1000 )) && echo ignores || echo 'does not ignore') SIGPIPE" "$stage ignores SIGPIPE"
         stop_server
     done
 }
@@ -362,5 +364,5 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     LIB_PIDS+=("$pid")
     wait_until 5 port_listening 8000
     kill -0 "$pid"                               # ours, not someone else's: it is still running
-    assert_equal "Listo para recibir mensajes!" "$(cat "$LIB_TMP/default.out")"
+    assert_equal "$(cat "$LIB_TMP/default.out")" "Listo para recibir mensajes!"
 }

@@ -15,17 +15,17 @@ hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given p
 
 @test "01-accept-eagain: accept fails at once with EAGAIN: one line on stderr, exit 1" {
     run_server 02-non-blocking/01-accept-eagain "$PORT_UNDER_TEST"
-    assert_equal 1 "$SERVER_STATUS"
-    assert_equal "Listo para recibir mensajes!" "$(cat "$SERVER_OUT")"
-    assert_equal "01-accept-eagain: accept: Resource temporarily unavailable (errno 11, EAGAIN)" \
-        "$(cat "$SERVER_ERR")"
+    assert_equal "$SERVER_STATUS" 1
+    assert_equal "$(cat "$SERVER_OUT")" "Listo para recibir mensajes!"
+    assert_equal "$(cat "$SERVER_ERR")" \
+        "01-accept-eagain: accept: Resource temporarily unavailable (errno 11, EAGAIN)"
 }
 
 @test "01-accept-eagain: it does not wait: it is gone well within a second" {
     start=$(date +%s%N)
     run_server 02-non-blocking/01-accept-eagain "$PORT_UNDER_TEST"
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-    assert_equal 1 "$SERVER_STATUS"
+    assert_equal "$SERVER_STATUS" 1
     [ "$elapsed_ms" -lt 1000 ]
 }
 
@@ -33,8 +33,8 @@ hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given p
 
 @test "02-eagain-loop: prints nothing until a client connects (no 'Listo' flood)" {
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
-    sleep 0.3
-    assert_equal "" "$(cat "$SERVER_OUT")"
+    sleep 0.2                                   # (a flood of 'Listo' lines would be there by now)
+    assert_equal "$(cat "$SERVER_OUT")" ""
 }
 
 @test "02-eagain-loop: printf 'Hola Mundo\\r\\n' | nc -N gets its echo" {
@@ -42,10 +42,10 @@ hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given p
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' >"$LIB_TMP/client.out"
     assert_client_received client 'Hola Mundo\r\n'
     wait_server_line "Cliente ('127.0.0.1', PORT) desconectado"
-    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
-                    hola_lines "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'" \
-                        "Toda la data leida: b''" "Cliente ('127.0.0.1', PORT) desconectado")" \
-        "$(normalize_ports <"$SERVER_OUT")"
+    assert_equal "$(normalize_ports <"$SERVER_OUT")" \
+        "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
+           hola_lines "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'" \
+               "Toda la data leida: b''" "Cliente ('127.0.0.1', PORT) desconectado")"
 }
 
 @test "02-eagain-loop: echo -e 'Hola Mundo3\\r\\n' | nc hangs with no echo (the \\r\\n is split)" {
@@ -53,12 +53,12 @@ hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given p
     client_open one "$PORT_UNDER_TEST"
     client_send one 'Hola Mundo3\r\n\n'
     wait_server_line "Data leida: b'\\n\\n'"
-    sleep 0.5
+    sleep 0.3                                   # give it every chance to answer
     assert_client_received one ''
     kill -0 "$(client_pid one)"                 # nc is still there, waiting: "colgado"
-    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
-                    hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'")" \
-        "$(normalize_ports <"$SERVER_OUT")"
+    assert_equal "$(normalize_ports <"$SERVER_OUT")" \
+        "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
+           hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'")"
 }
 
 @test "02-eagain-loop: the document's three nc clients, Salida line for line" {
@@ -73,17 +73,17 @@ hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given p
     client_send three 'Hola Mundo\r\n\n'
     wait_client_output three 'Hola Mundo\r\n'
     wait_server_line "Data leida: b'\\n'"
-    sleep 0.3
+    sleep 0.2                                   # give clients 1 and 2 every chance to be answered
     assert_client_received one ''
     assert_client_received two ''
-    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
-                    hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'"
-                    echo "Cliente connectandose desde ('127.0.0.1', PORT)"
-                    hola_lines "Data leida: b'2\\r'" "Data leida: b'\\n\\n'"
-                    echo "Cliente connectandose desde ('127.0.0.1', PORT)"
-                    hola_lines "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'" \
-                        "Data leida: b'\\n'")" \
-        "$(normalize_ports <"$SERVER_OUT")"
+    assert_equal "$(normalize_ports <"$SERVER_OUT")" \
+        "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
+           hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'"
+           echo "Cliente connectandose desde ('127.0.0.1', PORT)"
+           hola_lines "Data leida: b'2\\r'" "Data leida: b'\\n\\n'"
+           echo "Cliente connectandose desde ('127.0.0.1', PORT)"
+           hola_lines "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola Mundo\\r\\n'" \
+               "Data leida: b'\\n'")"
 }
 _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
 
@@ -95,14 +95,14 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     client_send two 'Hola mundo\r\n'
     wait_client_output one 'Hola mundo\r\n'
     wait_client_output two 'Hola mundo\r\n'
-    assert_equal 2 "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Hola mundo\\r\\n'")"
+    assert_equal "$(count_lines "$SERVER_OUT" "Toda la data leida: b'Hola mundo\\r\\n'")" 2
 }
 
 @test "02-eagain-loop: no stall: an idle client does not hold up another one" {
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     client_open idle "$PORT_UNDER_TEST"
     wait_server_line "Cliente connectandose desde ('127.0.0.1', PORT)"
-    send_line "$PORT_UNDER_TEST" 'Hola\r\n' 2 >"$LIB_TMP/busy.out"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/busy.out"
     assert_client_received busy 'Hola\r\n'
     assert_client_received idle ''
 }
@@ -115,26 +115,28 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     sleep 0.2                                     # many passes of the loop go by: EAGAIN
     client_send one 'la\r\n'
     wait_client_output one 'la\r\n'
-    assert_equal "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
-                    "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
-                    "Toda la data leida: b'la\\r\\n'")" \
-        "$(normalize_ports <"$SERVER_OUT")"
+    assert_equal "$(normalize_ports <"$SERVER_OUT")" \
+        "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)" \
+           "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
+           "Toda la data leida: b'la\\r\\n'")"
 }
 
 @test "02-eagain-loop: the busy loop burns a core with nobody talking (generous threshold)" {
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     client_open idle "$PORT_UNDER_TEST"
-    cpu=$(cpu_percent "$SERVER_PID" 1)
-    echo "idle server CPU: $cpu% of a core" >&3
-    [ "$cpu" -ge 40 ]
+    # What it wants, not what it gets: on a loaded machine the busy loop gets less than a core,
+    # yet it is never asleep: always running, or ready to run and waiting for a core.
+    read -r got wanted <<<"$(cpu_got_wanted "$SERVER_PID" 0.5)"
+    echo "idle server: wants $wanted% of a core, got $got%" >&3
+    [ "$wanted" -ge 80 ]
 }
 
 @test "02-eagain-loop: a client that resets: a clear message, the server goes on" {
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     "$TOOLS_DIR/misbehave" reset "$PORT_UNDER_TEST" 'Hola'
     wait_until 5 grep -q ECONNRESET "$SERVER_ERR"
-    assert_equal "02-eagain-loop: recv: Connection reset by peer (errno 104, ECONNRESET)" \
-        "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" \
+        "02-eagain-loop: recv: Connection reset by peer (errno 104, ECONNRESET)"
     wait_server_line "Cliente ('127.0.0.1', PORT) desconectado"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/after.out"
     assert_client_received after 'Hola\r\n'
@@ -192,6 +194,6 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     "$TOOLS_DIR/loadgen" hold "$PORT_UNDER_TEST" 1030 3 >"$LIB_TMP/hold.out" 3>&- &
     LIB_PIDS+=("$!")
     wait_until 10 eval '[ "$(grep -c "^Demasiados clientes (1024): se cierra" "$SERVER_OUT")" -ge 6 ]'
-    assert_equal 1024 "$(grep -c "^Cliente connectandose desde" "$SERVER_OUT")"
+    assert_equal "$(grep -c "^Cliente connectandose desde" "$SERVER_OUT")" 1024
     kill -0 "$SERVER_PID"
 }

@@ -17,16 +17,21 @@ apagando() {
     echo "Apagando ($1): ya no se aceptan clientes. Conectados: $2, con respuestas pendientes: $3; plazo: 2 s (otra señal: cerrar ya)"
 }
 
-# _queue_full PORT: the server's replies to its client have piled up as far as the kernel lets
-# them (over 1 MB waiting, and no longer growing since the last look).
-_queue_full() {
-    local now
-    now=$(send_queue "$1")
-    if [ "$now" -gt 1000000 ] && [ "$now" -eq "${LAST_QUEUE:-0}" ]; then
-        return 0
+# _replies_pending PORT PID: server PID has replies queued for its client on PORT that it
+# cannot send yet. Seen from outside: the client's bytes wait unread in the server's socket
+# (Recv-Q), yet the server sleeps: it has stopped asking to read that client, which it does
+# only when its queue of replies is full (back-pressure), and the kernel will not take them.
+# (A server that merely has not run yet would be runnable, not asleep.) Three looks in a row.
+_replies_pending() {
+    local stat
+    stat=$(cat "/proc/$2/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    if [ "${stat%% *}" = S ] && [ "$(recv_queue "$1")" -gt 0 ]; then
+        PENDING_LOOKS=$((${PENDING_LOOKS:-0} + 1))
+    else
+        PENDING_LOOKS=0
     fi
-    LAST_QUEUE=$now
-    return 1
+    [ "$PENDING_LOOKS" -ge 3 ]
 }
 
 @test "02-graceful-shutdown: SIGINT: stops accepting, lets its clients leave, totals, exit 0" {
@@ -40,10 +45,10 @@ _queue_full() {
     if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGINT" >&2; false; fi
     client_close idle                       # Ctrl-D in that nc: it has already seen our FIN
     wait_exit "$SERVER_PID" 2
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT" "$CONNECT" \
         "$(apagando SIGINT 1 0)" "$LEFT" "Servidor detenido. Clientes atendidos: 2, líneas devueltas: 1"
-    assert_equal "" "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" ""
     assert_client_received idle ''
     # the port can be used again at once
     start_server "$STAGE" "$PORT_UNDER_TEST"
@@ -54,42 +59,37 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     start_server "$STAGE" "$PORT_UNDER_TEST"
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID" 1
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$(apagando SIGTERM 0 0)" "Servidor detenido. Clientes atendidos: 0, líneas devueltas: 0"
 }
 
 @test "02-graceful-shutdown: SIGTERM and SIGINT with replies still queued: all delivered, exit 0" {
-    local ports=() pids=() outs=() errs=() clients=() sig i
+    local sig client summary echoed
     for sig in TERM INT; do
-        port=$(free_port)
-        start_server "$STAGE" "$port" -q
-        # 20,000 long lines (10 MB) from a client that reads nothing for 0.8 s: its echoes pile up
-        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 800 -R 4096 -c "$port" \
+        start_server "$STAGE" "$(free_port)" -q
+        port=${SERVER_OUT%.out} port=${port##*.}
+        # 20,000 long lines (10 MB) from a client that reads nothing until told (SIGUSR1; by
+        # itself after 9 s): its echoes pile up until the server has replies it cannot send.
+        "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 9000 -R 4096 -c "$port" \
             >"$LIB_TMP/client-$sig.out" 2>&1 3>&- &
-        clients+=("$!") ports+=("$port") pids+=("$SERVER_PID") outs+=("$SERVER_OUT") errs+=("$SERVER_ERR")
-        LIB_PIDS+=("$!")
-    done
-    for i in 0 1; do
-        LAST_QUEUE=0
-        wait_until 5 _queue_full "${ports[$i]}"
-    done
-    kill -TERM "${pids[0]}"
-    kill -INT "${pids[1]}"
-    i=0
-    for sig in TERM INT; do
-        wait_exit "${pids[$i]}" 3
-        assert_equal 0 "$EXIT_STATUS"
-        wait "${clients[$i]}"
+        client=$!
+        LIB_PIDS+=("$client")
+        PENDING_LOOKS=0
+        wait_until 5 _replies_pending "$port" "$SERVER_PID"
+        kill -"$sig" "$SERVER_PID"
+        wait_server_line "$(apagando "SIG$sig" 1 1)"
+        kill -USR1 "$client" # now it reads: the server has 2 s to deliver what it had queued
+        wait_exit "$SERVER_PID" 3
+        assert_equal "$EXIT_STATUS" 0
+        wait "$client"
         # the client got every line the server echoed, intact, then the server's FIN
         summary=$(cat "$LIB_TMP/client-$sig.out")
         [[ $summary =~ ^clients=1\ served=0\ refused=0\ cut=1\ failed=0\ lines=([0-9]+)/20000\  ]]
         echoed=${BASH_REMATCH[1]}
         [ "$echoed" -gt 1000 ]
-        SERVER_OUT=${outs[$i]} SERVER_ERR=${errs[$i]}
         assert_server_output "$CONNECT" "$(apagando "SIG$sig" 1 1)" "$LEFT" \
             "Servidor detenido. Clientes atendidos: 1, líneas devueltas: $echoed"
-        assert_equal "" "$(cat "$SERVER_ERR")"
-        i=$((i + 1))
+        assert_equal "$(cat "$SERVER_ERR")" ""
     done
 }
 
@@ -111,12 +111,12 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     wait_server_line "$(apagando SIGTERM 1 0)"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID" 1
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "$(apagando SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
         "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
 
     wait_exit "${waiting[0]}" 4
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
     echo "it waited $elapsed_ms ms for the client that stays" >&2
     [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ]
@@ -140,12 +140,12 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     wait_server_line "$(apagando SIGTERM 1 0)"
     client_close other
     wait_exit "$SERVER_PID" 2
-    assert_equal 0 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 0
     assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" \
         "$CONNECT" "Toda la data leida: b'uno\\r\\n'" \
         "Cliente ('127.0.0.1', PORT) descartado: su manejador falló con b'boom\\r\\n'" \
         "$CONNECT" "Toda la data leida: b'boomerang\\r\\n'" "$LEFT" \
         "Toda la data leida: b'Sigo\\r\\n'" "$(apagando SIGTERM 1 0)" "$LEFT" \
         "Servidor detenido. Clientes atendidos: 3, líneas devueltas: 4"
-    assert_equal "" "$(cat "$SERVER_ERR")"
+    assert_equal "$(cat "$SERVER_ERR")" ""
 }

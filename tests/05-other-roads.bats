@@ -94,7 +94,7 @@ _children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
     for name in uno dos tres; do client_kill "$name"; done
     # SIGCHLD reaps them: no child left, not even as a zombie (state Z, <defunct>)
     wait_until 3 _children_are 0 || { echo "children left:" >&2; children "$SERVER_PID" >&2; false; }
-    assert_equal 3 "$(count_lines "$SERVER_OUT" "$LEFT")"
+    assert_equal "$(count_lines "$SERVER_OUT" "$LEFT")" 3
     assert_still_serving "$PORT_UNDER_TEST"
     wait_until 3 _children_are 0
     assert_no_errors
@@ -108,7 +108,7 @@ _threads_are() { [ "$(threads_of "$SERVER_PID")" -eq "$1" ]; }
 # for signals (in sigwait); ThreadSanitizer's runtime adds one of its own.
 threads_at_rest() {
     BASE=$(threads_of "$SERVER_PID")
-    assert_equal "$([ -n "${TSAN_OPTIONS:-}" ] && echo 3 || echo 2)" "$BASE"
+    assert_equal "$BASE" "$([ -n "${TSAN_OPTIONS:-}" ] && echo 3 || echo 2)"
 }
 
 @test "02-thread-per-client: a thread per client, back to 2 when they leave; totals on SIGTERM" {
@@ -126,8 +126,8 @@ threads_at_rest() {
     # the counters every thread shared: 3 clients, 3 lines
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    assert_equal 0 "$EXIT_STATUS"
-    assert_equal "Servidor detenido (SIGTERM). Clientes atendidos: 3, líneas devueltas: 3" "$(last_server_line)"
+    assert_equal "$EXIT_STATUS" 0
+    assert_equal "$(last_server_line)" "Servidor detenido (SIGTERM). Clientes atendidos: 3, líneas devueltas: 3"
     assert_no_errors
 }
 
@@ -136,11 +136,11 @@ threads_at_rest() {
     start_server "$THREAD" "$PORT_UNDER_TEST" -q
     threads_at_rest
     summary=$("$TOOLS_DIR/many-clients" -n 200 -l 20 -m 64 -p 8 "$PORT_UNDER_TEST")
-    assert_equal "clients=200 served=200 refused=0 cut=0 failed=0 lines=4000/4000" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=200 served=200 refused=0 cut=0 failed=0 lines=4000/4000"
     wait_until 3 _threads_are "$BASE"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    assert_equal "Servidor detenido (SIGINT). Clientes atendidos: 200, líneas devueltas: 4000" "$(last_server_line)"
+    assert_equal "$(last_server_line)" "Servidor detenido (SIGINT). Clientes atendidos: 200, líneas devueltas: 4000"
 }
 
 # --- 03-io-uring-lines -------------------------------------------------------------------------
@@ -151,6 +151,6 @@ threads_at_rest() {
     start_server "$URING" "$PORT_UNDER_TEST" -q
     # one thread, thousands of clients: 1000 at once
     summary=$("$TOOLS_DIR/many-clients" -n 1000 -l 2 "$PORT_UNDER_TEST")
-    assert_equal "clients=1000 served=1000 refused=0 cut=0 failed=0 lines=2000/2000" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=1000 served=1000 refused=0 cut=0 failed=0 lines=2000/2000"
     assert_no_errors
 }

@@ -29,45 +29,46 @@ no_stage_processes() {
 
 @test "replay: one stage, no pause: commands, the document's Salida, a measured verdict" {
     run env PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
-    [ "$status" -eq 0 ]
-    [[ $output == *"$ build/chapter-03/01-blocking/04-many-clients "* ]]
-    [[ $output == *'echo -e "Hola Mundo\r\n" | nc localhost '* ]]
-    [[ $output == *"Data leida: b'\\n'"* ]]
-    [[ $output == *"client 2 waited "*" s and got nothing"* ]]
-    [[ $output == *"client 2's echo came "*" ms later"* ]]
+    assert_success
+    assert_output --partial "$ build/chapter-03/01-blocking/04-many-clients "
+    assert_output --partial 'echo -e "Hola Mundo\r\n" | nc localhost '
+    assert_output --partial "Data leida: b'\\n'"
+    assert_output --regexp "client 2 waited [0-9.]+ s and got nothing"
+    assert_output --regexp "client 2's echo came [0-9]+ ms later"
     # the kernel's evidence, next to the verdict
-    [[ $output =~ state:\ sleeping,\ in\ system\ call\ recvfrom\(fd\ [0-9]+\ =\ client ]]
-    [[ $output == *"the kernel shows it: the server sleeps in recvfrom() on fd "*", client 1's socket; client 2's 13 bytes"* ]]
-    [[ $output == *"accept queue: 1 waiting"* ]]
-    [[ $output == *"then the next accept() took client 3 from the accept queue"* ]]
-    [[ $output != *"unexpected"* ]]
+    assert_output --regexp 'state: sleeping, in system call recvfrom\(fd [0-9]+ = client'
+    assert_output --regexp "the kernel shows it: the server sleeps in recvfrom\(\) on fd .*, client 1's socket; client 2's 13 bytes"
+    assert_output --partial "accept queue: 1 waiting"
+    assert_output --partial "then the next accept() took client 3 from the accept queue"
+    refute_output --partial "unexpected"
     no_stage_processes
 }
 
 @test "replay: the busy loop's verdicts are measured (hang, lost Ho, CPU of a core)" {
     run env PAUSE=0 bash scripts/replay.sh 02-eagain-loop
-    [ "$status" -eq 0 ]
-    [[ $output == *"Toda la data leida: b'la\\r\\n'"* ]]
-    [[ $output =~ the\ server\ used\ ([0-9]+)%\ of\ a\ core ]]
-    [ "${BASH_REMATCH[1]}" -ge 40 ]
+    assert_success
+    assert_output --partial "Toda la data leida: b'la\\r\\n'"
+    # the figure it measured (the replay itself checks that the loop wanted a whole core: what
+    # it got depends on how busy the machine is)
+    assert_output --regexp 'the server used [0-9]+% of a core'
     # the calls it burns, counted (or, where nothing can count them, why)
     if [[ $output =~ making\ ([0-9,]+)\ system\ calls\ a\ second\ \(counted\ by\ (perf\ stat|strace)[^\)]*\),\ ([0-9,]+)\ of\ them\ failing\ with\ EAGAIN ]]; then
         calls=${BASH_REMATCH[1]//,/} again=${BASH_REMATCH[3]//,/}
         [ "$calls" -ge 5000 ]
         [ "$again" -ge $((calls * 99 / 100)) ]
     else
-        [[ $output == *"(Its calls were not counted: cannot count"* ]]
+        assert_output --partial "(Its calls were not counted: cannot count"
     fi
-    [[ $output == *"Toda la data leida: b'Hola mundo\\r\\n'"* ]]   # the documents' telnet try
-    [[ $output != *"unexpected"* ]]
+    assert_output --partial "Toda la data leida: b'Hola mundo\\r\\n'"   # the documents' telnet try
+    refute_output --partial "unexpected"
     no_stage_processes
 }
 
 @test "replay: TRACE=1 shows the server's system calls, condensed (recv(2) six times)" {
     command -v strace >/dev/null || skip "strace is not installed"
     run env TRACE=1 PAUSE=0 bash scripts/replay.sh 01-blocking/02-recv-two-bytes
-    [ "$status" -eq 0 ]
-    [[ $output == *"System calls of the server (TRACE=1"* ]]
+    assert_success
+    assert_output --partial "System calls of the server (TRACE=1"
     [ "$(grep -cE '^ +recvfrom\([0-9]+, "(Ho|la| M|un|do|\\r\\n)", 2, 0\) = 2$' <<<"$output")" -eq 6 ]
     [[ $output =~ accept\([0-9]+,\ \.\.\.\)\ =\ [0-9]+ ]]
     no_stage_processes
@@ -85,12 +86,12 @@ no_stage_processes() {
         echo '7 recvfrom(4,  <detached ...>'
     } | trace_condense >"$LIB_TMP/condensed"
     cat "$LIB_TMP/condensed"
-    assert_equal "accept(3, ...) = -1 EAGAIN  ×3
+    assert_equal "$(cat "$LIB_TMP/condensed")" "accept(3, ...) = -1 EAGAIN  ×3
 accept(3, ...) = 4
 recvfrom(4, ..., 2, 0) = -1 EAGAIN  ┐
 accept(3, ...) = -1 EAGAIN          ┘ ×4
 recvfrom(4, \"Ho\", 2, 0) = 2
-recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condensed")"
+recvfrom(4, ...)  ... still in it when the trace ended"
 }
 
 @test "replay: a verdict it cannot back is not printed: an nc that is not OpenBSD's is refused" {
@@ -98,10 +99,10 @@ recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condens
     printf '#!/bin/sh\necho "usage: nc [-options] hostname port (traditional)" >&2\nexit 1\n' >"$LIB_TMP/bin/nc"
     chmod +x "$LIB_TMP/bin/nc"
     run env PATH="$LIB_TMP/bin:$PATH" PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
-    [ "$status" -eq 1 ]
-    [[ $output == *"replay: this nc is not OpenBSD netcat"* ]]
-    [[ $output == *"sudo apt-get install netcat-openbsd"* ]]
-    [[ $output != *"client 2 waited"* ]]
+    assert_failure 1
+    assert_output --partial "replay: this nc is not OpenBSD netcat"
+    assert_output --partial "sudo apt-get install netcat-openbsd"
+    refute_output --partial "client 2 waited"
 }
 
 @test "replay: a stage that does not behave is reported, not narrated" {
@@ -109,10 +110,10 @@ recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condens
     mkdir -p "$LIB_TMP/build/chapter-03/01-blocking"
     ln -s "$BUILD_DIR/chapter-03/03-selectors/02-select-lines" "$LIB_TMP/build/chapter-03/01-blocking/04-many-clients"
     run env BUILD_DIR="$LIB_TMP/build" PAUSE=0 bash scripts/replay.sh 01-blocking/04-many-clients
-    [ "$status" -eq 1 ]
-    [[ $output == *"unexpected: client 2 got an answer"* ]]
-    [[ $output != *"client 2 waited"* ]]
-    [[ $output == *"did not happen as the notes say"* ]]
+    assert_failure 1
+    assert_output --partial "unexpected: client 2 got an answer"
+    refute_output --partial "client 2 waited"
+    assert_output --partial "did not happen as the notes say"
     no_stage_processes
 }
 
@@ -120,15 +121,15 @@ recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condens
     mkdir -p "$LIB_TMP/build/chapter-03/01-blocking"
     ln -s /bin/false "$LIB_TMP/build/chapter-03/01-blocking/02-recv-two-bytes"
     run env BUILD_DIR="$LIB_TMP/build" PAUSE=0 bash scripts/replay.sh 01-blocking/02-recv-two-bytes
-    [ "$status" -eq 1 ]
-    [[ $output == *"unexpected: 01-blocking/02-recv-two-bytes could not be started"* ]]
-    [[ $output != *"recv() calls"* ]]
+    assert_failure 1
+    assert_output --partial "unexpected: 01-blocking/02-recv-two-bytes could not be started"
+    refute_output --partial "recv() calls"
 }
 
 @test "replay: an unknown stage is refused with a hint" {
     run env PAUSE=0 bash scripts/replay.sh no-such-stage
-    [ "$status" -eq 2 ]
-    [[ $output == *"no stage called 'no-such-stage'"* ]]
+    assert_failure 2
+    assert_output --partial "no stage called 'no-such-stage'"
 }
 
 @test "replay: SIGTERM stops it and everything it started" {
@@ -139,7 +140,7 @@ recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condens
     wait_until 10 grep -q "== 01-blocking/04-many-clients ==" "$LIB_TMP/replay.out"
     kill -TERM "$replay"
     wait_exit "$replay" 5
-    assert_equal 143 "$EXIT_STATUS"
+    assert_equal "$EXIT_STATUS" 143
     grep -q "interrupted: everything the replay started is stopped" "$LIB_TMP/replay.out"
     no_stage_processes
 }
@@ -157,7 +158,7 @@ recvfrom(4, ...)  ... still in it when the trace ended" "$(cat "$LIB_TMP/condens
     wait_until 5 test -s "$LIB_TMP/rc"
     tmux capture-pane -p -t "$session" | grep -q "interrupted: everything the replay started is stopped"
     tmux kill-session -t "$session"
-    assert_equal rc=130 "$(cat "$LIB_TMP/rc")"
+    assert_equal "$(cat "$LIB_TMP/rc")" rc=130
     no_stage_processes
 }
 
@@ -173,7 +174,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
 @test "demo: the stall, typed into tmux panes: client 2 waits until client 1 speaks" {
     demo_setup
     run bash scripts/demo.sh 01-blocking/04-many-clients 2
-    [ "$status" -eq 0 ]
+    assert_success
     wait_until 10 pane_has 0 "Listo para recibir mensajes!"
     wait_until 10 pane_has 3 "cliente 2"
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'Hola Mundo' Enter
@@ -183,7 +184,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     # the kernel pane: the server asleep in recvfrom on client 1, client 2's 13 bytes waiting
     wait_until 10 pane_has 1 "Recv-Q 13 B"
     pane_has 1 "in system call recvfrom(fd "
-    assert_equal 1 "$(pane 3 | grep -c '^Hola Mundo2$')"                # typed, not echoed
+    assert_equal "$(pane 3 | grep -c '^Hola Mundo2$')" 1                # typed, not echoed
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'otra vez' Enter
     wait_until 10 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
     bash scripts/demo.sh stop
@@ -196,8 +197,16 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
     [[ $(pane 1) =~ CPU\ ([0-9]+)%\ of\ one\ core ]]
-    echo "kernel pane: ${BASH_REMATCH[1]}% of a core" >&3
-    [ "${BASH_REMATCH[1]}" -ge 40 ]
+    # The pane shows what the loop gets, which depends on how busy the machine is; that it
+    # wants a whole core does not: measured here on the demo's server, found under pane 0
+    # (a tmux server started by someone else would not pass our WORKBOOK_RUN tag on).
+    pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
+    for pid in "$pane0" $(_descendants "$pane0"); do
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = 02-eagain-loop ] && server=$pid
+    done
+    read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
+    echo "kernel pane: ${BASH_REMATCH[1]}% of a core; the server wants $wanted%, gets $got%" >&3
+    [ "$wanted" -ge 80 ]
     # and the calls it burns it in (perf or strace; or it says why it cannot count)
     [[ $(pane 1) =~ calls/s:\ [0-9,]+,\ failed/s:\ [0-9,]+\ \(EAGAIN || $(pane 1) == *"calls/s: cannot count"* ]]
     # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
@@ -213,9 +222,9 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
 @test "demo: without a terminal to show it in, it says how, and leaves nothing running" {
     demo_setup
     run env -u TMUX DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
-    [ "$status" -eq 1 ]
-    [[ $output == *"demo: needs a terminal"* ]]
-    [[ $output == *"DEMO_ATTACH=0"* ]]
+    assert_failure 1
+    assert_output --partial "demo: needs a terminal"
+    assert_output --partial "DEMO_ATTACH=0"
     ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null
     no_stage_processes
 }
@@ -238,16 +247,16 @@ teardown() {
 @test "bench: a quick run completes and prints a well-formed table" {
     run env BENCH_ONLY="02-non-blocking/02-eagain-loop 03-selectors/02-select-lines" \
         bash -c 'bash scripts/bench.sh --quick 2>/dev/null'
-    [ "$status" -eq 0 ]
-    [[ ${lines[0]} == "## Benchmark: "* ]]
-    [[ $output == *"Machine: "*" cores"* ]]
+    assert_success
+    assert_line --index 0 --regexp '^## Benchmark: '
+    assert_output --regexp 'Machine: [0-9]+ cores'
     header=$(grep '^| server |' <<<"$output")
     columns=$(awk -F'|' '{ print NF }' <<<"$header")
     # the main table: from its header to the first blank line, minus the |---| rule
     table=$(awk '/^\| server \|/ { on = 1; next } on && /^$/ { exit } on && !/^\|---/' <<<"$output")
-    assert_equal 2 "$(grep -c '^| 0' <<<"$table")"     # one row per server asked for
+    assert_equal "$(grep -c '^| 0' <<<"$table")" 2     # one row per server asked for
     while IFS= read -r row; do
-        assert_equal "$columns" "$(awk -F'|' '{ print NF }' <<<"$row")"
+        assert_equal "$(awk -F'|' '{ print NF }' <<<"$row")" "$columns"
         [[ $row != *error* ]]
     done <<<"$table"
     # the targets table: one verdict per line, yes or NO
@@ -257,8 +266,8 @@ teardown() {
 
 @test "bench: --csv prints a header and one row per server" {
     run env BENCH_ONLY="02-non-blocking/02-eagain-loop" bash -c 'bash scripts/bench.sh --quick --csv 2>/dev/null'
-    [ "$status" -eq 0 ]
-    [[ ${lines[0]} == server,stall_ms,idle_cpu_percent,* ]]
-    [[ ${lines[1]} == 02-non-blocking/02-eagain-loop,* ]]
-    assert_equal "$(awk -F, '{ print NF }' <<<"${lines[0]}")" "$(awk -F, '{ print NF }' <<<"${lines[1]}")"
+    assert_success
+    assert_line --index 0 --regexp '^server,stall_ms,idle_cpu_percent,'
+    assert_line --index 1 --regexp '^02-non-blocking/02-eagain-loop,'
+    assert_equal "$(awk -F, '{ print NF }' <<<"${lines[1]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
 }

@@ -19,20 +19,20 @@ run_unit() {
     [ -x "$unit" ] || { echo "not built: $unit (run make)" >&2; return 1; }
     timeout 20 "$unit" >"$LIB_TMP/out" 2>"$LIB_TMP/err" || status=$?
     cat "$LIB_TMP/out" "$LIB_TMP/err" >&2 # shown if the test fails
-    assert_equal 0 "$status"
-    assert_equal "" "$(grep -v '^ok ' "$LIB_TMP/out" | grep -v '^1\.\.')"
-    assert_equal "1..$(grep -c '^ok ' "$LIB_TMP/out")" "$(tail -n 1 "$LIB_TMP/out")"
+    assert_equal "$status" 0
+    assert_equal "$(grep -v '^ok ' "$LIB_TMP/out" | grep -v '^1\.\.')" ""
+    assert_equal "$(tail -n 1 "$LIB_TMP/out")" "1..$(grep -c '^ok ' "$LIB_TMP/out")"
     [ "$(grep -c '^ok ' "$LIB_TMP/out")" -ge "$2" ]
 }
 
 @test "common/event_loop: every promise of event_loop.h holds (tests/unit/event_loop.c)" {
     run_unit event_loop 20
     # The one descriptor closed while watched is reported on stderr, and nothing else is.
-    assert_equal "stage: poll (descriptor closed while watched): Bad file descriptor (errno 9, EBADF)" \
-        "$(cat "$LIB_TMP/err")"
+    assert_equal "$(cat "$LIB_TMP/err")" \
+        "stage: poll (descriptor closed while watched): Bad file descriptor (errno 9, EBADF)"
 }
 
 @test "common/connection: FIN with echoes queued, back-pressure, pieces, a line too long (tests/unit/connection.c)" {
     run_unit connection 12
-    assert_equal "" "$(cat "$LIB_TMP/err")"
+    assert_equal "$(cat "$LIB_TMP/err")" ""
 }

@@ -23,10 +23,10 @@ base_of() {
 @test "diffs: every stage is listed once, every listed stage exists, and each is within its budget" {
     run bash scripts/diff.sh --check
     echo "$output" >&2
-    [ "$status" -eq 0 ]
+    assert_success
     # one line per pair: every stage but the first
-    assert_equal "$(($(stage_list | wc -l) - 1))" "$(($(wc -l <<<"$output") - 1))"
-    assert_equal "" "$(stage_list | sort | uniq -d)"
+    assert_equal "$(($(wc -l <<<"$output") - 1))" "$(($(stage_list | wc -l) - 1))"
+    assert_equal "$(stage_list | sort | uniq -d)" ""
 }
 
 @test "diffs: the check fails when a diff is bigger than its budget (a budget lowered by one)" {
@@ -35,26 +35,26 @@ base_of() {
     [ "$n" -ge 1 ]
     awk -v s="$stage" -v b="$((n - 1))" '$1 == s { $2 = b } { print }' "$STAGE_LIST" >"$LIB_TMP/stages.txt"
     STAGE_LIST=$LIB_TMP/stages.txt run bash scripts/diff.sh --check
-    [ "$status" -eq 1 ]
+    assert_failure 1
     [[ $output == *"$stage"*"OVER"* ]]
 }
 
 @test "diffs: the check fails when a stage is missing from the list, or listed but absent" {
     grep -v '^03-selectors/03-poll-lines ' "$STAGE_LIST" >"$LIB_TMP/stages.txt"
     STAGE_LIST=$LIB_TMP/stages.txt run bash scripts/diff.sh --check
-    [ "$status" -eq 1 ]
-    [[ $output == *"03-poll-lines.c is not in"* ]]
+    assert_failure 1
+    assert_output --partial "03-poll-lines.c is not in"
     { cat "$STAGE_LIST"; echo "09-nowhere/01-nothing 1"; } >"$LIB_TMP/stages.txt"
     STAGE_LIST=$LIB_TMP/stages.txt run bash scripts/diff.sh --check
-    [ "$status" -eq 1 ]
-    [[ $output == *"no chapters/chapter-03/09-nowhere/01-nothing.c"* ]]
+    assert_failure 1
+    assert_output --partial "no chapters/chapter-03/09-nowhere/01-nothing.c"
 }
 
 @test "diffs: 01-04 -> 02-01 is exactly the two set_nonblocking() calls of the notes" {
     run make -s --no-print-directory diff STAGE=02-non-blocking/01-accept-eagain
-    [ "$status" -eq 0 ]
-    assert_equal "$(printf '%s\n' '+    set_nonblocking(server_socket);' '+            set_nonblocking(fd);')" \
-        "$(grep '^[-+][^-+]' <<<"$output")"
+    assert_success
+    assert_equal "$(grep '^[-+][^-+]' <<<"$output")" \
+        "$(printf '%s\n' '+    set_nonblocking(server_socket);' '+            set_nonblocking(fd);')"
     [[ ${lines[0]} == "02-non-blocking/01-accept-eagain against 01-blocking/04-many-clients: 2 code lines change (budget 2)" ]]
 }
 
@@ -73,8 +73,8 @@ base_of() {
     out=$(make -s --no-print-directory diff STAGE=02-non-blocking/02-eagain-loop FULL=1)
     grep -q '^+.*flaw 2: a fresh, empty buffer' <<<"$out"
     run make -s --no-print-directory diff STAGE=no-such-stage
-    [ "$status" -ne 0 ]
-    [[ $output == *"no stage 'no-such-stage'"* ]]
+    assert_failure
+    assert_output --partial "no stage 'no-such-stage'"
 }
 
 @test "diffs: the guide gives each stage its make diff command and its true size" {

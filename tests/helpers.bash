@@ -1,7 +1,13 @@
-# tests/helpers.bash - loaded by every bats file: the shared library plus a few assertions.
+# tests/helpers.bash - loaded by every bats file: the shared library, bats-support and
+# bats-assert (assert_equal ACTUAL EXPECTED, assert_output, assert_line, assert_success...:
+# Debian's bats-assert, in /usr/lib/bats), and a few assertions of our own built on them.
 #
 # Every test gets its own free port ($PORT_UNDER_TEST) and temporary folder, and teardown
-# kills whatever the test started, whether it passed or not.
+# kills whatever the test started, whether it passed or not; when a test fails, it also shows
+# what the last server started printed.
+
+bats_load_library bats-support
+bats_load_library bats-assert
 
 # (found from this file, so bats files in subfolders such as tests/exercises/ can load it too)
 # shellcheck source=../scripts/lib.sh
@@ -28,35 +34,37 @@ setup() {
 }
 
 teardown() {
+    show_server_on_failure
     stop_all
 }
 
-# assert_equal EXPECTED ACTUAL: show both and a diff when they differ.
-assert_equal() {
-    if [ "$1" != "$2" ]; then
-        printf -- '--- expected\n%s\n--- actual\n%s\n--- diff\n' "$1" "$2" >&2
-        diff <(printf '%s\n' "$1") <(printf '%s\n' "$2") >&2 || true
-        if [ -n "${SERVER_OUT:-}" ] && [ -f "$SERVER_OUT" ]; then
-            echo "--- the server's stdout and stderr" >&2
-            cat "$SERVER_OUT" "$SERVER_ERR" >&2
-        fi
-        return 1
-    fi
+# show_server_on_failure: in a teardown, after a failed test, print what the last server
+# started ($SERVER_OUT, $SERVER_ERR) printed: the context of most failures.
+show_server_on_failure() {
+    [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${SERVER_OUT:-}" ] && [ -f "$SERVER_OUT" ] || return 0
+    echo "--- the server's stdout ($SERVER_OUT)" >&2
+    cat "$SERVER_OUT" >&2
+    echo "--- its stderr" >&2
+    cat "$SERVER_ERR" >&2 2>/dev/null || true
 }
 
-# assert_server_output LINE...: the server's stdout so far, ports normalised, is exactly these lines.
+# assert_server_output LINE...: the server's stdout so far, ports normalised, is exactly these
+# lines; when not, a diff (< expected, > actual) comes first, to spot the line among many.
 assert_server_output() {
-    local expected
+    local actual expected
+    actual=$(normalize_ports <"$SERVER_OUT")
     expected=$(printf '%s\n' "$@")
-    assert_equal "$expected" "$(normalize_ports <"$SERVER_OUT")"
+    if [ "$actual" != "$expected" ]; then
+        echo "--- diff (< expected, > actual)" >&2
+        diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual") >&2 || true
+    fi
+    assert_equal "$actual" "$expected"
 }
 
-# assert_client_received NAME DATA: client NAME received exactly DATA (printf escapes).
+# assert_client_received NAME DATA: client NAME received exactly DATA (printf escapes), shown
+# byte by byte (od -c) when it did not.
 assert_client_received() {
-    local expected actual
-    expected=$(printf '%b' "$2" | od -An -c)
-    actual=$(od -An -c <"$LIB_TMP/$1.out")
-    assert_equal "$expected" "$actual"
+    assert_equal "$(od -An -c <"$LIB_TMP/$1.out")" "$(printf '%b' "$2" | od -An -c)"
 }
 
 # wait_server_line TEXT [SECONDS]: wait until the server has printed the line TEXT.
@@ -71,6 +79,32 @@ wait_server_line() {
 
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
+
+# queued_at_server PORT BYTES: a connection to the server on PORT has exactly BYTES received
+# by the kernel and not yet read by the server (its Recv-Q, /proc/net/tcp): what a stalled
+# server leaves unread. (Linux only; elsewhere it waits for nothing.)
+queued_at_server() {
+    [ -r /proc/net/tcp ] || return 0
+    local queue
+    for queue in $(awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p {
+            split($5, q, ":"); print q[2] }' /proc/net/tcp); do
+        [ $((16#$queue)) -eq "$2" ] && return 0
+    done
+    return 1
+}
+
+# recv_queue PORT: the most bytes received by the kernel and not yet read by the server, on
+# one established connection whose local port is PORT (Linux only; 0 elsewhere).
+recv_queue() {
+    local queue bytes most=0
+    [ -r /proc/net/tcp ] || { echo 0; return; }
+    for queue in $(awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p {
+            split($5, q, ":"); print q[2] }' /proc/net/tcp); do
+        bytes=$((16#$queue))
+        [ "$bytes" -gt "$most" ] && most=$bytes
+    done
+    echo "$most"
+}
 
 # limit_to_one_client PID: lower PID's descriptor limit (prlimit) so that exactly one more
 # descriptor can be opened: the lowest free number is allowed, the next one is not. (A

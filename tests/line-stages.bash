@@ -32,7 +32,7 @@ use_stage() {
 
 # assert_still_serving PORT [NAME]: a new client (named NAME) is echoed at once.
 assert_still_serving() {
-    send_line "$1" 'Sigo aqui\r\n' 2 >"$LIB_TMP/${2:-fresh}.out"
+    send_line "$1" 'Sigo aqui\r\n' >"$LIB_TMP/${2:-fresh}.out"
     assert_client_received "${2:-fresh}" 'Sigo aqui\r\n'
 }
 
@@ -44,7 +44,7 @@ wait_new_line() { # wait_new_line TEXT: wait until the server has printed TEXT s
 }
 _new_has() { tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -qxF -- "$1"; }
 assert_new_output() {
-    assert_equal "$(printf '%s\n' "$@")" "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports)"
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports)" "$(printf '%s\n' "$@")"
 }
 
 # server_has_read PORT BYTES: the server on PORT has received BYTES bytes (at least) on its one
@@ -74,7 +74,7 @@ _fds_at_most() { [ "$(server_fds)" -le "$1" ]; }
 _replies_pile_up() { [ "$(send_queue "$1")" -gt 8192 ]; }
 
 # assert_no_errors: the current server wrote nothing on stderr.
-assert_no_errors() { assert_equal "" "$(cat "$SERVER_ERR")"; }
+assert_no_errors() { assert_equal "$(cat "$SERVER_ERR")" ""; }
 
 # mark_memory / assert_memory_growth_below KB: the current server's peak resident memory
 # (VmHWM) grew by less than KB since mark_memory (a relative check: sanitizer builds start
@@ -107,7 +107,9 @@ for_each_stage() {
         wait "${pids[$i]}" && continue
         failed=1
         cat "$LIB_TMP/stage$i.log" >&2
-        echo "--- ${STAGES[$i]}: FAILED" >&2
+        echo "--- ${STAGES[$i]}: FAILED; its stdout, then its stderr:" >&2
+        cat "${OUTS[$i]}" >&2
+        cat "${ERRS[$i]}" >&2
     done
     return "$failed"
 }
@@ -119,7 +121,7 @@ _out_of_descriptors() {
     prlimit --pid "$SERVER_PID" --nofile=24:24  # room for about 20 clients at a time
     # 40 clients that read nothing for 0.4 s: the server stays out of descriptors that long
     summary=$("$TOOLS_DIR/many-clients" -n 40 -l 2 -w 400 -t 5 "$PORT")
-    assert_equal "clients=40 served=40 refused=0 cut=0 failed=0 lines=80/80" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=40 served=40 refused=0 cut=0 failed=0 lines=80/80"
     grep -qx "${STAGE#*/}: accept: Too many open files (errno 24, EMFILE)" "$SERVER_ERR"
     ticks=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
     [ "$ticks" -lt 25 ] || { echo "it spun: $ticks clock ticks of CPU" >&2; false; }
@@ -163,7 +165,7 @@ _misbehaving_clients() {
     mark_output
     client_open "idle$1" "$PORT"
     wait_server_line "$CONNECT"
-    send_line "$PORT" 'Hola Mundo\r\n' 1 >"$LIB_TMP/busy$1.out"
+    send_line "$PORT" 'Hola Mundo\r\n' >"$LIB_TMP/busy$1.out"
     assert_client_received "busy$1" 'Hola Mundo\r\n'
     assert_client_received "idle$1" ''
     assert_new_output "$CONNECT" "$CONNECT" "Toda la data leida: b'Hola Mundo\\r\\n'" "$LEFT"
@@ -255,32 +257,34 @@ _trickle() {
 
 _under_load() {
     local summary noread
-    # a client that sends and never reads: no longer read from (back-pressure), memory bounded
+    mark_output
+    # a client that sends and never reads, there all along (until it is killed at the end):
+    # no longer read from (back-pressure), memory bounded
     mark_memory
-    "$TOOLS_DIR/misbehave" no-read "$PORT" 1 >"$LIB_TMP/noread$1.out" &
+    "$TOOLS_DIR/misbehave" no-read "$PORT" 30 >"$LIB_TMP/noread$1.out" &
     noread=$!
     # while it pushes lines and reads nothing, the server's replies to it pile up
-    wait_until 3 _replies_pile_up "$PORT"
+    wait_until 5 _replies_pile_up "$PORT"
     assert_still_serving "$PORT" "fresh$1"
     assert_memory_growth_below 1000
 
-    mark_output
     # a slow reader: 8 MB of lines, more than the kernel buffers hold, read only after 0.3 s:
     # the echoes wait in the server's queue (send() says EAGAIN), the server stops reading
     # from it meanwhile, and once it reads, everything arrives, intact and in order
     summary=$("$TOOLS_DIR/many-clients" -n 1 -l 16000 -m 1000 -p 65536 -w 300 -R 4096 "$PORT")
-    assert_equal "clients=1 served=1 refused=0 cut=0 failed=0 lines=16000/16000" "${summary% seconds=*}"
+    assert_equal "${summary% seconds=*}" "clients=1 served=1 refused=0 cut=0 failed=0 lines=16000/16000"
 
     # meanwhile, 200 concurrent clients: every line comes back intact and in order
     summary=$("$TOOLS_DIR/many-clients" -n 200 -l 5 -m 200 -p 40 -s "$(($1 + 1))" "$PORT")
-    assert_equal "clients=200 served=200 refused=0 cut=0 failed=0 lines=1000/1000" "${summary% seconds=*}"
-    wait "$noread"
-    # 201 connects and 202 leaves (the non-reader's with a reset: it left replies unread);
-    # -q: no "Toda la data leida" lines
-    wait_until 2 _new_lines_are 403 || { echo "expected 403 new lines:" >&2; cat "$SERVER_OUT" >&2; false; }
-    assert_equal 201 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")"
-    assert_equal 201 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")"
-    assert_equal 1 "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$RESET")"
+    assert_equal "${summary% seconds=*}" "clients=200 served=200 refused=0 cut=0 failed=0 lines=1000/1000"
+    kill "$noread"
+    wait "$noread" || true
+    # 203 connects, 202 leaves and the non-reader's reset (it left replies unread); -q: no
+    # "Toda la data leida" lines
+    wait_until 5 _new_lines_are 406 || { echo "expected 406 lines:" >&2; cat "$SERVER_OUT" >&2; false; }
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$CONNECT")" 203
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$LEFT")" 202
+    assert_equal "$(tail -n +$((MARK + 1)) "$SERVER_OUT" | normalize_ports | grep -cxF "$RESET")" 1
     assert_no_errors
 }
 

@@ -32,7 +32,8 @@
  *   -s SEED      random seed (default 1)
  *   -t SECONDS   give up after this long (default 10)
  *   -w WAIT_MS   read nothing until WAIT_MS after connecting: a slow reader, whose echoes
- *                pile up in the server (default 0)
+ *                pile up in the server (default 0); SIGUSR1 ends the wait at once (a test
+ *                that must do something while they are piled up, then let them be read)
  *   -R RCVBUF    a small receive buffer (SO_RCVBUF), so that they pile up sooner
  *   -r           refused clients are expected (exit 0 if the others were served)
  *   -c           cut clients are expected (exit 0 if the others were served)
@@ -52,6 +53,7 @@
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -191,6 +193,28 @@ static void end_connect(struct client *c, const struct options *o)
         finish(c, REFUSED);
 }
 
+static void check_echo(struct client *c, const char *data, size_t n);
+
+/* -w: set by SIGUSR1, which ends every client's wait at once. */
+static volatile sig_atomic_t wait_over;
+static void end_wait(int signal_number)
+{
+    (void)signal_number;
+    wait_over = 1;
+}
+
+/* The server closed the connection while we were still sending: what it had sent before (a
+ * refusal, echoes) may still wait in our receive queue, behind the reset. Read it, then judge. */
+static void closed_while_sending(struct client *c)
+{
+    char data[65536];
+    ssize_t n;
+    while (c->outcome == RUNNING && (n = recv(c->fd, data, sizeof data, MSG_DONTWAIT)) > 0)
+        check_echo(c, data, (size_t)n);
+    if (c->outcome == RUNNING)
+        closed_by_server(c);
+}
+
 static void send_piece(struct client *c, const struct options *o, uint64_t *random)
 {
     size_t piece = random_between(random, 1, (size_t)o->max_piece);
@@ -200,7 +224,7 @@ static void send_piece(struct client *c, const struct options *o, uint64_t *rand
     if (n >= 0) {
         c->sent += (size_t)n;
     } else if (errno == EPIPE || errno == ECONNRESET) {
-        closed_by_server(c);
+        closed_while_sending(c);
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         char why[120];
         snprintf(why, sizeof why, "send: %s", strerror(errno));
@@ -336,6 +360,11 @@ int main(int argc, char **argv)
     server_init(1, argv); /* only for SIGPIPE and a line-buffered stdout */
     struct options o = parse_options(argc, argv);
     raise_fd_limit(); /* one descriptor per client */
+    /* -w: SIGUSR1 ends the wait (no SA_RESTART, so that poll() returns and sees it) */
+    struct sigaction on_usr1 = {.sa_handler = end_wait};
+    sigemptyset(&on_usr1.sa_mask);
+    if (sigaction(SIGUSR1, &on_usr1, NULL) == -1)
+        die("sigaction(SIGUSR1)");
 
     size_t n = (size_t)o.clients;
     struct client *clients = calloc(n, sizeof *clients);
@@ -379,7 +408,7 @@ int main(int argc, char **argv)
             }
             if (all_connected && c->sent < c->total)
                 fds[i].events |= POLLOUT;
-            if (now >= c->read_from)
+            if (now >= c->read_from || wait_over)
                 fds[i].events |= POLLIN;
             else if (c->read_from < wake)
                 wake = c->read_from;

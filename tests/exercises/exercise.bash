@@ -15,11 +15,7 @@
 # Every failure says what was measured, in words: what was expected, what the program did, and
 # what that means. Comparisons of output are labelled diffs (which side is which).
 
-load ../helpers
-# bats-support: fail (a failure with a message). Only bats-support, not bats-assert: its
-# assert_equal takes (actual, expected), the reverse of helpers.bash's.
-bats_load_library bats-support 2>/dev/null ||
-    fail() { printf '%s\n' "${1:-$(cat -)}" >&2; return 1; }
+load ../helpers # (with bats-support: fail, a failure with a message; and bats-assert)
 
 EXERCISE_NAME=$(basename "$BATS_TEST_FILENAME" .bats)
 EXERCISES_ROOT=$LIB_ROOT/chapters/chapter-03/exercises
