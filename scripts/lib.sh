@@ -326,7 +326,7 @@ _cpu_ticks() {
 # stop_all: kill everything started here and close every client. Never fails.
 stop_all() {
     local fd pid
-    for fd in "${LIB_FDS[@]}"; do exec {fd}>&- 2>/dev/null || true; done
+    for fd in "${LIB_FDS[@]}"; do { exec {fd}>&-; } 2>/dev/null || true; done
     for pid in "${LIB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${LIB_PIDS[@]}"; do
         wait_until 2 _dead "$pid" || kill -9 "$pid" 2>/dev/null || true
