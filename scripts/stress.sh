@@ -73,6 +73,7 @@ report() {
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+_asleep() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = S ]; }
 _fds_are() { [ "$(fd_count "$1")" -eq "$2" ]; }
 _lines_are() { [ "$(count_lines "$SERVER_OUT" "$1")" -eq "$2" ]; }
 _piled_up() { [ "$(send_queue "$1")" -gt 262144 ]; }
@@ -93,6 +94,9 @@ start() {
 check_cycles() {
     local stage=$1 before after t ms
     start "$stage" cycles || return
+    # count its descriptors once it is set up and waiting: a stage may open more after listen()
+    # (03-io-uring-lines creates its ring then), and a count taken in between is one short
+    wait_until 2 _asleep "$SERVER_PID" || true
     before=$(fd_count "$SERVER_PID")
     t=$(date +%s%N)
     if ! timeout 120 "$TOOLS_DIR/misbehave" cycles "$PORT" "$CYCLES" >"$LIB_TMP/cycles.out" 2>&1; then
