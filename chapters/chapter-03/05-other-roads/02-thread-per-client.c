@@ -31,7 +31,8 @@
  * Try:    nc localhost 8000                                 (connects, says nothing)
  *         printf 'Hola Mundo3\r\n\n' | nc -N localhost 8000  (echoed at once: no stall)
  *         grep Threads /proc/$(pgrep -f 02-thread-per-client)/status   (2 + one per client)
- *         then Ctrl-C: the totals, from the counters every thread shared
+ *         Ctrl-C in the first nc (client 1 hangs up, its thread ends), then Ctrl-C in the
+ *         server's terminal: the totals, from the counters every thread shared
  * Watch:  the same output as 03-selectors/02-select-lines, and at the end
  *         Servidor detenido (SIGINT). Clientes atendidos: 2, líneas devueltas: 1
  */
@@ -99,15 +100,20 @@ static void stop_on_signals(void)
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    const char *call = "pthread_sigmask"; /* which call failed, for the message */
     int err = pthread_sigmask(SIG_BLOCK, &signals, NULL);
     pthread_t waiter;
-    if (err == 0)
+    if (err == 0) {
+        call = "pthread_create";
         err = pthread_create(&waiter, NULL, wait_for_stop, &signals);
-    if (err == 0)
+    }
+    if (err == 0) {
+        call = "pthread_detach";
         err = pthread_detach(waiter);
+    }
     if (err != 0) {
         errno = err; /* (pthread calls return the error instead of setting errno) */
-        die("pthread_create");
+        die(call);
     }
 }
 

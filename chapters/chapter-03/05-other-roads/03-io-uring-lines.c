@@ -329,9 +329,9 @@ int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
     raise_fd_limit(); /* thousands of clients are thousands of descriptors */
-    server_socket = listen_tcp(port);
 
-    /* Two rings shared with the kernel: QUEUE_DEPTH requests, COMPLETIONS_MAX results. */
+    /* Two rings shared with the kernel: QUEUE_DEPTH requests, COMPLETIONS_MAX results. Made
+     * BEFORE listen(): where io_uring is switched off, nobody sees a port that then dies. */
     struct io_uring_params params;
     memset(&params, 0, sizeof params);
     params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
@@ -341,6 +341,7 @@ int main(int argc, char **argv)
         errno = -err;
         die("io_uring_queue_init");
     }
+    server_socket = listen_tcp(port);
     accept_clients();
 
     for (;;) {
