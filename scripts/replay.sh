@@ -584,9 +584,10 @@ replay_05_other_roads_02_thread_per_client() {
     printf '%s' "$lines" >"$LIB_TMP/threads.out"
     salida "Los hilos (threads)" "$LIB_TMP/threads.out"
     grep -q 'recvfrom' "$LIB_TMP/threads.out" || { surprise "client 1's thread should be asleep in recvfrom()"; return; }
-    cmd "terminal 1" "Ctrl-C"
+    cmd "terminal 2" "Ctrl-C      (client 1 hangs up: its thread ends)"
     client_kill idle
     wait_until 3 _roads_threads_are "$SERVER_PID" 2
+    cmd "terminal 1" "Ctrl-C"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID" 5
     tail -n 2 "$SERVER_OUT" >"$LIB_TMP/end.out"

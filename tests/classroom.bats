@@ -188,7 +188,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'otra vez' Enter
     wait_until 10 eval '[ "$(pane 3 | grep -c "^Hola Mundo2$")" -eq 2 ]' # now echoed
     bash scripts/demo.sh stop
-    ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null
+    ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null || false
     no_stage_processes
 }
 
@@ -225,7 +225,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     assert_failure 1
     assert_output --partial "demo: needs a terminal"
     assert_output --partial "DEMO_ATTACH=0"
-    ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null
+    ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null || false
     no_stage_processes
 }
 

@@ -67,7 +67,7 @@ base_of() {
             [[ $out == *"first stage"* ]]
         else
             [[ ${out%%$'\n'*} == "$stage against $(base_of "$stage" "$prev"): $(bash scripts/diff.sh --count "$stage") code lines change"* ]]
-            ! grep -q '^[-+ ] *\(/\*\| \*\)' <<<"$out" # code only: no comment lines
+            ! grep -q '^[-+ ] *\(/\*\| \*\)' <<<"$out" || false # code only: no comment lines
         fi
         prev=$stage
     done < <(stage_list)
