@@ -21,6 +21,9 @@ setup() {
     # dpkg-query -W -f=... PACKAGE: installed if PACKAGE is in $FAKE_INSTALLED
     fake dpkg-query 'case " $FAKE_INSTALLED " in *" ${!#} "*) printf "install ok installed" ;; *) exit 1 ;; esac'
     export CALLS FAKE_INSTALLED=""
+    # `make CC=clang test` exports CC, and the script asks for the compiler CC names: these
+    # tests choose their compiler themselves (cc, or CC=... on the one call that says so)
+    unset CC
 }
 
 # fake NAME SCRIPT: a stand-in command NAME on the test's PATH.
