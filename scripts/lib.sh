@@ -17,7 +17,21 @@ if [ -z "${BASH_VERSINFO:-}" ] || [ "${BASH_VERSINFO[0]}" -lt 4 ] ||
     exit 2
 fi
 
-LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The top of the repo, as an absolute path without "..": by string operations when this file
+# was reached by such a path (every bats test sources it again, so a subshell and a dirname
+# here cost the suite a second), else by cd.
+_lib_file=${BASH_SOURCE[0]}
+[[ $_lib_file == /* ]] || _lib_file=$PWD/$_lib_file
+_lib_file=${_lib_file//\/.\//\/}
+while [[ $_lib_file =~ ^(.*)/([^/]+)/\.\./(.*)$ ]] && [ "${BASH_REMATCH[2]}" != .. ]; do
+    _lib_file=${BASH_REMATCH[1]}/${BASH_REMATCH[3]} # (a/b/../c is a/c, as cd and pwd see it)
+done
+if [[ $_lib_file == /*/scripts/lib.sh && $_lib_file != */../* ]]; then
+    LIB_ROOT=${_lib_file%/scripts/lib.sh}
+else
+    LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+fi
+unset _lib_file
 BUILD_DIR=${BUILD_DIR:-$LIB_ROOT/build}
 LIB_PIDS=()     # every process started here, killed by stop_all
 LIB_FDS=()      # every client's write end, closed by stop_all
@@ -78,7 +92,9 @@ port_in_use() {
     if [ -r /proc/net/tcp ]; then
         # "  12: 0100007F:1F40 ..." : the local port is the 4 hex digits after the address.
         # grep, not awk: after a many-client test the table holds thousands of TIME_WAIT rows.
-        grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf '%04X' "$1") " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+        local hex
+        printf -v hex '%04X' "$1"
+        grep -qE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null
     else
         ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
     fi
@@ -89,7 +105,9 @@ port_in_use() {
 port_listening() {
     if [ -r /proc/net/tcp ]; then
         # local address:port, remote 00000000:0000, state 0A = LISTEN
-        grep -qE "^ *[0-9]+: [0-9A-F]+:$(printf '%04X' "$1") [0-9A-F]+:0000 0A " /proc/net/tcp
+        local hex
+        printf -v hex '%04X' "$1"
+        grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A " /proc/net/tcp
     else
         ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
     fi
@@ -136,9 +154,11 @@ free_port() {
 }
 
 # wait_until SECONDS COMMAND...: poll COMMAND every 20 ms until it succeeds; 1 on time-out.
+# (SECONDS is a decimal such as 5 or 0.5, read without a process: every test polls a lot.)
 wait_until() {
-    local deadline=$((SECONDS + ${1%.*} + 1)) limit_ms
-    limit_ms=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')
+    local whole=${1%.*} frac=000
+    [[ $1 == *.* ]] && frac=${1#*.}000
+    local deadline=$((SECONDS + ${whole:-0} + 1)) limit_ms=$((${whole:-0} * 1000 + 10#${frac:0:3}))
     shift
     local waited=0
     until "$@"; do

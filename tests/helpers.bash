@@ -6,12 +6,30 @@
 # kills whatever the test started, whether it passed or not; when a test fails, it also shows
 # what the last server started printed.
 
-bats_load_library bats-support
-bats_load_library bats-assert
+# load_bats_library NAME: what bats_load_library NAME does, without its cost. Every test runs in
+# a process of its own that loads this file again, and bats_load_library's load.bash files run
+# `dirname` once per file they source: 15 processes a test, 50 ms of CPU, 6 s of the suite.
+# Sourcing the library's src/*.bash directly starts none (their order does not matter: they
+# only define functions). A library laid out otherwise goes through bats_load_library.
+load_bats_library() {
+    local dir dirs file
+    IFS=: read -ra dirs <<<"${BATS_LIB_PATH:-/usr/lib/bats}"
+    for dir in "${dirs[@]}"; do
+        [ -f "$dir/$1/load.bash" ] && [ -d "$dir/$1/src" ] || continue
+        for file in "$dir/$1"/src/*.bash; do
+            # shellcheck disable=SC1090 # bats-support and bats-assert, found at run time
+            source "$file"
+        done
+        return 0
+    done
+    bats_load_library "$1"
+}
+load_bats_library bats-support
+load_bats_library bats-assert
 
 # (found from this file, so bats files in subfolders such as tests/exercises/ can load it too)
 # shellcheck source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "${BASH_SOURCE[0]%/*}/../scripts/lib.sh"
 
 TOOLS_DIR=${TOOLS_DIR:-$BUILD_DIR/tools}
 
