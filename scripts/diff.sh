@@ -21,9 +21,12 @@ CPP=${DIFF_CPP:-gcc}
 
 src() { printf 'chapters/chapter-03/%s.c\n' "$1"; }
 
-# code FILE: its code, comments and blank lines left out.
-code() {
-    "$CPP" -fpreprocessed -dD -E -P "$1" | grep -v '^[[:space:]]*$'
+# load_code STAGE: its code, comments and blank lines left out, into CODE[STAGE], once (--check
+# and a diff need each stage once or twice; the preprocessor is what costs).
+declare -A CODE=()
+load_code() {
+    [ -n "${CODE[$1]+set}" ] && return 0
+    CODE[$1]=$("$CPP" -fpreprocessed -dD -E -P "$(src "$1")" | grep -v '^[[:space:]]*$') || return 1
 }
 
 # resolve NAME: the stage's name as the list writes it, or a message and status 1.
@@ -56,10 +59,9 @@ budget() { awk -v s="$1" '{ sub(/#.*/, "") } $1 == s { print $2 }' "$STAGE_LIST"
 
 # count OLD NEW: code lines that change from stage OLD to stage NEW.
 count() {
-    local old new
-    old=$(code "$(src "$1")") && new=$(code "$(src "$2")") || return 1
+    load_code "$1" && load_code "$2" || return 1
     # (diff says 1 when the files differ, grep -c says 1 for a count of 0: neither is an error)
-    { diff <(printf '%s\n' "$old") <(printf '%s\n' "$new") || true; } | grep -c '^[<>]' || true
+    { diff <(printf '%s\n' "${CODE[$1]}") <(printf '%s\n' "${CODE[$2]}") || true; } | grep -c '^[<>]' || true
 }
 
 check() {
@@ -76,7 +78,8 @@ check() {
     while read -r stage; do
         prev=$(previous "$stage")
         if [ -n "$prev" ]; then
-            n=$(count "$prev" "$stage") || { echo "cannot read $stage or $prev"; return 1; }
+            load_code "$prev" && load_code "$stage" && n=$(count "$prev" "$stage") ||
+                { echo "cannot read $stage or $prev"; return 1; }
             max=$(budget "$stage")
             if ! [[ $max =~ ^[0-9]+$ ]]; then
                 printf '%-34s %-38s %5s %6s  NO BUDGET\n' "$stage" "$prev" "$n" "$max"
@@ -102,6 +105,7 @@ show() {
         return 0
     fi
     diff --color=auto /dev/null /dev/null 2>/dev/null && color=(--color=auto)
+    load_code "$prev" && load_code "$stage" || return 1
     printf '%s against %s: %s code lines change (budget %s)\n' "$stage" "$prev" \
         "$(count "$prev" "$stage")" "$(budget "$stage")"
     if [ "$full" = 1 ]; then
@@ -109,7 +113,7 @@ show() {
     else
         diff -u "${color[@]}" --label "$(src "$prev") (code only)" \
             --label "$(src "$stage") (code only)" \
-            <(code "$(src "$prev")") <(code "$(src "$stage")")
+            <(printf '%s\n' "${CODE[$prev]}") <(printf '%s\n' "${CODE[$stage]}")
     fi
     [ $? -le 1 ] # diff: 1 means "they differ", which is the point
 }

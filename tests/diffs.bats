@@ -20,6 +20,16 @@ base_of() {
     echo "${from:-$2}"
 }
 
+# read_counts: COUNT[STAGE], how many code lines its diff changes, from one scripts/diff.sh --check
+# (the preprocessor runs once a stage, not once a question).
+declare -gA COUNT=() # (-g: bats loads this file inside a function)
+read_counts() {
+    local stage n
+    while read -r stage _ n _; do
+        [[ $n =~ ^[0-9]+$ ]] && COUNT[$stage]=$n
+    done < <(bash scripts/diff.sh --check)
+}
+
 @test "diffs: every stage is listed once, every listed stage exists, and each is within its budget" {
     run bash scripts/diff.sh --check
     echo "$output" >&2
@@ -60,13 +70,14 @@ base_of() {
 
 @test "diffs: make diff works for every stage (by full or short name); FULL=1 shows the comments" {
     local stage prev="" out
+    read_counts
     while read -r stage; do
         # (scripts/diff.sh is what make diff runs: make itself is called below, once a case)
         out=$(bash scripts/diff.sh "${stage#*/}") || { echo "scripts/diff.sh $stage failed" >&2; return 1; }
         if [ -z "$prev" ]; then
             [[ $out == *"first stage"* ]]
         else
-            [[ ${out%%$'\n'*} == "$stage against $(base_of "$stage" "$prev"): $(bash scripts/diff.sh --count "$stage") code lines change"* ]]
+            [[ ${out%%$'\n'*} == "$stage against $(base_of "$stage" "$prev"): ${COUNT[$stage]} code lines change"* ]]
             ! grep -q '^[-+ ] *\(/\*\| \*\)' <<<"$out" || false # code only: no comment lines
         fi
         prev=$stage
@@ -80,11 +91,12 @@ base_of() {
 
 @test "diffs: the guide gives each stage its make diff command and its true size" {
     local stage prev="" n base guide=chapters/chapter-03/README.md
+    read_counts
     while read -r stage; do
         if [ -z "$prev" ]; then
             grep -qF "\`make diff STAGE=$stage\` — the first stage" "$guide"
         else
-            n=$(bash scripts/diff.sh --count "$stage") base=$(base_of "$stage" "$prev")
+            n=${COUNT[$stage]} base=$(base_of "$stage" "$prev")
             grep -qF "\`make diff STAGE=$stage\` — $n code lines against \`${base#*/}\`" "$guide" || {
                 echo "$guide should say: \`make diff STAGE=$stage\` — $n code lines against \`${base#*/}\`" >&2
                 return 1
