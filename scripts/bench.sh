@@ -54,13 +54,13 @@ LOADGEN=$BUILD_DIR/tools/loadgen
 [ -x "$LOADGEN" ] || { echo "bench: $LOADGEN is missing: run make first" >&2; exit 1; }
 
 if [ "$QUICK" = 1 ]; then
-    STALL_CAP_MS=500 IDLE_CLIENTS=20 IDLE_SECONDS=0.5 PING_SECONDS=0.3
+    STALL_CAP_MS=500 IDLE_CLIENTS=20 IDLE_SECONDS=0.2 PING_SECONDS=0.3
     PING_SIZES=(1 10 50) CLIENT_SIZES=(10 100) CLIENT_SECONDS=1 CROWD_ACTIVE=10 CROWD_IDLE=50
-    MEMORY_CLIENTS=100
+    MEMORY_CLIENTS=100 SETTLE_SECONDS=0.1
 else
     STALL_CAP_MS=2000 IDLE_CLIENTS=100 IDLE_SECONDS=2 PING_SECONDS=2
     PING_SIZES=(1 100 1000) CLIENT_SIZES=(100 1000 5000 10000) CLIENT_SECONDS=10
-    CROWD_ACTIVE=100 CROWD_IDLE=5000 MEMORY_CLIENTS=1000
+    CROWD_ACTIVE=100 CROWD_IDLE=5000 MEMORY_CLIENTS=1000 SETTLE_SECONDS=0.5
 fi
 
 # Thousands of clients need thousands of descriptors, in the servers and in loadgen.
@@ -272,7 +272,7 @@ measure_memory() {
     start "$1" "$2" "$PORT" || { echo "error"; return; }
     before=$(tree_pss_kib "$SERVER_PID")
     if hold "$PORT" "$MEMORY_CLIENTS" 60 && wait_until 30 _accepted_all "$MEMORY_CLIENTS"; then
-        sleep 0.5 # the last threads or processes settle (their first pages touched)
+        sleep "$SETTLE_SECONDS" # the last threads or processes settle (their first pages touched)
         after=$(tree_pss_kib "$SERVER_PID")
         # (a server with no per-client memory can measure a little below 0: noise, shown as 0)
         awk -v a="$after" -v b="$before" -v n="$MEMORY_CLIENTS" 'BEGIN { v = (a - b) / n; printf "%.1f\n", v < 0 ? 0 : v }'

@@ -126,6 +126,20 @@ connections_to() {
     fi
 }
 
+# queued_at_server PORT BYTES: a connection to the server on PORT has exactly BYTES received
+# by the kernel and not yet read by the server (its Recv-Q, /proc/net/tcp): what a stalled
+# server leaves unread, which the tests and the replay wait for. (Linux only; elsewhere it
+# waits for nothing.)
+queued_at_server() {
+    [ -r /proc/net/tcp ] || return 0
+    local queue
+    for queue in $(awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p {
+            split($5, q, ":"); print q[2] }' /proc/net/tcp); do
+        [ $((16#$queue)) -eq "$2" ] && return 0
+    done
+    return 1
+}
+
 # send_queue PORT: the most bytes waiting in the kernel to be sent (or acknowledged) on one
 # established connection whose local port is PORT: how far a server's replies pile up for a
 # client that does not read. Linux only (/proc/net/tcp); prints 0 elsewhere.
