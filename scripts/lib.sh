@@ -87,73 +87,70 @@ stage_list() {
 # stage_bin 01-blocking/04-many-clients -> path of its binary
 stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
 
+# The kernel's table of TCP sockets, asked two ways: ss (iproute2), which asks through netlink
+# with the filter applied inside the kernel, else /proc/net/tcp, which the kernel writes out
+# as text, every socket a line. After the many-client tests that table holds 10,000 or more
+# TIME_WAIT rows, and the tests ask it hundreds of times: ss costs half as much there.
+HAVE_SS=0
+command -v ss >/dev/null && HAVE_SS=1
+
 # port_in_use PORT: something on this machine uses local port PORT (any state).
 port_in_use() {
-    if [ -r /proc/net/tcp ]; then
+    if [ "$HAVE_SS" = 1 ]; then
+        [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+    else
         # "  12: 0100007F:1F40 ..." : the local port is the 4 hex digits after the address.
-        # grep, not awk: after a many-client test the table holds thousands of TIME_WAIT rows.
         local hex
         printf -v hex '%04X' "$1"
         grep -qE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null
-    else
-        ss -tan 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
     fi
 }
 
 # port_listening PORT: a socket is listening on PORT. Reads the kernel's table instead of
 # connecting (a test connection would use up the accept() of a one-client stage).
 port_listening() {
-    if [ -r /proc/net/tcp ]; then
+    if [ "$HAVE_SS" = 1 ]; then
+        [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+    else
         # local address:port, remote 00000000:0000, state 0A = LISTEN
         local hex
         printf -v hex '%04X' "$1"
-        grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A " /proc/net/tcp
-    else
-        ss -ltn 2>/dev/null | awk '{print $4}' | grep -q ":$1\$"
+        grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A " /proc/net/tcp 2>/dev/null
+    fi
+}
+
+# server_queues PORT: one line "RECV-Q SEND-Q" (bytes) for each established connection whose
+# local port is PORT, i.e. each client of the server on PORT, accepted or still in its accept
+# queue: what the kernel has received and the server not yet read, and what the server has
+# sent and the client not yet acknowledged. Nothing where neither ss nor /proc/net/tcp is.
+server_queues() {
+    if [ "$HAVE_SS" = 1 ]; then
+        ss -Htn state established "( sport = :$1 )" 2>/dev/null | awk '{ print $1, $2 }'
+    elif [ -r /proc/net/tcp ]; then
+        # state 01 = ESTABLISHED; tx_queue:rx_queue in hexadecimal
+        awk -v p="$(printf '%04X' "$1")" '
+            function hex(s,   i, n) { for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
+            $4 == "01" && substr($2, length($2) - 3) == p { split($5, q, ":"); print hex(q[2]), hex(q[1]) }' /proc/net/tcp
     fi
 }
 
 # connections_to PORT: how many connections to PORT the kernel has established (accepted or
-# still waiting in the backlog). From /proc/net/tcp, else ss; prints 0 if neither is there.
-connections_to() {
-    if [ -r /proc/net/tcp ]; then
-        awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p' \
-            /proc/net/tcp | wc -l
-    elif command -v ss >/dev/null; then
-        ss -Htn state established "( sport = :$1 )" 2>/dev/null | wc -l
-    else
-        echo 0
-    fi
-}
+# still waiting in the backlog).
+connections_to() { server_queues "$1" | wc -l; }
 
 # queued_at_server PORT BYTES: a connection to the server on PORT has exactly BYTES received
-# by the kernel and not yet read by the server (its Recv-Q, /proc/net/tcp): what a stalled
-# server leaves unread, which the tests and the replay wait for. (Linux only; elsewhere it
-# waits for nothing.)
+# by the kernel and not yet read by the server (its Recv-Q): what a stalled server leaves
+# unread, which the tests and the replay wait for.
 queued_at_server() {
-    [ -r /proc/net/tcp ] || return 0
-    local queue
-    for queue in $(awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p {
-            split($5, q, ":"); print q[2] }' /proc/net/tcp); do
-        [ $((16#$queue)) -eq "$2" ] && return 0
-    done
-    return 1
+    server_queues "$1" | awk -v n="$2" '$1 == n { found = 1 } END { exit !found }'
 }
 
-# send_queue PORT: the most bytes waiting in the kernel to be sent (or acknowledged) on one
-# established connection whose local port is PORT: how far a server's replies pile up for a
-# client that does not read. Linux only (/proc/net/tcp); prints 0 elsewhere.
-send_queue() {
-    local hex queue bytes most=0
-    [ -r /proc/net/tcp ] || { echo 0; return; }
-    hex=$(printf '%04X' "$1")
-    for queue in $(awk -v p="$hex" '$4 == "01" && substr($2, length($2) - 3) == p {
-            split($5, q, ":"); print q[1] }' /proc/net/tcp); do
-        bytes=$((16#$queue))
-        [ "$bytes" -gt "$most" ] && most=$bytes
-    done
-    echo "$most"
-}
+# recv_queue PORT / send_queue PORT: the most bytes waiting on one client connection of the
+# server on PORT: received and not yet read by the server (how far a client is ignored), or
+# sent and not yet taken by the client (how far replies pile up for a client that does not
+# read). 0 when there is none.
+recv_queue() { server_queues "$1" | awk '$1 > most { most = $1 } END { print most + 0 }'; }
+send_queue() { server_queues "$1" | awk '$2 > most { most = $2 } END { print most + 0 }'; }
 
 # free_port: a port nobody uses, below Linux's ephemeral range (so no client takes it).
 free_port() {
@@ -274,8 +271,8 @@ client_open() {
     wait_until 5 _established_or_dead "$pid" || true
 }
 # _established_or_dead PID: the nc under PID (the timeout that runs it) has an ESTABLISHED TCP
-# connection (its socket's inode, state 01, in /proc/net/tcp), or PID has given up. Where
-# there is no /proc to look in, it does not wait.
+# connection (its socket's inode, in the kernel's table), or PID has given up. Where there is
+# no /proc to look in, it does not wait.
 _established_or_dead() {
     kill -0 "$1" 2>/dev/null || return 0
     [ -r /proc/net/tcp ] || return 0
@@ -288,7 +285,12 @@ _established_or_dead() {
             case $link in "socket:["*"]") inode=${link#socket:[} inode=${inode%]} ;; esac
         done
     done
-    [ -n "$inode" ] && awk -v i="$inode" '$4 == "01" && $10 == i { found = 1 } END { exit !found }' /proc/net/tcp
+    [ -n "$inode" ] || return 1
+    if [ "$HAVE_SS" = 1 ]; then
+        ss -Htne state established 2>/dev/null | grep -q " ino:$inode "
+    else
+        awk -v i="$inode" '$4 == "01" && $10 == i { found = 1 } END { exit !found }' /proc/net/tcp
+    fi
 }
 
 # client_connected NAME: the client's connection is up (nc still running).

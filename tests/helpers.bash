@@ -106,19 +106,6 @@ wait_server_line() {
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }
 
-# recv_queue PORT: the most bytes received by the kernel and not yet read by the server, on
-# one established connection whose local port is PORT (Linux only; 0 elsewhere).
-recv_queue() {
-    local queue bytes most=0
-    [ -r /proc/net/tcp ] || { echo 0; return; }
-    for queue in $(awk -v p="$(printf '%04X' "$1")" '$4 == "01" && substr($2, length($2) - 3) == p {
-            split($5, q, ":"); print q[2] }' /proc/net/tcp); do
-        bytes=$((16#$queue))
-        [ "$bytes" -gt "$most" ] && most=$bytes
-    done
-    echo "$most"
-}
-
 # limit_to_one_client PID: lower PID's descriptor limit (prlimit) so that exactly one more
 # descriptor can be opened: the lowest free number is allowed, the next one is not. (A
 # process started by bats may hold a few inherited descriptors besides 0, 1, 2.)

@@ -40,7 +40,7 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
     client_send dos 'Hola Mundo2\r\n'
     client_open tres "$PORT_UNDER_TEST"
     one=$(peer_port uno) two=$(peer_port dos) three=$(peer_port tres)
-    wait_until 3 eval 'peek --no-rate "$SERVER_PID" | grep -q "Recv-Q 13 B"'
+    wait_until 3 queued_at_server "$PORT_UNDER_TEST" 13 # (what peek will show; cheap to poll)
     run env PEEK_COUNTER=none bash scripts/peek.sh "$SERVER_PID"
     echo "$output"
     [ "$status" -eq 0 ]
