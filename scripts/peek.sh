@@ -96,12 +96,8 @@ read_sockets() {
 }
 # the process's descriptors: "fd inode" for sockets, "fd -" plus the link for the rest
 read_fds() {
-    local link fd
-    : >"$TMP/fds"
-    for fd in "/proc/$PID/fd/"*; do
-        link=$(readlink "$fd" 2>/dev/null) || continue
-        printf '%s %s\n' "${fd##*/}" "$link" >>"$TMP/fds"
-    done
+    # (one find for them all, not a readlink for each)
+    find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' 2>/dev/null >"$TMP/fds"
 }
 # describe_fd FD: what the descriptor is, in the workbook's words.
 describe_fd() {

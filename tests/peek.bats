@@ -13,20 +13,6 @@ load helpers
 # enough to tell 0 from 200,000, and the file stays fast.
 export COLUMNS=200 PEEK_SECONDS=0.5
 
-_hex_port() { local h; h=$(awk -v i="$1" '$10 == i { split($2, a, ":"); print a[2] }' /proc/net/tcp); echo $((16#$h)); }
-
-# peer_port NAME: client NAME's local port, read from /proc/net/tcp by its socket's inode.
-peer_port() {
-    local pid child link
-    pid=$(client_pid "$1")
-    for child in $(cat "/proc/$pid/task/$pid/children"); do
-        for link in "/proc/$child/fd/"*; do
-            link=$(readlink "$link") || continue
-            case $link in "socket:["*"]") link=${link#socket:[}; _hex_port "${link%]}"; return ;; esac
-        done
-    done
-}
-
 # counted FILE: the look in FILE has a call rate (else perf and strace both could not count
 # here: the rate tests are skipped, saying why).
 counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can count here: $(grep '^calls/s' "$1")"; }
@@ -39,7 +25,7 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
     client_open dos "$PORT_UNDER_TEST"
     client_send dos 'Hola Mundo2\r\n'
     client_open tres "$PORT_UNDER_TEST"
-    one=$(peer_port uno) two=$(peer_port dos) three=$(peer_port tres)
+    one=$(client_port uno) two=$(client_port dos) three=$(client_port tres)
     wait_until 3 queued_at_server "$PORT_UNDER_TEST" 13 # (what peek will show; cheap to poll)
     run env PEEK_COUNTER=none bash scripts/peek.sh "$SERVER_PID"
     echo "$output"
@@ -204,7 +190,7 @@ _flood_held() {
         echo "$out"
         [[ $out =~ LISTEN\ +127.0.0.1:${PORTS[$i]}\ +accept\ queue:\ [0-9]+\ waiting ]]
         for c in "a$i" "b$i"; do
-            p=$(peer_port "$c")
+            p=$(client_port "$c")
             # accepted (a descriptor of the server or of one of its children) or still queued
             [[ $out =~ \ client\ \(\'127.0.0.1\',\ $p\)\  ]]
         done
