@@ -90,7 +90,9 @@ stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
 # The kernel's table of TCP sockets, asked two ways: ss (iproute2), which asks through netlink
 # with the filter applied inside the kernel, else /proc/net/tcp, which the kernel writes out
 # as text, every socket a line. After the many-client tests that table holds 10,000 or more
-# TIME_WAIT rows, and the tests ask it hundreds of times: ss costs half as much there.
+# TIME_WAIT rows, and the tests ask it hundreds of times: ss costs half as much there. (-4:
+# the stages and their clients use 127.0.0.1 only; IPv6 would be a second walk. Only
+# port_in_use looks at both, since any socket on the port would make bind() fail.)
 HAVE_SS=0
 command -v ss >/dev/null && HAVE_SS=1
 
@@ -110,7 +112,7 @@ port_in_use() {
 # connecting (a test connection would use up the accept() of a one-client stage).
 port_listening() {
     if [ "$HAVE_SS" = 1 ]; then
-        [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+        [ -n "$(ss -4Hltn "( sport = :$1 )" 2>/dev/null)" ]
     else
         # local address:port, remote 00000000:0000, state 0A = LISTEN
         local hex
@@ -125,7 +127,7 @@ port_listening() {
 # sent and the client not yet acknowledged. Nothing where neither ss nor /proc/net/tcp is.
 server_queues() {
     if [ "$HAVE_SS" = 1 ]; then
-        ss -Htn state established "( sport = :$1 )" 2>/dev/null | awk '{ print $1, $2 }'
+        ss -4Htn state established "( sport = :$1 )" 2>/dev/null | awk '{ print $1, $2 }'
     elif [ -r /proc/net/tcp ]; then
         # state 01 = ESTABLISHED; tx_queue:rx_queue in hexadecimal
         awk -v p="$(printf '%04X' "$1")" '
@@ -295,7 +297,7 @@ _established_or_dead() {
     inode=${inode##*$'\n'}
     [ -n "$inode" ] || return 1
     if [ "$HAVE_SS" = 1 ]; then
-        ss -Htne state established 2>/dev/null | grep -q " ino:$inode "
+        ss -4Htne state established 2>/dev/null | grep -q " ino:$inode "
     else
         awk -v i="$inode" '$4 == "01" && $10 == i { found = 1 } END { exit !found }' /proc/net/tcp
     fi
