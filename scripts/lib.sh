@@ -168,17 +168,20 @@ free_port() {
 
 # wait_until SECONDS COMMAND...: poll COMMAND every 20 ms until it succeeds; 1 on time-out.
 # (SECONDS is a decimal such as 5 or 0.5, read without a process: every test polls a lot.)
+# Time is the clock's (bash 5's EPOCHREALTIME, in µs once its decimal point is dropped), else
+# the naps counted, with whole seconds as a backstop.
 wait_until() {
     local whole=${1%.*} frac=000
     [[ $1 == *.* ]] && frac=${1#*.}000
-    local deadline=$((SECONDS + ${whole:-0} + 1)) limit_ms=$((${whole:-0} * 1000 + 10#${frac:0:3}))
+    local deadline=$((SECONDS + ${whole:-0} + 1)) limit_us=$(((${whole:-0} * 1000 + 10#${frac:0:3}) * 1000))
+    local start=${EPOCHREALTIME//[!0-9]/} waited=0
     shift
-    local waited=0
     until "$@"; do
-        [ "$waited" -ge "$limit_ms" ] && return 1
+        [ -n "$start" ] && waited=$((${EPOCHREALTIME//[!0-9]/} - start))
+        [ "$waited" -ge "$limit_us" ] && return 1
         [ "$SECONDS" -gt "$deadline" ] && return 1
         _nap
-        waited=$((waited + 20))
+        [ -n "$start" ] || waited=$((waited + 20000))
     done
 }
 # _nap: wait 20 ms without starting a process (a run of the tests polls thousands of times):
