@@ -349,8 +349,12 @@ const char *errno_name(int err)
 
 void warn_call(const char *call, int err)
 {
-    fprintf(stderr, "%s: %s: %s (errno %d, %s)\n", program, call, strerror(err), err,
-            errno_name(err));
+    /* strerror_r(), not strerror(): the thread-per-client stage reports from many threads,
+       and POSIX lets strerror() hand them all one buffer. */
+    char text[256];
+    if (strerror_r(err, text, sizeof text) != 0)
+        snprintf(text, sizeof text, "Unknown error %d", err);
+    fprintf(stderr, "%s: %s: %s (errno %d, %s)\n", program, call, text, err, errno_name(err));
 }
 
 void die(const char *call)

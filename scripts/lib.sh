@@ -510,6 +510,27 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# sanitizer_verdict WHO WHAT REPORTS STATUS: after a run of the suite against a sanitized
+# build (make check, make check-tsan), which ended with STATUS: print the head of every report
+# the sanitizer WHAT (e.g. ThreadSanitizer) wrote in the folder REPORTS, and fail if there is
+# any, or if a test failed. WHO names the caller in the messages.
+sanitizer_verdict() {
+    local who=$1 what=$2 reports=$3 status=$4 report found=()
+    for report in "$reports"/*; do [ -e "$report" ] && found+=("$report"); done
+    if [ ${#found[@]} -gt 0 ]; then
+        for report in "${found[@]}"; do
+            echo "=== $report"
+            head -n 60 "$report"
+        done
+        echo "$who: FAILED: ${#found[@]} $what report(s) in $reports"
+        return 1
+    fi
+    if [ "$status" -ne 0 ]; then
+        echo "$who: FAILED: failing tests (no $what report)"
+        return 1
+    fi
+}
+
 # --- seeing the kernel (scripts/peek.sh, TRACE=1 in the replay) ---------------------------
 
 # client_port NAME: the local port of client NAME's connection, the P that the server prints

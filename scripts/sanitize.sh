@@ -14,6 +14,7 @@
 # servers: `make valgrind` checks those (memcheck does its leak check even after SIGTERM).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
+source scripts/lib.sh
 
 if [ $# -lt 1 ] || [ ! -d "$1" ]; then
     echo "usage: scripts/sanitize.sh SANITIZED-BUILD [BATS-FILE...]   (make check runs it)" >&2
@@ -46,18 +47,5 @@ echo "check: the suite against $build (reports: $reports)"
 BUILD_DIR=$build bash scripts/run-tests.sh "$@"
 status=$?
 
-shopt -s nullglob
-found=("$reports"/*)
-if [ ${#found[@]} -gt 0 ]; then
-    for report in "${found[@]}"; do
-        echo "=== $report"
-        head -n 60 "$report"
-    done
-    echo "check: FAILED: ${#found[@]} sanitizer report(s) in $reports"
-    exit 1
-fi
-if [ "$status" -ne 0 ]; then
-    echo "check: FAILED: the sanitized suite has failing tests (no sanitizer report)"
-    exit 1
-fi
+sanitizer_verdict check sanitizer "$reports" "$status" || exit 1
 echo "check: no sanitizer report (ASan, UBSan; LSan at every process's own exit)"

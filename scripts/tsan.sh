@@ -9,6 +9,7 @@
 # server's stderr exactly, and a report file fails the run whatever the tests said.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
+source scripts/lib.sh
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
     echo "usage: scripts/tsan.sh TSAN-BUILD   (make check-tsan runs it)" >&2
@@ -30,15 +31,5 @@ echo "check-tsan: the tests of $stage against its ThreadSanitizer build (reports
 OTHER_ROADS_STAGES=$stage BUILD_DIR=$build bash scripts/run-tests.sh tests/05-other-roads.bats
 status=$?
 
-shopt -s nullglob
-found=("$reports"/*)
-if [ ${#found[@]} -gt 0 ]; then
-    for report in "${found[@]}"; do
-        echo "=== $report"
-        head -n 60 "$report"
-    done
-    echo "check-tsan: FAILED: ${#found[@]} ThreadSanitizer report(s) in $reports"
-    exit 1
-fi
-[ "$status" -eq 0 ] || { echo "check-tsan: FAILED: failing tests (no ThreadSanitizer report)"; exit 1; }
+sanitizer_verdict check-tsan ThreadSanitizer "$reports" "$status" || exit 1
 echo "check-tsan: no data race reported"

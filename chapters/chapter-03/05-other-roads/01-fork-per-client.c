@@ -24,7 +24,11 @@
  *   - what a process CANNOT do: share memory with the others. Each child has its own copy of
  *     every variable, so a "lines echoed" counter incremented in the children never changes
  *     in the parent, which therefore cannot print a total when it stops (02-thread-per-client
- *     can: its threads share one counter, and pay for that with a mutex).
+ *     can: its threads share one counter, and pay for that with a mutex);
+ *   - the children also share the terminal: each prints its lines whole, but a very long
+ *     line (a 1 KB binary line is printed as about 4 KB of \xNN) can reach the pipe in more
+ *     than one write and interleave with another child's line. The event loops print from
+ *     one process and never do.
  *
  * Run:    build/chapter-03/05-other-roads/01-fork-per-client [-q] [PORT]
  * Try:    nc localhost 8000                                 (connects, says nothing)
