@@ -533,6 +533,34 @@ sanitizer_verdict() {
 
 # --- seeing the kernel (scripts/peek.sh, TRACE=1 in the replay) ---------------------------
 
+# load_syscall_names: SYSCALL_NAME_OF[NR] and SYSCALL_NUMBER_OF[NAME] for this machine. The
+# kernel reports calls by number (/proc/PID/syscall, perf's raw_syscalls); the C library's
+# headers have the table of this machine's architecture: ask the preprocessor (peek.sh and
+# the replay use it; x86-64, arm64... alike).
+declare -gA SYSCALL_NAME_OF SYSCALL_NUMBER_OF # (-g: bats sources this file inside a function)
+# shellcheck disable=SC2034 # SYSCALL_NUMBER_OF is read by peek.sh
+load_syscall_names() {
+    local line nr name
+    while read -r _ name nr; do
+        name=${name#__NR_}
+        [[ $nr =~ ^[0-9]+$ ]] || continue
+        SYSCALL_NAME_OF[$nr]=$name
+        SYSCALL_NUMBER_OF[$name]=$nr
+    done < <(printf '#include <sys/syscall.h>\n' | cpp -dM 2>/dev/null | grep '^#define __NR_')
+    if [ ${#SYSCALL_NAME_OF[@]} -eq 0 ] && [ "$(uname -m)" = x86_64 ]; then
+        # no C preprocessor: the calls of this chapter's servers, x86_64 numbers
+        for line in 0:read 1:write 3:close 7:poll 20:writev 23:select 35:nanosleep 43:accept \
+            44:sendto 45:recvfrom 46:sendmsg 47:recvmsg 48:shutdown 72:fcntl 202:futex \
+            230:clock_nanosleep 232:epoll_wait 233:epoll_ctl 270:pselect6 271:ppoll \
+            281:epoll_pwait 288:accept4 426:io_uring_enter 441:epoll_pwait2; do
+            SYSCALL_NAME_OF[${line%%:*}]=${line#*:}
+            SYSCALL_NUMBER_OF[${line#*:}]=${line%%:*}
+        done
+    fi
+}
+# syscall_name NR: the name of call NR (after load_syscall_names), else "syscall NR".
+syscall_name() { printf '%s' "${SYSCALL_NAME_OF[$1]:-syscall $1}"; }
+
 # client_port NAME: the local port of client NAME's connection, the P that the server prints
 # as ('127.0.0.1', P): found from its nc's socket inode in /proc/net/tcp. Empty if unknown.
 client_port() {

@@ -19,6 +19,7 @@
 # Every line is also something you can ask the kernel yourself: see "Looking inside" in
 # chapters/chapter-03/README.md (ss -tnp, ss -ltn, /proc/PID/syscall, strace, perf stat).
 set -uo pipefail
+source "$(dirname "$0")/lib.sh"
 
 usage() {
     echo "usage: scripts/peek.sh [--watch] [--no-rate] PID" >&2
@@ -50,30 +51,7 @@ COLS=${COLUMNS:-}
 NARROW=0
 [ "${COLS:-200}" -lt 110 ] && NARROW=1
 
-# --- system call numbers -> names ---------------------------------------------------------
-# The kernel reports calls by number (/proc/PID/syscall, perf's raw_syscalls). The C
-# library's headers have the table of this machine's architecture: ask the preprocessor.
-declare -A NAME_OF NUMBER_OF
-load_syscall_names() {
-    local line nr name
-    while read -r _ name nr; do
-        name=${name#__NR_}
-        [[ $nr =~ ^[0-9]+$ ]] || continue
-        NAME_OF[$nr]=$name
-        NUMBER_OF[$name]=$nr
-    done < <(printf '#include <sys/syscall.h>\n' | cpp -dM 2>/dev/null | grep '^#define __NR_')
-    if [ ${#NAME_OF[@]} -eq 0 ] && [ "$(uname -m)" = x86_64 ]; then
-        # no C preprocessor: the calls of this chapter's servers, x86_64 numbers
-        for line in 0:read 1:write 3:close 7:poll 20:writev 23:select 35:nanosleep 43:accept \
-            44:sendto 45:recvfrom 46:sendmsg 47:recvmsg 48:shutdown 72:fcntl 202:futex \
-            230:clock_nanosleep 232:epoll_wait 233:epoll_ctl 270:pselect6 271:ppoll \
-            281:epoll_pwait 288:accept4 426:io_uring_enter 441:epoll_pwait2; do
-            NAME_OF[${line%%:*}]=${line#*:}
-            NUMBER_OF[${line#*:}]=${line%%:*}
-        done
-    fi
-}
-syscall_name() { printf '%s' "${NAME_OF[$1]:-syscall $1}"; }
+# --- system call numbers -> names: load_syscall_names and syscall_name, in lib.sh -----------
 
 # --- sockets --------------------------------------------------------------------------------
 # python_addr 127.0.0.1:40312 -> ('127.0.0.1', 40312), the way the stages print a client.
@@ -272,7 +250,7 @@ count_perf() {
     totals+=(-e raw_syscalls:sys_enter -e raw_syscalls:sys_exit --filter 'ret < 0')
     for e in $ERRNOS; do totals+=(-e raw_syscalls:sys_exit --filter "ret == -${e%%:*}"); done
     for name in $WATCHED; do
-        nr=${NUMBER_OF[$name]:-}
+        nr=${SYSCALL_NUMBER_OF[$name]:-}
         [ -n "$nr" ] || continue # not a call of this architecture
         ids+=("$name")
         per_name+=(-e raw_syscalls:sys_enter --filter "id == $nr" -e raw_syscalls:sys_exit --filter "id == $nr && ret < 0")

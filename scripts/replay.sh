@@ -507,15 +507,15 @@ replay_04_event_loop_01_callback_loop() {
 # chapters/chapter-03/stages.txt with the others.
 
 # roads_blocked_in DIR: what the thread /proc/PID/task/TID (DIR) is doing: the system call it is
-# blocked in, by name where the kernel headers say it (else its number), and the kernel
-# function it sleeps in (wchan).
+# blocked in, by name (lib.sh's table, from this machine's headers; else its number), and the
+# kernel function it sleeps in (wchan).
 roads_blocked_in() {
     local nr name
     nr=$(cut -d' ' -f1 "$1/syscall" 2>/dev/null)
     case $nr in "" | running) echo "running"; return ;; esac
-    name=$(awk -v n="$nr" '$1 == "#define" && $3 == n && $2 ~ /^__NR_/ { sub(/^__NR_/, "", $2); print $2; exit }' \
-        /usr/include/*/asm/unistd_64.h /usr/include/asm/unistd_64.h 2>/dev/null)
-    printf '%s() (kernel: %s)\n' "${name:-syscall $nr}" "$(cat "$1/wchan" 2>/dev/null)"
+    [ ${#SYSCALL_NAME_OF[@]} -gt 0 ] || load_syscall_names
+    name=$(syscall_name "$nr")
+    printf '%s() (kernel: %s)\n' "$name" "$(cat "$1/wchan" 2>/dev/null)"
 }
 # roads_children PID: PID's child processes.
 roads_children() { cat "/proc/$1/task/"*/children 2>/dev/null; }
