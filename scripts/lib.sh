@@ -537,7 +537,7 @@ sanitizer_verdict() {
 # kernel reports calls by number (/proc/PID/syscall, perf's raw_syscalls); the C library's
 # headers have the table of this machine's architecture: ask the preprocessor (peek.sh and
 # the replay use it; x86-64, arm64... alike).
-declare -gA SYSCALL_NAME_OF SYSCALL_NUMBER_OF # (-g: bats sources this file inside a function)
+declare -gA SYSCALL_NAME_OF=() SYSCALL_NUMBER_OF=() # (-g: bats sources this file inside a function)
 # shellcheck disable=SC2034 # SYSCALL_NUMBER_OF is read by peek.sh
 load_syscall_names() {
     local line nr name

@@ -65,6 +65,17 @@ no_stage_processes() {
     no_stage_processes
 }
 
+@test "replay: section 5 names the call each thread sleeps in (this machine's syscall table)" {
+    run env PAUSE=0 bash scripts/replay.sh 05-other-roads/02-thread-per-client
+    assert_success
+    assert_output --regexp 'thread [0-9]+: accept\(\) \(kernel: '
+    assert_output --regexp 'thread [0-9]+: recvfrom\(\) \(kernel: '
+    assert_output --partial "no stall: client 1's thread sleeps in recvfrom()"
+    refute_output --partial "unexpected"
+    refute_output --regexp "thread [0-9]+: syscall [0-9]"   # a number the table could not name
+    no_stage_processes
+}
+
 @test "replay: TRACE=1 shows the server's system calls, condensed (recv(2) six times)" {
     command -v strace >/dev/null || skip "strace is not installed"
     run env TRACE=1 PAUSE=0 bash scripts/replay.sh 01-blocking/02-recv-two-bytes
