@@ -477,9 +477,9 @@ _descendants() {
 
 # start_program NAME PORT COMMAND...: run any server command in the background with PORT as its
 # last argument, output in $LIB_TMP/NAME.PORT.{out,err}, and wait until it listens (at most
-# 5 s). start_server uses it for the stages; the benchmark, for its Python peers. Sets
-# SERVER_PID, SERVER_OUT, SERVER_ERR; returns 1, with the server's stderr on ours, if it exits
-# or does not listen in time.
+# LIB_START_SECONDS, default 5 s: valgrind asks for more). start_server uses it for the
+# stages; the benchmark, for its Python peers. Sets SERVER_PID, SERVER_OUT, SERVER_ERR;
+# returns 1, with the server's stderr on ours, if it exits or does not listen in time.
 start_program() {
     local name=$1 port=$2
     shift 2
@@ -494,7 +494,7 @@ start_program() {
     fi
     SERVER_PID=$!
     LIB_PIDS+=("$SERVER_PID")
-    if ! wait_until 5 _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    if ! wait_until "${LIB_START_SECONDS:-5}" _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
         echo "$name did not start listening on port $port:" >&2
         cat "$SERVER_ERR" >&2
         return 1

@@ -40,8 +40,10 @@ mkdir -p "$LOGS/tmp"
 MEMCHECK=(--tool=memcheck --error-exitcode=99 --leak-check=full
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect
     --track-origins=yes --num-callers=30)
-# Under valgrind a server runs tens of times slower: give every client more time.
+# Under valgrind a server runs tens of times slower: give every client more time, and every
+# server more time to start listening (seen: over 5 s on a loaded 2-core machine).
 SECS=15
+export LIB_START_SECONDS=30
 LONG_LINE=$(printf 'a%.0s' $(seq 5000))
 SCENARIOS=(hola echo-e partial binary long-line reset no-read together)
 
