@@ -100,13 +100,16 @@ fi
 # still running, with everything under it. A server that starts but never listens is killed
 # at once. (Not an EXIT trap in each subshell: bash passes such a trap on to the subshells
 # that subshell starts, and stopping a tree starts some.)
+# A pid is written down with its start time (/proc/PID/stat): by the end most of these
+# processes are long gone, and on a busy machine their numbers have been given to others (a
+# run of make test starts 20,000 processes), which a bare `kill PID` would hit.
 STARTED=$LIB_TMP/started.pids
 : >"$STARTED"
-remember() { echo "$1" >>"$STARTED"; }
+remember() { echo "$1 $(process_start "$1")" >>"$STARTED"; }
 stop_remembered() {
-    local pid pids
-    while read -r pid; do
-        kill -0 "$pid" 2>/dev/null || continue
+    local pid start pids
+    while read -r pid start; do
+        [ -n "$start" ] && [ "$(process_start "$pid")" = "$start" ] || continue # gone, or not ours
         pids=$(_descendants "$pid")
         # shellcheck disable=SC2086 # one word per pid
         kill "$pid" $pids 2>/dev/null

@@ -460,6 +460,15 @@ _process_table() {
         ps -A -o pid= -o ppid=
     fi
 }
+# process_start PID: when PID started (clock ticks after boot, /proc/PID/stat field 22); with
+# the pid, it names one process for good, since pids are reused. Empty if PID is gone.
+process_start() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) } # skip the command name, which may hold spaces and ')'
+    read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ stat _ <<<"$stat"
+    echo "$stat"
+}
 # _descendants PID: every process under PID: children, their children...
 _descendants() {
     _process_table | awk -v root="$1" '
