@@ -18,8 +18,8 @@ if [ -z "${BASH_VERSINFO:-}" ] || [ "${BASH_VERSINFO[0]}" -lt 4 ] ||
 fi
 
 # The top of the repo, as an absolute path without "..": by string operations when this file
-# was reached by such a path (every bats test sources it again, so a subshell and a dirname
-# here cost the suite a second), else by cd.
+# was reached by such a path (every bats test sources it again: no subshell, no dirname for
+# each), else by cd.
 _lib_file=${BASH_SOURCE[0]}
 [[ $_lib_file == /* ]] || _lib_file=$PWD/$_lib_file
 _lib_file=${_lib_file//\/.\//\/}
