@@ -3,17 +3,18 @@
 # and cleans up. The bats tests (tests/helpers.bash) and the replay (scripts/replay.sh) both
 # source it, so "start a server and talk to it" is defined once.
 #
-# Needs bash >= 4.3 (checked below), OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
+# Needs bash >= 4.4 (checked below), OpenBSD nc, timeout (coreutils) and Linux's /proc/net/tcp (or ss).
 #
 # Variables:
 #   BUILD_DIR   where the stage binaries are (default: build/ at the top of the repo);
 #               `make check` points it at the sanitizer build, so the same tests run there.
 #   LIB_TMP     folder for servers' and clients' output files (set by the caller).
 
-# bash 4.3: `wait -n` (run-tests.sh), ${array[-1]} (bench.sh), {fd}> (client_open below).
+# bash 4.4: `local -` (the untraced helpers below), `wait -n` (run-tests.sh), ${array[-1]}
+# (bench.sh), {fd}> (client_open below).
 if [ -z "${BASH_VERSINFO:-}" ] || [ "${BASH_VERSINFO[0]}" -lt 4 ] ||
-    { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 3 ]; }; then
-    echo "these scripts need bash 4.3 or newer; this is bash ${BASH_VERSION:-?} (macOS: brew install bash)" >&2
+    { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 4 ]; }; then
+    echo "these scripts need bash 4.4 or newer; this is bash ${BASH_VERSION:-?} (macOS: brew install bash)" >&2
     exit 2
 fi
 
@@ -96,6 +97,14 @@ stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
 HAVE_SS=0
 command -v ss >/dev/null && HAVE_SS=1
 
+# Untraced helpers. bats runs each test with `set -T` and a DEBUG trap that records where it
+# is, so that a failure can name its line; inherited by every function the test calls, it costs
+# 0.3 ms a command and makes each fork 2.5 times dearer, and these helpers poll and loop. So
+# the busiest ones begin with `local -; set +T`: what they call is not traced, and the option
+# comes back when they return, so the test's own lines still are and a failure names its line.
+# (Off for the whole test, the suite took 60 s of CPU instead of 75, but a failure inside a
+# loop named the wrong line, or none.) Outside bats it changes nothing.
+
 # port_in_use PORT: something on this machine uses local port PORT (any state).
 port_in_use() {
     if [ "$HAVE_SS" = 1 ]; then
@@ -156,6 +165,7 @@ send_queue() { server_queues "$1" | awk '$2 > most { most = $2 } END { print mos
 
 # free_port: a port nobody uses, below Linux's ephemeral range (so no client takes it).
 free_port() {
+    local -; set +T
     local port tries=0
     while [ $tries -lt 200 ]; do
         port=$((${PORT_RANGE_START:-20000} + RANDOM % ${PORT_RANGE_SIZE:-12000}))
@@ -171,6 +181,7 @@ free_port() {
 # Time is the clock's (bash 5's EPOCHREALTIME, in µs once its decimal point is dropped), else
 # the naps counted, with whole seconds as a backstop.
 wait_until() {
+    local -; set +T
     local whole=${1%.*} frac=000
     [[ $1 == *.* ]] && frac=${1#*.}000
     local deadline=$((SECONDS + ${whole:-0} + 1)) limit_us=$(((${whole:-0} * 1000 + 10#${frac:0:3}) * 1000))
@@ -249,6 +260,7 @@ _dead() { ! kill -0 "$1" 2>/dev/null; }
 # closes its sending side, prints what it receives until the server closes, and gives up after
 # SECONDS (default 5). As in the documents: printf 'Hola Mundo\r\n' | nc -N 127.0.0.1 PORT
 send_line() {
+    local -; set +T
     printf '%b' "$2" | timeout "${3:-5}" nc -N 127.0.0.1 "$1" 3>&- || true
 }
 
@@ -257,6 +269,7 @@ send_line() {
 # what it received. For servers that keep a connection open after answering (send_line would
 # wait for them to close it until its time-out).
 ask() {
+    local -; set +T
     local out pid
     out=$(mktemp "$LIB_TMP/ask.XXXXXX")
     printf '%b' "$2" | timeout "${4:-5}" nc -N 127.0.0.1 "$1" >"$out" 2>/dev/null 3>&- &
@@ -273,6 +286,7 @@ _file_is() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
 # connection is established (the kernel completes it even if the server has not accepted it
 # yet: see the backlog), so that clients opened one after the other connect in that order.
 client_open() {
+    local -; set +T
     local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd pid
     rm -f "$fifo"
     mkfifo "$fifo"
@@ -328,6 +342,7 @@ client_close() {
 
 # client_kill NAME: the client vanishes (its process is killed; the kernel closes its socket).
 client_kill() {
+    local -; set +T # (untraced: see lib.sh)
     local pid
     pid=$(client_pid "$1")
     kill "$pid" 2>/dev/null || true
@@ -368,6 +383,7 @@ cpu_percent() {
 # a core), from /proc/PID/schedstat. A busy loop wants about 100 however loaded the machine is,
 # even when it gets much less; a server asleep in a system call wants about 0.
 cpu_got_wanted() {
+    local -; set +T # (untraced: see lib.sh)
     local ran waited t0 ran2 waited2 t1
     read -r ran waited _ 2>/dev/null <"/proc/$1/schedstat" || return 1
     t0=$(date +%s%N)
@@ -386,6 +402,7 @@ _cpu_ticks() {
 
 # stop_all: kill everything started here and close every client. Never fails.
 stop_all() {
+    local -; set +T
     local fd pid
     for fd in "${LIB_FDS[@]}"; do { exec {fd}>&-; } 2>/dev/null || true; done
     for pid in "${LIB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -471,6 +488,7 @@ process_start() {
 }
 # _descendants PID: every process under PID: children, their children...
 _descendants() {
+    local -; set +T # (untraced: see lib.sh)
     _process_table | awk -v root="$1" '
         { parent[$1] = $2 }
         END {
@@ -490,6 +508,7 @@ _descendants() {
 # stages; the benchmark, for its Python peers. Sets SERVER_PID, SERVER_OUT, SERVER_ERR;
 # returns 1, with the server's stderr on ours, if it exits or does not listen in time.
 start_program() {
+    local -; set +T
     local name=$1 port=$2
     shift 2
     SERVER_OUT=$LIB_TMP/$name.$port.out

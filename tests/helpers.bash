@@ -27,13 +27,18 @@ load_bats_library() {
 load_bats_library bats-support
 load_bats_library bats-assert
 
-# bats runs each test with `set -T` and a DEBUG trap that records where it is, so that a
-# failure can name its line. Inherited by every function the test calls, it costs 0.3 ms a
-# command and makes each fork 2.5 times dearer: our helpers poll and loop, and it was a fifth
-# of the suite's CPU (make test: 75 s of CPU before, 60 s after, on 2 cores). With functrace
-# off (set +T) a failure still names the test file and the line of the test that failed, and
-# the helper says what it saw; what is lost is bats' "from function ... line N" inside it.
-set +T
+# Their assertions loop over every line of the output, and under bats' DEBUG trap (see
+# "Untraced helpers" in lib.sh) that cost up to a second on the replay's long outputs: each
+# runs untraced (the test's line that called it is still the one a failure names).
+for _fn in assert refute assert_equal assert_not_equal assert_success assert_failure \
+    assert_output refute_output assert_line refute_line assert_regex refute_regex; do
+    if declare -F "$_fn" >/dev/null; then
+        eval "_traced_$(declare -f "$_fn")"
+        eval "$_fn() { local -; set +T; _traced_$_fn \"\$@\"; }"
+    fi
+done
+unset _fn
+
 
 # (found from this file, so bats files in subfolders such as tests/exercises/ can load it too)
 # shellcheck source=../scripts/lib.sh

@@ -12,6 +12,7 @@ DROPPED_TOO_LONG="Cliente ('127.0.0.1', PORT) descartado: línea de más de 1024
 # start_stages [ARGS...]: start every stage of $STAGES (default: the line stages), each on its
 # own free port, with ARGS (e.g. -q).
 start_stages() {
+    local -; set +T # (untraced: see lib.sh)
     [ ${#STAGES[@]} -gt 0 ] || STAGES=("${LINE_STAGES[@]}")
     PORTS=() OUTS=() ERRS=() PIDS=()
     local stage port
@@ -109,6 +110,7 @@ assert_memory_growth_below() {
 # own subshell (after use_stage I; names of clients and files end in I, so they never clash),
 # and fail showing the output of every stage that failed.
 for_each_stage() {
+    local -; set +T # (untraced: see lib.sh)
     local i pids=() failed=0
     for i in "${!STAGES[@]}"; do
         (use_stage "$i" && "$1" "$i") >"$LIB_TMP/stage$i.log" 2>&1 &
