@@ -27,19 +27,6 @@ load_bats_library() {
 load_bats_library bats-support
 load_bats_library bats-assert
 
-# Their assertions loop over every line of the output, and under bats' DEBUG trap (see
-# "Untraced helpers" in lib.sh) that cost up to a second on the replay's long outputs: each
-# runs untraced (the test's line that called it is still the one a failure names).
-for _fn in assert refute assert_equal assert_not_equal assert_success assert_failure \
-    assert_output refute_output assert_line refute_line assert_regex refute_regex; do
-    if declare -F "$_fn" >/dev/null; then
-        eval "_traced_$(declare -f "$_fn")"
-        eval "$_fn() { local -; set +T; _traced_$_fn \"\$@\"; }"
-    fi
-done
-unset _fn
-
-
 # (found from this file, so bats files in subfolders such as tests/exercises/ can load it too)
 # shellcheck source=../scripts/lib.sh
 source "${BASH_SOURCE[0]%/*}/../scripts/lib.sh"
