@@ -444,12 +444,23 @@ supervise() {
 }
 _stop_worker() {
     trap '' INT TERM
-    local pids
-    kill -STOP "$_LIB_WORKER_PID" 2>/dev/null # frozen, it starts nothing new meanwhile
-    pids=$(_descendants "$_LIB_WORKER_PID")
+    local pids frozen="" round
+    # Freeze the worker and everything under it, again until no new process shows up: a
+    # subshell of the worker keeps running while we read the process table, and may start a
+    # server just after the reading (seen on a loaded machine: a server left running).
+    kill -STOP "$_LIB_WORKER_PID" 2>/dev/null
+    for round in 1 2 3 4 5; do
+        pids=$(_descendants "$_LIB_WORKER_PID" | sort -n)
+        [ "$pids" = "$frozen" ] && break
+        # shellcheck disable=SC2086 # one word per pid
+        [ -n "$pids" ] && kill -STOP $pids 2>/dev/null
+        frozen=$pids
+    done
     kill -KILL "$_LIB_WORKER_PID" 2>/dev/null
+    # TERM, then CONT: a stopped process that handles TERM (a trap, a stage that shuts down
+    # gracefully) only runs its handler once it is let go.
     # shellcheck disable=SC2086 # one word per pid
-    [ -n "$pids" ] && kill -TERM $pids 2>/dev/null
+    [ -n "$pids" ] && { kill -TERM $pids 2>/dev/null; kill -CONT $pids 2>/dev/null; }
     for pid in $pids; do
         wait_until 2 _dead "$pid" || kill -KILL "$pid" 2>/dev/null
     done

@@ -122,6 +122,8 @@ apt-get install -y -qq --no-install-recommends bats-support bats-assert"
     run env PATH="$BIN:$PATH" BATS_LIB_PATH="$LIB_TMP/no-libs" NO_INSTALL=1 \
         make -s --no-print-directory -C "$LIB_ROOT" BUILD="$BUILD_DIR" test
     assert_failure
-    assert_line --index 0 "run-tests: missing: bats-support bats-assert"
+    # (make's own notes may come first: "note: skipped (liburing not found ...)" where it is)
+    assert_line "run-tests: missing: bats-support bats-assert"
+    refute_line --partial "installing"
     [ ! -e "$CALLS" ]
 }
