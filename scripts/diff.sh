@@ -18,15 +18,44 @@ cd "$(dirname "$0")/.." || exit 2
 source scripts/lib.sh
 
 CPP=${DIFF_CPP:-gcc}
+# The code-only text of each stage is kept in CODE_CACHE, remade when the source is newer:
+# `make diff` and the tests ask for the same stages again and again, and the preprocessor is
+# most of what a run costs.
+CODE_CACHE=${CODE_CACHE:-$LIB_ROOT/build/code-only}
+if ! mkdir -p "$CODE_CACHE" 2>/dev/null || ! [ -w "$CODE_CACHE" ]; then
+    CODE_CACHE=$(mktemp -d) && trap 'rm -rf "$CODE_CACHE"' EXIT # (a read-only checkout)
+fi
 
 src() { printf 'chapters/chapter-03/%s.c\n' "$1"; }
 
-# load_code STAGE: its code, comments and blank lines left out, into CODE[STAGE], once (--check
-# and a diff need each stage once or twice; the preprocessor is what costs).
-declare -A CODE=()
+# The list, read once: STAGES in order, with BUDGET[STAGE] and FROM[STAGE] (its from: tag).
+declare -a STAGES=()
+declare -A BUDGET=() FROM=()
+while IFS= read -r line || [ -n "$line" ]; do
+    read -ra words <<<"${line%%#*}"
+    [ ${#words[@]} -gt 0 ] || continue
+    STAGES+=("${words[0]}")
+    BUDGET[${words[0]}]=${words[1]:-}
+    for word in "${words[@]:2}"; do
+        [[ $word == from:* ]] && FROM[${words[0]}]=${word#from:}
+    done
+done <"$STAGE_LIST"
+
+# load_code STAGE: CODE_FILE[STAGE], a file of its code, comments and blank lines left out.
+declare -A CODE_FILE=()
 load_code() {
-    [ -n "${CODE[$1]+set}" ] && return 0
-    CODE[$1]=$("$CPP" -fpreprocessed -dD -E -P "$(src "$1")" | grep -v '^[[:space:]]*$') || return 1
+    [ -n "${CODE_FILE[$1]:-}" ] && return 0
+    local source=chapters/chapter-03/$1.c cache lines line code=""
+    cache=$CODE_CACHE/${1//\//_}
+    if ! [ "$cache" -nt "$source" ]; then
+        [ -f "$source" ] || return 1
+        mapfile -t lines < <("$CPP" -fpreprocessed -dD -E -P "$source")
+        [ ${#lines[@]} -gt 0 ] || return 1
+        for line in "${lines[@]}"; do [[ $line =~ ^[[:space:]]*$ ]] || code+=$line$'\n'; done
+        # (written aside, then moved: two runs at once never read half a file)
+        printf '%s' "$code" >"$cache.$$" && mv -f "$cache.$$" "$cache" || return 1
+    fi
+    CODE_FILE[$1]=$cache
 }
 
 # resolve NAME: the stage's name as the list writes it, or a message and status 1.
@@ -34,12 +63,12 @@ resolve() {
     local name=${1#./} stage
     name=${name#chapters/chapter-03/}
     name=${name%.c}
-    while read -r stage; do
+    for stage in "${STAGES[@]}"; do
         if [ "$stage" = "$name" ] || [ "${stage#*/}" = "$name" ]; then
             echo "$stage"
             return 0
         fi
-    done < <(stage_list)
+    done
     echo "diff: no stage '$1' in $STAGE_LIST (make list-stages lists them)" >&2
     return 1
 }
@@ -48,34 +77,40 @@ resolve() {
 # section that takes another road from an earlier stage), else the one before it in the list
 # (nothing for the first).
 previous() {
-    local from
-    from=$(awk -v s="$1" '{ sub(/#.*/, "") } $1 == s { for (i = 3; i <= NF; i++) if ($i ~ /^from:/) print substr($i, 6) }' "$STAGE_LIST")
-    if [ -n "$from" ]; then echo "$from"; return; fi
-    stage_list | awk -v s="$1" '$0 == s { print prev; exit } { prev = $0 }'
+    local stage prev=""
+    if [ -n "${FROM[$1]:-}" ]; then echo "${FROM[$1]}"; return; fi
+    for stage in "${STAGES[@]}"; do
+        [ "$stage" = "$1" ] && { echo "$prev"; return; }
+        prev=$stage
+    done
 }
 
 # budget STAGE: its budget in the list ("-" for the first).
-budget() { awk -v s="$1" '{ sub(/#.*/, "") } $1 == s { print $2 }' "$STAGE_LIST"; }
+budget() { echo "${BUDGET[$1]:-}"; }
 
-# count OLD NEW: code lines that change from stage OLD to stage NEW.
+# count OLD NEW: code lines that change from stage OLD to stage NEW (diff's < and > lines).
 count() {
     load_code "$1" && load_code "$2" || return 1
-    # (diff says 1 when the files differ, grep -c says 1 for a count of 0: neither is an error)
-    { diff <(printf '%s\n' "${CODE[$1]}") <(printf '%s\n' "${CODE[$2]}") || true; } | grep -c '^[<>]' || true
+    local line n=0
+    while IFS= read -r line; do [[ $line == [\<\>]* ]] && n=$((n + 1)); done \
+        < <(diff "${CODE_FILE[$1]}" "${CODE_FILE[$2]}")
+    echo "$n"
 }
 
 check() {
     local stage prev="" n max status=0 f
+    declare -A listed=()
     # The list and the sources must agree: a stage nobody lists would never be diffed.
-    while read -r stage; do
+    for stage in "${STAGES[@]}"; do
+        listed[$stage]=1
         [ -f "$(src "$stage")" ] || { echo "listed, but there is no $(src "$stage")"; status=1; }
-    done < <(stage_list)
+    done
     for f in chapters/chapter-03/[0-9]*/[0-9]*.c; do
         stage=${f#chapters/chapter-03/}
-        stage_list | grep -qxF "${stage%.c}" || { echo "$f is not in $STAGE_LIST"; status=1; }
+        [ -n "${listed[${stage%.c}]:-}" ] || { echo "$f is not in $STAGE_LIST"; status=1; }
     done
     printf '%-34s %-38s %5s %6s\n' "stage" "against" "lines" "budget"
-    while read -r stage; do
+    for stage in "${STAGES[@]}"; do
         prev=$(previous "$stage")
         if [ -n "$prev" ]; then
             load_code "$prev" && load_code "$stage" && n=$(count "$prev" "$stage") ||
@@ -92,7 +127,7 @@ check() {
                 printf '%-34s %-38s %5s %6s\n' "$stage" "$prev" "$n" "$max"
             fi
         fi
-    done < <(stage_list)
+    done
     return "$status"
 }
 
@@ -113,7 +148,7 @@ show() {
     else
         diff -u "${color[@]}" --label "$(src "$prev") (code only)" \
             --label "$(src "$stage") (code only)" \
-            <(printf '%s\n' "${CODE[$prev]}") <(printf '%s\n' "${CODE[$stage]}")
+            "${CODE_FILE[$prev]}" "${CODE_FILE[$stage]}"
     fi
     [ $? -le 1 ] # diff: 1 means "they differ", which is the point
 }

@@ -79,10 +79,20 @@ bats_library_found() {
 # The chapter's stages, in order, are listed once, in chapters/chapter-03/stages.txt.
 STAGE_LIST=${STAGE_LIST:-$LIB_ROOT/chapters/chapter-03/stages.txt}
 # stage_list [TAG]: every stage of the list (or those tagged TAG, e.g. bench), one a line.
+# (Read by bash itself, not awk: the tests ask for it hundreds of times.)
 stage_list() {
-    awk -v tag="${1:-}" '{ sub(/#.*/, "") } NF {
-        keep = tag == ""; for (i = 3; i <= NF; i++) if ($i == tag) keep = 1
-        if (keep) print $1 }' "$STAGE_LIST"
+    local -; set +T # (untraced: see lib.sh)
+    local line words i keep
+    while IFS= read -r line || [ -n "$line" ]; do
+        read -ra words <<<"${line%%#*}"
+        [ ${#words[@]} -gt 0 ] || continue
+        keep=1
+        if [ -n "${1:-}" ]; then
+            keep=0
+            for ((i = 2; i < ${#words[@]}; i++)); do [ "${words[i]}" = "$1" ] && keep=1; done
+        fi
+        [ "$keep" = 0 ] || printf '%s\n' "${words[0]}"
+    done <"$STAGE_LIST"
 }
 
 # stage_bin 01-blocking/04-many-clients -> path of its binary
@@ -118,16 +128,25 @@ port_in_use() {
 }
 
 # port_listening PORT: a socket is listening on PORT. Reads the kernel's table instead of
-# connecting (a test connection would use up the accept() of a one-client stage).
+# connecting (a test connection would use up the accept() of a one-client stage). Every
+# server started is polled with it: read by bash itself, no process, and only the top of
+# /proc/net/tcp, where the kernel writes its listening sockets before any other (state 0A:
+# past them, the answer is no). Without /proc: ss.
 port_listening() {
-    if [ "$HAVE_SS" = 1 ]; then
-        [ -n "$(ss -4Hltn "( sport = :$1 )" 2>/dev/null)" ]
-    else
-        # local address:port, remote 00000000:0000, state 0A = LISTEN
-        local hex
-        printf -v hex '%04X' "$1"
-        grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A " /proc/net/tcp 2>/dev/null
+    local -; set +T # (untraced: see lib.sh)
+    if [ -r /proc/net/tcp ]; then
+        local hex addr state
+        printf -v hex ':%04X' "$1"
+        {
+            read -r _ # the header
+            while read -r _ addr _ state _; do
+                [ "$state" = 0A ] || return 1
+                [ "${addr#*:}" = "${hex#:}" ] && return 0
+            done
+        } </proc/net/tcp
+        return 1
     fi
+    [ -n "$(ss -4Hltn "( sport = :$1 )" 2>/dev/null)" ]
 }
 
 # server_queues PORT: one line "RECV-Q SEND-Q" (bytes) for each established connection whose
@@ -279,46 +298,43 @@ ask() {
     wait "$pid" 2>/dev/null || true
     cat "$out"
 }
-_file_is() { [ "$(cat "$1"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
+# _file_is FILE DATA: FILE holds exactly DATA (printf escapes). Asked at every poll, so in bash
+# itself, without a process; but a bash string ends at a NUL byte, so where DATA has one (\0,
+# \x0...) cmp compares the bytes. (read -d '' succeeds only if it met a NUL: then FILE has a
+# byte that DATA has not.)
+_file_is() {
+    if [[ $2 == *'\0'* || $2 == *'\x0'* ]]; then
+        cmp -s "$1" <(printf '%b' "$2")
+        return
+    fi
+    local got want
+    printf -v want '%b' "$2"
+    { IFS= read -r -d '' got <"$1"; } 2>/dev/null && return 1
+    [ "$got" = "$want" ]
+}
 
 # client_open NAME PORT: an interactive client (nc whose input we write to later, like a
 # student typing in a terminal). Its output goes to $LIB_TMP/NAME.out. Returns once its
 # connection is established (the kernel completes it even if the server has not accepted it
 # yet: see the backlog), so that clients opened one after the other connect in that order.
+# (nc -v says "Connection to ... succeeded!" on its stderr once connect() has returned: a
+# file to look at, where asking the kernel's socket table took four processes a look.)
 client_open() {
     local -; set +T
     local name=$1 port=$2 fifo=$LIB_TMP/$1.in fd pid
     rm -f "$fifo"
     mkfifo "$fifo"
-    timeout "${CLIENT_TIMEOUT:-30}" nc 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
+    timeout "${CLIENT_TIMEOUT:-30}" nc -v 127.0.0.1 "$port" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
     pid=$!
     LIB_PIDS+=("$pid")
     printf -v "CLIENT_PID_$name" '%s' "$pid"
     exec {fd}>"$fifo" # opening the fifo waits for nc to open its end
     LIB_FDS+=("$fd")
     printf -v "CLIENT_FD_$name" '%s' "$fd"
-    wait_until 5 _established_or_dead "$pid" || true
+    wait_until 5 _said_or_dead "$pid" "$LIB_TMP/$name.err" || true
 }
-# _established_or_dead PID: the nc under PID (the timeout that runs it) has an ESTABLISHED TCP
-# connection (its socket's inode, in the kernel's table), or PID has given up. Where there is
-# no /proc to look in, it does not wait.
-_established_or_dead() {
-    kill -0 "$1" 2>/dev/null || return 0
-    [ -r /proc/net/tcp ] || return 0
-    local child inode=""
-    child=$(cat "/proc/$1/task/$1/children" 2>/dev/null) ||
-        child=$(_process_table | awk -v p="$1" '$2 == p { print $1 }')
-    for child in $child; do
-        inode=$(socket_inodes "$child")
-    done
-    inode=${inode##*$'\n'}
-    [ -n "$inode" ] || return 1
-    if [ "$HAVE_SS" = 1 ]; then
-        ss -4Htne state established 2>/dev/null | grep -q " ino:$inode "
-    else
-        awk -v i="$inode" '$4 == "01" && $10 == i { found = 1 } END { exit !found }' /proc/net/tcp
-    fi
-}
+# _said_or_dead PID FILE: nc has written to FILE (that it connected, or why not), or PID ended.
+_said_or_dead() { [ -s "$2" ] || ! kill -0 "$1" 2>/dev/null; }
 
 # client_connected NAME: the client's connection is up (nc still running).
 client_pid() { local v=CLIENT_PID_$1; printf '%s' "${!v}"; }
@@ -355,18 +371,26 @@ client_output() { cat "$LIB_TMP/$1.out"; }
 # wait_output FILE TEXT [SECONDS]: wait until FILE contains the line TEXT (a fixed string, in
 # which a client's address is written ('127.0.0.1', PORT), as normalize_ports prints it).
 wait_output() { wait_until "${3:-5}" _has_line "$1" "$2"; }
-_has_line() { normalize_ports <"$1" | grep -qxF -- "$2"; }
+_has_line() { line_regex "$2" && grep -qxE -- "$LINE_REGEX" "$1"; }
 
 # count_lines FILE TEXT: how many lines of FILE are TEXT (addresses normalised).
-count_lines() { normalize_ports <"$1" | grep -cxF -- "$2" || true; }
+count_lines() { line_regex "$2" && grep -cxE -- "$LINE_REGEX" "$1" || true; }
 
 # wait_client_output NAME DATA [SECONDS]: wait until client NAME has received exactly DATA
 # (printf escapes, as for client_send).
 wait_client_output() { wait_until "${3:-5}" _client_has "$1" "$2"; }
-_client_has() { [ "$(cat "$LIB_TMP/$1.out"; echo .)" = "$(printf '%b' "$2"; echo .)" ]; }
+_client_has() { _file_is "$LIB_TMP/$1.out" "$2"; }
 
 # normalize_ports < output: ('127.0.0.1', 56188) -> ('127.0.0.1', PORT), so outputs compare.
 normalize_ports() { sed -E "s/\('127\.0\.0\.1', [0-9]+\)/('127.0.0.1', PORT)/g"; }
+# line_regex TEXT: sets LINE_REGEX, an extended regular expression for the line TEXT in which
+# ('127.0.0.1', PORT) stands for any port: grep -xE "$LINE_REGEX" FILE is normalize_ports <FILE
+# | grep -xF TEXT, in one process instead of two (the polls above ask it many times).
+line_regex() {
+    local text=$1 c
+    for c in '\' . '[' ']' '*' '^' '$' '(' ')' + '?' '{' '}' '|'; do text=${text//"$c"/"\\$c"}; done
+    LINE_REGEX=${text//"\('127\.0\.0\.1', PORT\)"/"\('127\.0\.0\.1', [0-9]+\)"}
+}
 
 # cpu_percent PID SECONDS: the share of one core PID used over the next SECONDS (integer %).
 cpu_percent() {
@@ -444,12 +468,12 @@ supervise() {
 }
 _stop_worker() {
     trap '' INT TERM
-    local pids frozen="" round
+    local pids frozen=""
     # Freeze the worker and everything under it, again until no new process shows up: a
     # subshell of the worker keeps running while we read the process table, and may start a
     # server just after the reading (seen on a loaded machine: a server left running).
     kill -STOP "$_LIB_WORKER_PID" 2>/dev/null
-    for round in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         pids=$(_descendants "$_LIB_WORKER_PID" | sort -n)
         [ "$pids" = "$frozen" ] && break
         # shellcheck disable=SC2086 # one word per pid

@@ -193,7 +193,8 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     "$TOOLS_DIR/loadgen" hold "$PORT_UNDER_TEST" 1030 3 >"$LIB_TMP/hold.out" 3>&- &
     LIB_PIDS+=("$!")
-    wait_until 10 eval '[ "$(grep -c "^Demasiados clientes (1024): se cierra" "$SERVER_OUT")" -ge 6 ]'
+    # (1 s alone; more than 10 s once, beside other tests on a slow 2-core machine)
+    wait_until 30 eval '[ "$(grep -c "^Demasiados clientes (1024): se cierra" "$SERVER_OUT")" -ge 6 ]'
     assert_equal "$(grep -c "^Cliente connectandose desde" "$SERVER_OUT")" 1024
     kill -0 "$SERVER_PID"
 }
