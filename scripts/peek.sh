@@ -72,11 +72,8 @@ read_sockets() {
         print ino, $1, $2, $3, $4, $5
     }' >"$TMP/ss"
 }
-# the process's descriptors: "fd inode" for sockets, "fd -" plus the link for the rest
-read_fds() {
-    # (one find for them all, not a readlink for each)
-    find "/proc/$PID/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' 2>/dev/null >"$TMP/fds"
-}
+# the process's descriptors, "FD LINK" a line (socket:[INODE] for a socket): lib.sh's fd_links
+read_fds() { fd_links "$PID" >"$TMP/fds"; }
 # describe_fd FD: what the descriptor is, in the workbook's words.
 describe_fd() {
     local link ino row state local_ peer
