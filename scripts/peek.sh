@@ -164,10 +164,10 @@ FD_FIRST=" io_uring_enter read write close accept accept4 recvfrom sendto recvms
 # show_thread TID LABEL: "LABEL: STATE, in NAME(fd N = WHAT) ..." from /proc/PID/task/TID.
 show_thread() {
     local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan=""
-    stat=$(cat "/proc/$PID/task/$tid/stat" 2>/dev/null) || return
+    slurp stat "/proc/$PID/task/$tid/stat" || return
     stat=${stat##*) }
     st=${stat%% *}
-    wchan=$(cat "/proc/$PID/task/$tid/wchan" 2>/dev/null || true)
+    slurp wchan "/proc/$PID/task/$tid/wchan"
     [ "$wchan" = 0 ] && wchan=""
     if ! sc=$(cat "/proc/$PID/task/$tid/syscall" 2>"$TMP/err"); then
         # /proc/PID/syscall needs ptrace permission (kernel.yama.ptrace_scope = 1 refuses it
@@ -414,12 +414,27 @@ show_children() {
 }
 
 # --- one look -------------------------------------------------------------------------------
-ticks() { local s; s=$(cat "/proc/$PID/stat" 2>/dev/null) || return 1; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
+ticks() {
+    local s f
+    slurp s "/proc/$PID/stat" || return 1
+    read -ra f <<<"${s##*) }" # (after the name, which may hold spaces: utime and stime are 12, 13)
+    echo $((f[11] + f[12]))
+}
+
+# status_field VAR NAME: VAR = the first word of NAME's line in /proc/PID/status (VmRSS: KB).
+status_field() {
+    local -n _field=$1
+    local key value _
+    _field=""
+    { while read -r key value _; do
+        [ "$key" = "$2:" ] && { _field=$value; return 0; }
+    done <"/proc/$PID/status"; } 2>/dev/null
+}
 
 peek_once() {
     local comm rss t0 t1 hz tids tid n=0 cpu="" started ended tracer
-    comm=$(cat "/proc/$PID/comm" 2>/dev/null) || { echo "peek: process $PID has ended"; return 1; }
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
+    slurp comm "/proc/$PID/comm" || { echo "peek: process $PID has ended"; return 1; }
+    status_field rss VmRSS
     if [ "$RATE" = 1 ]; then
         # The rate's second also gives the CPU share: one sample for both. It starts once perf
         # (or strace) is set up: starting them takes CPU too, and would lower the server's share.
@@ -438,7 +453,7 @@ peek_once() {
     read_fds
     read_sockets
     printf 'process %s (%s), memory (RSS) %s KB%s\n' "$PID" "$comm" "${rss:-?}" "${cpu:+, CPU $cpu of one core}"
-    tracer=$(awk '/^TracerPid:/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
+    status_field tracer TracerPid
     if [ -n "$tracer" ] && [ "$tracer" != 0 ]; then
         echo "  traced by process $tracer ($(cat "/proc/$tracer/comm" 2>/dev/null)): it stops at every system call, so it runs slower than alone"
     fi
