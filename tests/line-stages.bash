@@ -77,12 +77,22 @@ server_has_read() {
 
 # server_fds: descriptors open in the current server and its child processes (a stage with a
 # process per client holds each client's socket in a child).
+# (Polled by the scenarios, every stage at once: counted by bash, no process a look.)
 server_fds() {
-    local pid count=0
-    for pid in "$SERVER_PID" $(cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null); do
-        count=$((count + $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)))
+    local pid count=0 fds
+    for pid in "$SERVER_PID" $(server_children); do
+        fds=("/proc/$pid/fd/"*)
+        [ -e "${fds[0]}" ] && count=$((count + ${#fds[@]}))
     done
     echo "$count"
+}
+# server_children: the current server's child processes (a process-per-client stage's).
+server_children() {
+    local task children
+    for task in "/proc/$SERVER_PID/task/"*; do
+        slurp children "$task/children" && [ -n "$children" ] && echo "$children"
+    done
+    return 0
 }
 
 _fds_at_most() { [ "$(server_fds)" -le "$1" ]; }
@@ -99,10 +109,13 @@ assert_no_errors() { [ ! -s "$SERVER_ERR" ] || assert_equal "$(cat "$SERVER_ERR"
 # compared with the parent's mark is what serving that client cost).
 mark_memory() { MEMORY_MARK=$(peak_memory_kb "$SERVER_PID"); }
 peak_memory_kb() {
-    local pid kb max=0
+    local pid kb max=0 key value
     # shellcheck disable=SC2046 # one child pid a word
-    for pid in "$1" $(cat "/proc/$1/task/"*/children 2>/dev/null); do
-        kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    for pid in "$1" $(SERVER_PID=$1 server_children); do
+        kb=""
+        { while read -r key value _; do
+            [ "$key" = VmHWM: ] && kb=$value && break
+        done <"/proc/$pid/status"; } 2>/dev/null
         [ -n "$kb" ] && [ "$kb" -gt "$max" ] && max=$kb
     done
     echo "$max"
