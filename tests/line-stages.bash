@@ -158,14 +158,19 @@ for_each_stage() {
 # --- scenarios: each runs against one started stage (use_stage), named with its index $1 ---
 
 _out_of_descriptors() {
-    local summary ticks
+    local summary ticks limit=25
+    # (the sanitizers make the same work dearer: 32 ticks for the thread stage under
+    # ThreadSanitizer on a slow 2-core VM, with no spin. The plain run keeps the strict bound,
+    # which a spin during the 0.4 s out of descriptors, 40 ticks at least, would break)
+    [ -n "${ASAN_OPTIONS:-}" ] && limit=$((limit * 2))
+    [ -n "${TSAN_OPTIONS:-}" ] && limit=$((limit * 4))
     prlimit --pid "$SERVER_PID" --nofile=24:24  # room for about 20 clients at a time
     # 40 clients that read nothing for 0.4 s: the server stays out of descriptors that long
     summary=$("$TOOLS_DIR/many-clients" -n 40 -l 2 -w 400 -t 5 "$PORT")
     assert_equal "${summary% seconds=*}" "clients=40 served=40 refused=0 cut=0 failed=0 lines=80/80"
     grep -qx "${STAGE#*/}: accept: Too many open files (errno 24, EMFILE)" "$SERVER_ERR"
     ticks=$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat")
-    [ "$ticks" -lt 25 ] || { echo "it spun: $ticks clock ticks of CPU" >&2; false; }
+    [ "$ticks" -lt "$limit" ] || { echo "it spun: $ticks clock ticks of CPU (at most $limit)" >&2; false; }
 }
 
 _framing() {
