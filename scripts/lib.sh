@@ -637,8 +637,6 @@ client_port() {
     done
 }
 
-# fd_links PID: "FD TARGET" for each descriptor PID holds (socket:[INODE], pipe:[...], a
-# path...), read with one find rather than a readlink for each.
 # slurp VAR FILE: VAR = the text of FILE without its last newlines, as $(cat FILE) gives it,
 # read by bash itself (a /proc file is read many times a look: no process for each). Returns 1,
 # VAR empty, if FILE cannot be opened (a process that has ended).
@@ -647,11 +645,13 @@ slurp() {
     local _fd
     _slurped=""
     { exec {_fd}<"$2"; } 2>/dev/null || return 1
-    IFS= read -r -d '' -u "$_fd" _slurped
+    IFS= read -r -d '' -u "$_fd" _slurped || true # (1 at the end of the file: always)
     exec {_fd}<&-
     while [[ $_slurped == *$'\n' ]]; do _slurped=${_slurped%$'\n'}; done
     return 0
 }
+# fd_links PID: "FD TARGET" for each descriptor PID holds (socket:[INODE], pipe:[...], a
+# path...), read with one find rather than a readlink for each.
 fd_links() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' 2>/dev/null; }
 # socket_inodes PID: the inode of each socket PID holds, one a line.
 socket_inodes() {
