@@ -58,8 +58,9 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
         [[ $out =~ calls/s:\ ([0-9,]+),\ failed/s:\ ([0-9,]+)\ \(EAGAIN\ ([0-9,]+)\) ]]
         calls=${BASH_REMATCH[1]//,/} failed=${BASH_REMATCH[2]//,/} again=${BASH_REMATCH[3]//,/}
         # the busy loop: thousands a second at the very least; under strace, which stops it at
-        # every call, hundreds (4,494/s on a 2-core VM whose every context switch traps, loaded)
-        [ "$calls" -ge $([ $f = auto ] && echo 5000 || echo 500) ]
+        # every call, far fewer (on a 2-core VM whose context switches trap: 4,494/s loaded,
+        # 284/s at load 10), still many times the few of an idle select() server (test below)
+        [ "$calls" -ge $([ $f = auto ] && echo 5000 || echo 50) ]
         [ "$failed" -ge $((calls * 99 / 100)) ]    # (nearly) all of them fail...
         [ "$again" -ge $((failed * 99 / 100)) ]    # ...with EAGAIN (perf's counters start ms apart)
         # ("all failed", or a few calls short of it: perf's counters start ms apart)
