@@ -222,7 +222,7 @@ measure_clients() {
         start "$1" "$2" "$port" || { limit="did not start"; break; }
         out=$(timeout $((CLIENT_SECONDS + 60)) "$LOADGEN" clients "$port" "$n" "$CLIENT_SECONDS" 3>&-)
         local peak
-        peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status" 2>/dev/null)
+        proc_field peak "$SERVER_PID" VmHWM
         stop_tree
         if [ "$(field echoed "$out")" = "$n" ]; then
             best=$n

@@ -382,7 +382,20 @@ wait_client_output() { wait_until "${3:-5}" _client_has "$1" "$2"; }
 _client_has() { _file_is "$LIB_TMP/$1.out" "$2"; }
 
 # normalize_ports < output: ('127.0.0.1', 56188) -> ('127.0.0.1', PORT), so outputs compare.
-normalize_ports() { sed -E "s/\('127\.0\.0\.1', [0-9]+\)/('127.0.0.1', PORT)/g"; }
+# normalize_port_in VAR: the same, in the variable VAR. (In bash: a test asks after each step.)
+normalize_ports() {
+    local line
+    while IFS= read -r line || [ -n "$line" ]; do
+        normalize_port_in line
+        printf '%s\n' "$line"
+    done
+}
+normalize_port_in() {
+    local -n _text=$1
+    while [[ $_text =~ ^(.*)\(\'127\.0\.0\.1\',\ [0-9]+\)(.*)$ ]]; do
+        _text="${BASH_REMATCH[1]}('127.0.0.1', PORT)${BASH_REMATCH[2]}"
+    done
+}
 # line_regex TEXT: sets LINE_REGEX, an extended regular expression for the line TEXT in which
 # ('127.0.0.1', PORT) stands for any port: grep -xE "$LINE_REGEX" FILE is normalize_ports <FILE
 # | grep -xF TEXT, in one process instead of two (the polls above ask it many times).
@@ -396,9 +409,9 @@ line_regex() {
 cpu_percent() {
     local pid=$1 secs=$2 hz before after
     hz=$(getconf CLK_TCK)
-    before=$(_cpu_ticks "$pid") || return 1
+    before=$(cpu_ticks "$pid") || return 1
     sleep "$secs"
-    after=$(_cpu_ticks "$pid") || return 1
+    after=$(cpu_ticks "$pid") || return 1
     awk -v a="$before" -v b="$after" -v hz="$hz" -v s="$secs" \
         'BEGIN { printf "%d\n", (b - a) * 100 / hz / s }'
 }
@@ -416,12 +429,13 @@ cpu_got_wanted() {
     t1=$(date +%s%N)
     echo "$(((ran2 - ran) * 100 / (t1 - t0))) $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))"
 }
-# utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name).
-_cpu_ticks() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    awk '{ print $12 + $13 }' <<<"$stat"
+# cpu_ticks PID: utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat; after
+# the name, which may hold spaces and parentheses, the 12th and 13th). Returns 1 once PID has ended.
+cpu_ticks() {
+    local stat f
+    slurp stat "/proc/$1/stat" || return 1
+    read -ra f <<<"${stat##*) }"
+    echo $((f[11] + f[12]))
 }
 
 # stop_all: kill everything started here and close every client. Never fails.
@@ -650,6 +664,28 @@ slurp() {
     while [[ $_slurped == *$'\n' ]]; do _slurped=${_slurped%$'\n'}; done
     return 0
 }
+# proc_field VAR PID KEY: VAR = the first word of KEY's line in /proc/PID/status (VmRSS and
+# VmHWM in kB, Threads, TracerPid, SigIgn...), read by bash. Returns 1, VAR empty, if PID has
+# ended or has no such line.
+proc_field() {
+    local -n _value=$1
+    local key value _
+    _value=""
+    { while read -r key value _; do
+        [ "$key" = "$3:" ] && { _value=$value; return 0; }
+    done <"/proc/$2/status"; } 2>/dev/null
+    return 1
+}
+# children_of PID: PID's child processes, one a line (a server with a process per client,
+# 05-other-roads/01-fork-per-client, has its clients there), read by bash.
+children_of() {
+    local task children
+    for task in "/proc/$1/task/"*; do
+        # shellcheck disable=SC2086 # (a file of numbers, one a word)
+        slurp children "$task/children" && [ -n "$children" ] && printf '%s\n' $children
+    done
+    return 0
+}
 # fd_links PID: "FD TARGET" for each descriptor PID holds (socket:[INODE], pipe:[...], a
 # path...), read with one find rather than a readlink for each.
 fd_links() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' 2>/dev/null; }
@@ -675,7 +711,7 @@ trace_server() {
     LIB_TRACERS+=("$!:$TRACE_FILE")
     wait_until 3 _traced "$1" || { echo "strace could not attach: $(head -n 1 "$TRACE_FILE.err")" >&2; return 1; }
 }
-_traced() { grep -qE '^TracerPid:[[:space:]]*[1-9]' "/proc/$1/status" 2>/dev/null; }
+_traced() { local tracer; proc_field tracer "$1" TracerPid && [ "$tracer" != 0 ]; }
 
 # trace_report: detach every strace started by trace_server (or run_server) and print what each saw,
 # condensed by trace_condense. Prints nothing if nothing was traced.

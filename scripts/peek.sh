@@ -402,7 +402,7 @@ as_root_hint() { [ "$(id -u)" = 0 ] || printf '; as root it can: sudo scripts/pe
 # where each child is and what it holds.
 show_children() {
     local parent=$PID child
-    for child in $(cat /proc/"$parent"/task/*/children 2>/dev/null); do
+    for child in $(children_of "$parent"); do
         PID=$child
         read_fds
         printf 'child process %s (%s):\n' "$child" "$(cat "/proc/$child/comm" 2>/dev/null)"
@@ -414,38 +414,21 @@ show_children() {
 }
 
 # --- one look -------------------------------------------------------------------------------
-ticks() {
-    local s f
-    slurp s "/proc/$PID/stat" || return 1
-    read -ra f <<<"${s##*) }" # (after the name, which may hold spaces: utime and stime are 12, 13)
-    echo $((f[11] + f[12]))
-}
-
-# status_field VAR NAME: VAR = the first word of NAME's line in /proc/PID/status (VmRSS: KB).
-status_field() {
-    local -n _field=$1
-    local key value _
-    _field=""
-    { while read -r key value _; do
-        [ "$key" = "$2:" ] && { _field=$value; return 0; }
-    done <"/proc/$PID/status"; } 2>/dev/null
-}
-
 peek_once() {
     local comm rss t0 t1 hz tids tid n=0 cpu="" started ended tracer
     slurp comm "/proc/$PID/comm" || { echo "peek: process $PID has ended"; return 1; }
-    status_field rss VmRSS
+    proc_field rss "$PID" VmRSS
     if [ "$RATE" = 1 ]; then
         # The rate's second also gives the CPU share: one sample for both. It starts once perf
         # (or strace) is set up: starting them takes CPU too, and would lower the server's share.
         hz=$(getconf CLK_TCK)
         show_rate >"$TMP/rate" &
         sleep 0.2
-        t0=$(ticks) || return 1
+        t0=$(cpu_ticks "$PID") || return 1
         started=$(date +%s%N)
         wait $!
         ended=$(date +%s%N)
-        t1=$(ticks) || { echo "peek: process $PID has ended"; return 1; }
+        t1=$(cpu_ticks "$PID") || { echo "peek: process $PID has ended"; return 1; }
         # (only over a real sample: PEEK_COUNTER=none takes no time)
         cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v ns=$((ended - started)) \
             'BEGIN { if (ns > 2e8) printf "%d%%", (b - a) * 100 / hz / (ns / 1e9) }')
@@ -453,7 +436,7 @@ peek_once() {
     read_fds
     read_sockets
     printf 'process %s (%s), memory (RSS) %s KB%s\n' "$PID" "$comm" "${rss:-?}" "${cpu:+, CPU $cpu of one core}"
-    status_field tracer TracerPid
+    proc_field tracer "$PID" TracerPid
     if [ -n "$tracer" ] && [ "$tracer" != 0 ]; then
         echo "  traced by process $tracer ($(cat "/proc/$tracer/comm" 2>/dev/null)): it stops at every system call, so it runs slower than alone"
     fi

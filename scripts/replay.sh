@@ -517,10 +517,8 @@ roads_blocked_in() {
     name=$(syscall_name "$nr")
     printf '%s() (kernel: %s)\n' "$name" "$(cat "$1/wchan" 2>/dev/null)"
 }
-# roads_children PID: PID's child processes.
-roads_children() { cat "/proc/$1/task/"*/children 2>/dev/null; }
-_roads_children_are() { [ "$(roads_children "$1" | wc -w)" -eq "$2" ]; }
-_roads_threads_are() { [ "$(awk '/^Threads:/ { print $2 }' "/proc/$1/status")" -eq "$2" ]; }
+_roads_children_are() { [ "$(children_of "$1" | wc -l)" -eq "$2" ]; }
+_roads_threads_are() { local n; proc_field n "$1" Threads && [ "$n" -eq "$2" ]; }
 
 # roads_stall_of STAGE: on a fresh quiet server, with client 1 connected and silent, how long
 # client 2 waits for its echo: $stall, in ms. 1 (a surprise said) if it got none within 2 s.
@@ -559,7 +557,7 @@ replay_05_other_roads_01_fork_per_client() {
     cmd "terminal 4" "ps -o pid,ppid,stat,wchan,cmd --ppid $SERVER_PID      (or read /proc)"
     wait_until 3 _roads_children_are "$SERVER_PID" 1
     lines+="process $SERVER_PID (parent): $(roads_blocked_in "/proc/$SERVER_PID/task/$SERVER_PID")"$'\n'
-    for child in $(roads_children "$SERVER_PID"); do
+    for child in $(children_of "$SERVER_PID"); do
         lines+="process $child (child, client 1): $(roads_blocked_in "/proc/$child/task/$child")"$'\n'
     done
     printf '%s' "$lines" >"$LIB_TMP/ps.out"
@@ -568,7 +566,7 @@ replay_05_other_roads_01_fork_per_client() {
     cmd "terminal 2" "Ctrl-C      (client 1 hangs up)"
     client_kill idle
     if ! wait_until 3 _roads_children_are "$SERVER_PID" 0; then
-        surprise "a child is left after client 1 hung up: $(roads_children "$SERVER_PID")"
+        surprise "a child is left after client 1 hung up: $(children_of "$SERVER_PID")"
         return
     fi
     roads_stall_of 05-other-roads/01-fork-per-client || return

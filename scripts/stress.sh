@@ -73,7 +73,7 @@ report() {
 }
 # shellcheck disable=SC2012 # (the names in /proc/PID/fd are numbers)
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
-rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+rss_kb() { local kb; proc_field kb "$1" "${2:-VmRSS}"; echo "$kb"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 _asleep() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = S ]; }
 _fds_are() { [ "$(fd_count "$1")" -eq "$2" ]; }

@@ -351,7 +351,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
         assert_equal "$stage $(awk -v p=":$hex" '$4 == "0A" && $2 ~ p"$" { print $2 }' /proc/net/tcp /proc/net/tcp6)" \
             "$stage 0100007F:$hex"
         # SigIgn: the mask of ignored signals, in hex; SIGPIPE is signal 13, bit 0x1000
-        ignored=$(awk '/^SigIgn:/ { print $2 }' "/proc/$SERVER_PID/status")
+        proc_field ignored "$SERVER_PID" SigIgn
         assert_equal "$stage $( (( 16#$ignored & 0x1000 )) && echo ignores || echo 'does not ignore') SIGPIPE" "$stage ignores SIGPIPE"
         stop_server
     done

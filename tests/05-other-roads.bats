@@ -75,9 +75,11 @@ only() {
 
 # children PID: the processes whose parent is PID, one "PID STATE" line each.
 children() {
-    local child
-    for child in $(cat "/proc/$1/task/"*/children 2>/dev/null); do
-        echo "$child $(awk '{ print $3 }' "/proc/$child/stat" 2>/dev/null)"
+    local child stat state
+    for child in $(children_of "$1"); do
+        slurp stat "/proc/$child/stat" || continue
+        read -r state _ <<<"${stat##*) }"
+        echo "$child $state"
     done
 }
 _children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
@@ -102,7 +104,7 @@ _children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
 
 # --- 02-thread-per-client ----------------------------------------------------------------------
 
-threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
+threads_of() { local n; proc_field n "$1" Threads && echo "$n"; }
 _threads_are() { [ "$(threads_of "$SERVER_PID")" -eq "$1" ]; }
 # threads_at_rest: the server's threads with no client: main (in accept) and the one waiting
 # for signals (in sigwait); ThreadSanitizer's runtime adds one of its own.

@@ -56,11 +56,7 @@ assert_new_output() {
 new_output_lines() {
     local line
     mapfile -t -s "$MARK" NEW_LINES <"$SERVER_OUT"
-    for line in "${!NEW_LINES[@]}"; do
-        while [[ ${NEW_LINES[line]} =~ ^(.*)\(\'127\.0\.0\.1\',\ [0-9]+\)(.*)$ ]]; do
-            NEW_LINES[line]="${BASH_REMATCH[1]}('127.0.0.1', PORT)${BASH_REMATCH[2]}"
-        done
-    done
+    for line in "${!NEW_LINES[@]}"; do normalize_port_in "NEW_LINES[line]"; done
 }
 
 # server_has_read PORT BYTES: the server on PORT has received BYTES bytes (at least) on its one
@@ -80,19 +76,11 @@ server_has_read() {
 # (Polled by the scenarios, every stage at once: counted by bash, no process a look.)
 server_fds() {
     local pid count=0 fds
-    for pid in "$SERVER_PID" $(server_children); do
+    for pid in "$SERVER_PID" $(children_of "$SERVER_PID"); do
         fds=("/proc/$pid/fd/"*)
         [ -e "${fds[0]}" ] && count=$((count + ${#fds[@]}))
     done
     echo "$count"
-}
-# server_children: the current server's child processes (a process-per-client stage's).
-server_children() {
-    local task children
-    for task in "/proc/$SERVER_PID/task/"*; do
-        slurp children "$task/children" && [ -n "$children" ] && echo "$children"
-    done
-    return 0
 }
 
 _fds_at_most() { [ "$(server_fds)" -le "$1" ]; }
@@ -109,14 +97,9 @@ assert_no_errors() { [ ! -s "$SERVER_ERR" ] || assert_equal "$(cat "$SERVER_ERR"
 # compared with the parent's mark is what serving that client cost).
 mark_memory() { MEMORY_MARK=$(peak_memory_kb "$SERVER_PID"); }
 peak_memory_kb() {
-    local pid kb max=0 key value
-    # shellcheck disable=SC2046 # one child pid a word
-    for pid in "$1" $(SERVER_PID=$1 server_children); do
-        kb=""
-        { while read -r key value _; do
-            [ "$key" = VmHWM: ] && kb=$value && break
-        done <"/proc/$pid/status"; } 2>/dev/null
-        [ -n "$kb" ] && [ "$kb" -gt "$max" ] && max=$kb
+    local pid kb max=0
+    for pid in "$1" $(children_of "$1"); do
+        proc_field kb "$pid" VmHWM && [ "$kb" -gt "$max" ] && max=$kb
     done
     echo "$max"
 }

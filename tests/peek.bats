@@ -116,7 +116,7 @@ _flood_held() {
 
 @test "peek 03-02 flood: a client sends 10 MB and never reads: the server's memory stays flat, the kernel holds the bytes" {
     start_server 03-selectors/02-select-lines "$PORT_UNDER_TEST" -q
-    rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
+    proc_field rss0 "$SERVER_PID" VmRSS
     "$TOOLS_DIR/misbehave" flood "$PORT_UNDER_TEST" 10000000 10 >"$LIB_TMP/flood.out" 3>&- &
     LIB_PIDS+=("$!")
     # until the server stops reading it (back-pressure): its replies fill the send buffer, and

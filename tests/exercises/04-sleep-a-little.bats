@@ -7,7 +7,7 @@
 load exercise
 
 # voluntary_switches PID: how many times PID has given up the CPU by itself (sleeping, waiting).
-voluntary_switches() { awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/status"; }
+voluntary_switches() { local n; proc_field n "$1" voluntary_ctxt_switches && echo "$n"; }
 
 @test "04: with one silent client, the idle server uses less than 30% of a core" {
     start_exercise

@@ -213,9 +213,9 @@ client_write() {
 expect_idle() {
     local hz t0 t1 r0 r1 cpu runs
     hz=$(getconf CLK_TCK)
-    t0=$(_cpu_ticks "$SERVER_PID") r0=$(cut -d' ' -f3 "/proc/$SERVER_PID/schedstat")
+    t0=$(cpu_ticks "$SERVER_PID") && read -r _ _ r0 <"/proc/$SERVER_PID/schedstat"
     sleep 0.5
-    t1=$(_cpu_ticks "$SERVER_PID") r1=$(cut -d' ' -f3 "/proc/$SERVER_PID/schedstat")
+    t1=$(cpu_ticks "$SERVER_PID") && read -r _ _ r1 <"/proc/$SERVER_PID/schedstat"
     cpu=$(((t1 - t0) * 100 * 2 / hz)) runs=$((r1 - r0))
     [ "$cpu" -lt 20 ] && [ "$runs" -le 2 ] && return 0
     measured_wrong "$1, over 0.5 s" "asleep: under 20% of a CPU, run at most twice" \
