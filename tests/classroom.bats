@@ -217,15 +217,18 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
     # wants a whole core does not: measured here on the demo's server, found under pane 0
-    # (a tmux server started by someone else would not pass our WORKBOOK_RUN tag on), while
-    # the pane takes its first look.
+    # (a tmux server started by someone else would not pass our WORKBOOK_RUN tag on), once
+    # the pane has taken its first look. (Measured from the moment the server's name appeared,
+    # it once wanted less than 80%, on a machine running two suites at once: that half second
+    # also held its start-up. The loop alone wants 94-107% even beside 12 spinning processes,
+    # on 2 cores: 2026-12-02, cpu_got_wanted on 02-eagain-loop, six samples each.)
     pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
     wait_until 10 _demo_server_under "$pane0"
-    read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
     wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
+    read -r got wanted <<<"$(cpu_got_wanted "$server" 0.5)"
     [[ $(pane 1) =~ CPU\ ([0-9]+)%\ of\ one\ core ]]
     echo "kernel pane: ${BASH_REMATCH[1]}% of a core; the server wants $wanted%, gets $got%" >&3
-    [ "$wanted" -ge 80 ]
+    [ "$wanted" -ge 80 ] || { echo "the busy loop wanted only $wanted% of a core (got $got%)" >&2; false; }
     # and the calls it burns it in (perf or strace; or it says why it cannot count)
     [[ $(pane 1) =~ calls/s:\ [0-9,]+,\ failed/s:\ [0-9,]+\ \(EAGAIN || $(pane 1) == *"calls/s: cannot count"* ]]
     # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
