@@ -429,12 +429,10 @@ cpu_got_wanted() {
     t1=$(date +%s%N)
     echo "$(((ran2 - ran) * 100 / (t1 - t0))) $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))"
 }
-# cpu_ticks PID: utime + stime of PID, in clock ticks (fields 14 and 15 of /proc/PID/stat; after
-# the name, which may hold spaces and parentheses, the 12th and 13th). Returns 1 once PID has ended.
+# cpu_ticks PID: utime + stime of PID, in clock ticks. Returns 1 once PID has ended.
 cpu_ticks() {
-    local stat f
-    slurp stat "/proc/$1/stat" || return 1
-    read -ra f <<<"${stat##*) }"
+    local f
+    proc_stat f "/proc/$1" || return 1
     echo $((f[11] + f[12]))
 }
 
@@ -529,11 +527,9 @@ _process_table() {
 # process_start PID: when PID started (clock ticks after boot, /proc/PID/stat field 22); with
 # the pid, it names one process for good, since pids are reused. Empty if PID is gone.
 process_start() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-    stat=${stat##*) } # skip the command name, which may hold spaces and ')'
-    read -r _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ stat _ <<<"$stat"
-    echo "$stat"
+    local f
+    proc_stat f "/proc/$1" || return 0
+    echo "${f[19]}"
 }
 # _descendants PID: every process under PID: children, their children...
 _descendants() {
@@ -663,6 +659,18 @@ slurp() {
     exec {_fd}<&-
     while [[ $_slurped == *$'\n' ]]; do _slurped=${_slurped%$'\n'}; done
     return 0
+}
+# proc_stat VAR DIR: VAR = the array of the fields of DIR/stat (DIR: /proc/PID, or
+# /proc/PID/task/TID for one thread) after the command name, which may hold spaces and ')':
+# [0] is the state (R running, S asleep, T/t stopped, Z zombie: field 3 in man 5 proc),
+# [11] and [12] utime and stime in clock ticks (fields 14, 15), [19] the start time (field 22).
+# Read by bash. Returns 1, VAR empty, if the process has ended.
+proc_stat() {
+    local -n _fields=$1
+    local _stat
+    _fields=()
+    slurp _stat "$2/stat" || return 1
+    read -ra _fields <<<"${_stat##*) }"
 }
 # proc_field VAR PID KEY: VAR = the first word of KEY's line in /proc/PID/status (VmRSS and
 # VmHWM in kB, Threads, TracerPid, SigIgn...), read by bash. Returns 1, VAR empty, if PID has

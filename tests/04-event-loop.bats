@@ -23,10 +23,9 @@ apagando() {
 # only when its queue of replies is full (back-pressure), and the kernel will not take them.
 # (A server that merely has not run yet would be runnable, not asleep.) Three looks in a row.
 _replies_pending() {
-    local stat
-    stat=$(cat "/proc/$2/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    if [ "${stat%% *}" = S ] && [ "$(recv_queue "$1")" -gt 0 ]; then
+    local f
+    proc_stat f "/proc/$2" || return 1
+    if [ "${f[0]}" = S ] && [ "$(recv_queue "$1")" -gt 0 ]; then
         PENDING_LOOKS=$((${PENDING_LOOKS:-0} + 1))
     else
         PENDING_LOOKS=0

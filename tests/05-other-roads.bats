@@ -75,11 +75,9 @@ only() {
 
 # children PID: the processes whose parent is PID, one "PID STATE" line each.
 children() {
-    local child stat state
+    local child f
     for child in $(children_of "$1"); do
-        slurp stat "/proc/$child/stat" || continue
-        read -r state _ <<<"${stat##*) }"
-        echo "$child $state"
+        proc_stat f "/proc/$child" && echo "$child ${f[0]}"
     done
 }
 _children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
