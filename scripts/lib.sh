@@ -432,7 +432,7 @@ cpu_got_wanted() {
 # cpu_ticks PID: utime + stime of PID, in clock ticks. Returns 1 once PID has ended.
 cpu_ticks() {
     local f
-    proc_stat f "/proc/$1" || return 1
+    proc_stat f "$1" || return 1
     echo $((f[11] + f[12]))
 }
 
@@ -528,7 +528,7 @@ _process_table() {
 # the pid, it names one process for good, since pids are reused. Empty if PID is gone.
 process_start() {
     local f
-    proc_stat f "/proc/$1" || return 0
+    proc_stat f "$1" || return 0
     echo "${f[19]}"
 }
 # _descendants PID: every process under PID: children, their children...
@@ -660,16 +660,16 @@ slurp() {
     while [[ $_slurped == *$'\n' ]]; do _slurped=${_slurped%$'\n'}; done
     return 0
 }
-# proc_stat VAR DIR: VAR = the array of the fields of DIR/stat (DIR: /proc/PID, or
-# /proc/PID/task/TID for one thread) after the command name, which may hold spaces and ')':
-# [0] is the state (R running, S asleep, T/t stopped, Z zombie: field 3 in man 5 proc),
-# [11] and [12] utime and stime in clock ticks (fields 14, 15), [19] the start time (field 22).
-# Read by bash. Returns 1, VAR empty, if the process has ended.
+# proc_stat VAR PID [TID]: VAR = the array of the fields of /proc/PID/stat (of its thread TID:
+# /proc/PID/task/TID/stat) after the command name, which may hold spaces and ')': [0] is the
+# state (R running, S asleep, T/t stopped, Z zombie: field 3 in man 5 proc), [11] and [12]
+# utime and stime in clock ticks (fields 14, 15), [19] the start time (field 22). Read by
+# bash. Returns 1, VAR empty, if the process has ended.
 proc_stat() {
     local -n _fields=$1
     local _stat
     _fields=()
-    slurp _stat "$2/stat" || return 1
+    slurp _stat "/proc/$2${3:+/task/$3}/stat" || return 1
     read -ra _fields <<<"${_stat##*) }"
 }
 # proc_field VAR PID KEY: VAR = the first word of KEY's line in /proc/PID/status (VmRSS and

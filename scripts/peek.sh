@@ -164,7 +164,7 @@ FD_FIRST=" io_uring_enter read write close accept accept4 recvfrom sendto recvms
 # show_thread TID LABEL: "LABEL: STATE, in NAME(fd N = WHAT) ..." from /proc/PID/task/TID.
 show_thread() {
     local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan=""
-    proc_stat stat "/proc/$PID/task/$tid" || return
+    proc_stat stat "$PID" "$tid" || return
     st=${stat[0]}
     slurp wchan "/proc/$PID/task/$tid/wchan"
     [ "$wchan" = 0 ] && wchan=""

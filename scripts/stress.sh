@@ -75,7 +75,7 @@ report() {
 fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kb() { local kb; proc_field kb "$1" "${2:-VmRSS}"; echo "$kb"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
-_asleep() { local f; proc_stat f "/proc/$1" && [ "${f[0]}" = S ]; }
+_asleep() { local f; proc_stat f "$1" && [ "${f[0]}" = S ]; }
 _fds_are() { [ "$(fd_count "$1")" -eq "$2" ]; }
 _all_left() { [ $(($(count_lines "$SERVER_OUT" "$LEFT") + $(grep -cE "^$REFUSED" "$SERVER_OUT"))) -eq "$1" ]; }
 _piled_up() { [ "$(send_queue "$1")" -gt 262144 ]; }

@@ -24,7 +24,7 @@ apagando() {
 # (A server that merely has not run yet would be runnable, not asleep.) Three looks in a row.
 _replies_pending() {
     local f
-    proc_stat f "/proc/$2" || return 1
+    proc_stat f "$2" || return 1
     if [ "${f[0]}" = S ] && [ "$(recv_queue "$1")" -gt 0 ]; then
         PENDING_LOOKS=$((${PENDING_LOOKS:-0} + 1))
     else

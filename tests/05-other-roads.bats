@@ -77,7 +77,7 @@ only() {
 children() {
     local child f
     for child in $(children_of "$1"); do
-        proc_stat f "/proc/$child" && echo "$child ${f[0]}"
+        proc_stat f "$child" && echo "$child ${f[0]}"
     done
 }
 _children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
