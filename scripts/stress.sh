@@ -90,7 +90,8 @@ LEFT="Cliente ('127.0.0.1', PORT) desconectado"
 # connects and closes faster than the server reads, the connections wait in the listen backlog,
 # and the server accepts every waiting one at once, each holding a descriptor until the server
 # reads its end (on a 2-core AMD VM, 2026-12-02: 0, 106, 713, 982 of the 2,000 in four runs).
-# With ulimit -n 1024 it would be accept()'s EMFILE instead (the stage waits, then accepts again).
+# Under a hard limit of 1024 (the stage raises its soft limit to the hard one) it would be
+# accept()'s EMFILE instead: the stage leaves the listener alone a moment, then accepts again.
 REFUSED="Cliente \\('127\\.0\\.0\\.1', [0-9]+\\) rechazado: "
 
 # start STAGE CHECK: a fresh server for one check; reports FAIL if it does not start.
