@@ -675,14 +675,20 @@ proc_stat() {
 # proc_field VAR PID KEY: VAR = the first word of KEY's line in /proc/PID/status (VmRSS and
 # VmHWM in kB, Threads, TracerPid, SigIgn...), read by bash. Returns 1, VAR empty, if PID has
 # ended or has no such line.
+# The file is read whole, in one go (slurp), as awk did, never line by line: for each line
+# bash's `read` takes a block and seeks back to the line's end (strace shows it), and each
+# seek in a /proc file makes the kernel write the file anew, so the lines come from different
+# moments, at offsets that move when a number before them changes length. Read line by line,
+# SigIgn was once not found in a server that was starting (one of eight loaded runs).
 proc_field() {
     local -n _value=$1
-    local key value _
+    local _status _rest
     _value=""
-    { while read -r key value _; do
-        [ "$key" = "$3:" ] && { _value=$value; return 0; }
-    done <"/proc/$2/status"; } 2>/dev/null
-    return 1
+    slurp _status "/proc/$2/status" || return 1
+    _rest=$'\n'$_status
+    [[ $_rest == *$'\n'"$3:"* ]] || return 1
+    _rest=${_rest#*$'\n'"$3:"}
+    read -r _value _ <<<"${_rest%%$'\n'*}"
 }
 # children_of PID: PID's child processes, one a line (a server with a process per client,
 # 05-other-roads/01-fork-per-client, has its clients there), read by bash.
