@@ -158,7 +158,7 @@ recvfrom(4, ...)  ... still in it when the trace ended"
 }
 
 @test "replay: Ctrl-C typed in a terminal stops it and everything it started" {
-    command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
+    private_tmux
     session=bats-replay-$$
     # The replay ends by SIGINT itself, so the shell that runs it would stop too: `trap : INT`
     # keeps that shell going to record the status.
@@ -174,10 +174,22 @@ recvfrom(4, ...)  ... still in it when the trace ended"
     no_stage_processes
 }
 
+# private_tmux: every tmux command from here on, ours and demo.sh's, talks to a tmux server of
+# this test's own (its socket in the test's folder), which ends with the test. In a server
+# that another test started, a new session gets that server's environment, not ours: its
+# processes would not carry our WORKBOOK_RUN tag, and the other test's would carry its tag
+# (seen with the files run in parallel on a loaded machine: the Ctrl-C test below found the
+# demo test's server and clients, started in the tmux server it had started, as its own).
+private_tmux() {
+    command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
+    export TMUX_TMPDIR=$BATS_TEST_TMPDIR
+    unset TMUX # (inside a student's tmux, tmux would talk to that server)
+}
+
 # --- the tmux demo --------------------------------------------------------------------------
 
 demo_setup() {
-    command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
+    private_tmux
     export DEMO_SESSION=bats-demo-$$ DEMO_ATTACH=0
 }
 pane() { tmux capture-pane -p -t "$DEMO_SESSION:demo.$1"; }
@@ -261,6 +273,7 @@ teardown() {
         fi
         tmux kill-session -t "=$DEMO_SESSION" 2>/dev/null
     fi
+    [ -z "${TMUX_TMPDIR:-}" ] || tmux kill-server 2>/dev/null || true
     stop_all
 }
 
