@@ -228,12 +228,11 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     demo_setup
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
-    # wants a whole core does not: measured here on the demo's server, found under pane 0
-    # (a tmux server started by someone else would not pass our WORKBOOK_RUN tag on), once
-    # the pane has taken its first look. (Measured from the moment the server's name appeared,
-    # it once wanted less than 80%, on a machine running two suites at once: that half second
-    # also held its start-up. The loop alone wants 94-107% even beside 12 spinning processes,
-    # on 2 cores: 2026-12-02, cpu_got_wanted on 02-eagain-loop, six samples each.)
+    # wants a whole core does not: measured here on the demo's server, found under pane 0,
+    # once the pane has taken its first look. (Outside tmux the loop wants 94-107% even beside
+    # 12 spinning processes on 2 cores: 2026-12-02, cpu_got_wanted, six samples each. Here it
+    # wanted 79% once, in 20 loaded runs, measured after the first look as now: something in
+    # the demo puts it to sleep at times. Not known yet what; see issue 15's notes.)
     pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
     wait_until 10 _demo_server_under "$pane0"
     wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
