@@ -163,23 +163,32 @@ state_word() {
 FD_FIRST=" io_uring_enter read write close accept accept4 recvfrom sendto recvmsg sendmsg shutdown fcntl readv writev epoll_wait epoll_pwait epoll_pwait2 epoll_ctl ioctl connect bind listen getsockopt setsockopt "
 # show_thread TID LABEL: "LABEL: STATE, in NAME(fd N = WHAT) ..." from /proc/PID/task/TID.
 show_thread() {
-    local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan=""
-    proc_stat stat "$PID" "$tid" || return
-    st=${stat[0]}
-    slurp wchan "/proc/$PID/task/$tid/wchan"
-    [ "$wchan" = 0 ] && wchan=""
-    if ! sc=$(cat "/proc/$PID/task/$tid/syscall" 2>"$TMP/err"); then
-        # /proc/PID/syscall needs ptrace permission (kernel.yama.ptrace_scope = 1 refuses it
-        # even for your own processes); /proc/PID/wchan, the kernel function it waits in, not.
-        printf '%s: %s%s; its system call is hidden: /proc/%s/task/%s/syscall: %s (it needs permission to ptrace the process)%s\n' \
-            "$label" "$(state_word "$st")" "${wchan:+, waiting in the kernel function $wchan()$(wchan_call "$wchan")}" \
-            "$PID" "$tid" "$(sed 's/.*: //' "$TMP/err")" "$(as_root_hint)"
-        return
-    fi
-    read -r nr a0 a1 a2 a3 _ <<<"$sc"
+    local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan="" look
+    # The state, the kernel function and the call are three reads, one after the other. A thread
+    # caught running is looked at again (up to four looks, 20 ms apart): a server that woke for
+    # its once-a-second time-out is back asleep in its call by then, a busy loop still runs.
+    # (Caught between a wake-up and its read of the call, a sleeping thread also reads as
+    # "running": /proc/PID/syscall says "running" unless the thread stays asleep while it looks.)
+    for look in 1 2 3 4; do
+        proc_stat stat "$PID" "$tid" || return
+        st=${stat[0]}
+        slurp wchan "/proc/$PID/task/$tid/wchan"
+        [ "$wchan" = 0 ] && wchan=""
+        if ! sc=$(cat "/proc/$PID/task/$tid/syscall" 2>"$TMP/err"); then
+            # /proc/PID/syscall needs ptrace permission (kernel.yama.ptrace_scope = 1 refuses it
+            # even for your own processes); /proc/PID/wchan, the kernel function it waits in, not.
+            printf '%s: %s%s; its system call is hidden: /proc/%s/task/%s/syscall: %s (it needs permission to ptrace the process)%s\n' \
+                "$label" "$(state_word "$st")" "${wchan:+, waiting in the kernel function $wchan()$(wchan_call "$wchan")}" \
+                "$PID" "$tid" "$(sed 's/.*: //' "$TMP/err")" "$(as_root_hint)"
+            return
+        fi
+        read -r nr a0 a1 a2 a3 _ <<<"$sc"
+        [ "$st" != R ] && [ "$nr" != running ] && break
+        [ "$look" -lt 4 ] && sleep 0.02
+    done
     case $nr in
         running)
-            printf '%s: %s, not inside a system call at this instant (it is computing)\n' "$label" "$(state_word "$st")"
+            printf '%s: %s, not inside a system call at this instant (it is computing)\n' "$label" "$(state_word R)"
             return ;;
         -1)
             printf '%s: %s, not in a system call%s\n' "$label" "$(state_word "$st")" "${wchan:+ (kernel: $wchan)}"
