@@ -121,7 +121,7 @@ stop_remembered() {
 # children), then whatever else this shell started. Never fails.
 stop_tree() {
     local pids
-    if [ -n "${SERVER_PID:-}" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    if [ -n "${SERVER_PID:-}" ] && alive "$SERVER_PID"; then
         pids=$(_descendants "$SERVER_PID")
         stop_server
         # shellcheck disable=SC2086 # one word per pid

@@ -233,7 +233,7 @@ start_server() {
     shift 2
     start_program "${stage//\//_}" "$port" "$(stage_bin "$stage")" "$@"
 }
-_listening_or_dead() { port_listening "$1" || ! kill -0 "$2" 2>/dev/null; }
+_listening_or_dead() { port_listening "$1" || _dead "$2"; }
 
 # run_server STAGE PORT [ARGS...]: like start_server, for a stage expected to exit by itself
 # before it listens (bad port, port in use, EAGAIN). Sets SERVER_OUT, SERVER_ERR, SERVER_STATUS.
@@ -268,12 +268,29 @@ untraced_leaks() {
 
 # wait_exit PID [SECONDS]: wait for a started process to end; sets EXIT_STATUS. 1 on time-out.
 # shellcheck disable=SC2034 # EXIT_STATUS is for the caller to read
+# On a time-out it says on stderr what the process is doing (a failing test shows it).
 wait_exit() {
-    wait_until "${2:-5}" _dead "$1" || return 1
+    local stat wchan=""
+    if ! wait_until "${2:-5}" _dead "$1"; then
+        proc_stat stat "$1" || true
+        slurp wchan "/proc/$1/wchan" || true
+        echo "wait_exit: process $1 has not ended after ${2:-5} s: state ${stat[0]:-?}, in kernel function ${wchan:-?}" >&2
+        return 1
+    fi
     EXIT_STATUS=0
     wait "$1" 2>/dev/null || EXIT_STATUS=$?
 }
-_dead() { ! kill -0 "$1" 2>/dev/null; }
+# _dead PID: PID has ended, whether its parent has reaped it yet or not. (kill -0 succeeds on a
+# zombie: a child that has exited stays one until this shell's SIGCHLD handler reaps it.)
+_dead() {
+    local stat
+    kill -0 "$1" 2>/dev/null || return 0
+    proc_stat stat "$1" || return 0
+    [ "${stat[0]}" = Z ]
+}
+# alive PID: PID is still running (not ended, not a zombie): what a test asserts of a stalled
+# server, and what a loop waits on.
+alive() { ! _dead "$1"; }
 
 # send_line PORT DATA [SECONDS]: one client that sends DATA (printf escapes: \r \n \x00 ...),
 # closes its sending side, prints what it receives until the server closes, and gives up after
@@ -334,7 +351,7 @@ client_open() {
     wait_until 5 _said_or_dead "$pid" "$LIB_TMP/$name.err" || true
 }
 # _said_or_dead PID FILE: nc has written to FILE (that it connected, or why not), or PID ended.
-_said_or_dead() { [ -s "$2" ] || ! kill -0 "$1" 2>/dev/null; }
+_said_or_dead() { [ -s "$2" ] || _dead "$1"; }
 
 # client_connected NAME: the client's connection is up (nc still running).
 client_pid() { local v=CLIENT_PID_$1; printf '%s' "${!v}"; }
@@ -567,7 +584,7 @@ start_program() {
     fi
     SERVER_PID=$!
     LIB_PIDS+=("$SERVER_PID")
-    if ! wait_until "${LIB_START_SECONDS:-5}" _listening_or_dead "$port" "$SERVER_PID" || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    if ! wait_until "${LIB_START_SECONDS:-5}" _listening_or_dead "$port" "$SERVER_PID" || _dead "$SERVER_PID"; then
         echo "$name did not start listening on port $port:" >&2
         cat "$SERVER_ERR" >&2
         return 1

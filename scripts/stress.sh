@@ -126,7 +126,7 @@ check_cycles() {
     errors=$(stderr_lines "$SERVER_ERR")
     local what="$CYCLES connect/close cycles in $ms ms; open fds: $before before, $after after; $came arrived, $left left ($refused of them turned away); $errors error lines"
     if [ "$after" -eq "$before" ] && [ "$came" -eq "$CYCLES" ] && [ "$left" -eq "$CYCLES" ] &&
-        [ "$errors" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        [ "$errors" -eq 0 ] && alive "$SERVER_PID"; then
         report "$stage" cycles ok "$what"
     else
         report "$stage" cycles FAIL "$what"
@@ -145,7 +145,7 @@ check_clients() {
         -s "$RANDOM" -t "$CLIENTS_SECONDS" "$PORT" 2>"$LIB_TMP/clients.err")
     expected="clients=$CLIENTS served=$CLIENTS refused=0 cut=0 failed=0 lines=$((CLIENTS * LINES))/$((CLIENTS * LINES))"
     errors=$(stderr_lines "$SERVER_ERR")
-    if [ "${summary% seconds=*}" = "$expected" ] && [ "$errors" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    if [ "${summary% seconds=*}" = "$expected" ] && [ "$errors" -eq 0 ] && alive "$SERVER_PID"; then
         report "$stage" clients ok "$summary (pieces of 1-300 bytes, lines up to 1024)"
     else
         report "$stage" clients FAIL "${summary:-no summary} $(tr '\n' ' ' <"$LIB_TMP/clients.err"); $errors error lines: $(head -c 200 "$SERVER_ERR")"
@@ -169,12 +169,12 @@ check_flood() {
     others=$(timeout 30 "$TOOLS_DIR/many-clients" -n "$OTHERS" -l 5 -m 200 -p 40 -t 10 "$PORT" 2>&1) &&
         others_ok=yes
     others_ms=$(($(ms_since "$t") - ${piled_ms/-/0}))
-    kill -0 "$flood" 2>/dev/null && during=yes # they were served while it was still flooding
+    alive "$flood" && during=yes # they were served while it was still flooding
     # the full run watches the server's memory until the flood ends by itself; the quick run
     # for 0.3 s more, then stops it (its FLOOD_SECONDS is only a limit: on a loaded machine
     # the replies took 0.8 s to pile up, and a flood of a fixed 0.8 s had ended by then)
     local watch_until=$(($(date +%s%N) + 300000000)) stopped=no
-    while kill -0 "$flood" 2>/dev/null; do
+    while alive "$flood"; do
         now_kb=$(rss_kb "$SERVER_PID")
         [ "${now_kb:-0}" -gt "$peak_kb" ] && peak_kb=$now_kb
         if [ "$QUICK" = 1 ] && [ "$(date +%s%N)" -gt "$watch_until" ]; then
@@ -230,7 +230,7 @@ check_fdsetsize() {
     if [ "$served" -ge $((FD_SETSIZE - base)) ] && [ "$refused" -ge 1 ] &&
         [ $((served + refused)) -eq "$BEYOND" ] && [ "$rejected" -eq "$refused" ] &&
         [ "$told" = "b'Error: servidor lleno, intente m\\xc3\\xa1s tarde\\r\\n'" ] &&
-        [ "$(stderr_lines "$SERVER_ERR")" -eq 0 ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        [ "$(stderr_lines "$SERVER_ERR")" -eq 0 ] && alive "$SERVER_PID"; then
         report "$stage" fdsetsize ok "$what"
     else
         report "$stage" fdsetsize FAIL "$what; ${summary:-no summary}"

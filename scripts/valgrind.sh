@@ -136,7 +136,7 @@ check_binary() {
         run_scenario "$scenario" "$port"
     done
     sleep 1 # every client has gone: let the server notice the last hang-ups before stopping it
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    if _dead "$SERVER_PID"; then
         wait_exit "$SERVER_PID"
         finish_run "all scenarios: it DIED before SIGTERM" "$SERVER_PID" "$EXIT_STATUS"
         printf 'ERRORS  %-46s a looping server ended during its scenarios\n' "$stage"

@@ -21,7 +21,7 @@ HOLA_LINES=(
 @test "01-accept: prints nothing until a client connects" {
     start_server 01-blocking/01-accept "$PORT_UNDER_TEST"
     sleep 0.2
-    kill -0 "$SERVER_PID"              # still waiting in accept()
+    alive "$SERVER_PID"                # still waiting in accept()
     assert_equal "$(cat "$SERVER_OUT")" ""
 }
 
@@ -275,7 +275,7 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     client_send two 'dos\r\n'
     wait_until 5 grep -q EMFILE "$SERVER_ERR"
     assert_equal "$(cat "$SERVER_ERR")" "04-many-clients: accept: Too many open files (errno 24, EMFILE)"
-    kill -0 "$SERVER_PID"                        # still there, waiting on client 1 (the stall)
+    alive "$SERVER_PID"                          # still there, waiting on client 1 (the stall)
     client_kill one                              # client 1 leaves: its descriptor is free
     wait_client_output two 'dos\r\n'
     wait_server_line "Toda la data leida: b'dos\\r\\n'"
@@ -363,6 +363,6 @@ _third_client() { [ "$(count_lines "$SERVER_OUT" "Cliente connectandose desde ('
     pid=$!
     LIB_PIDS+=("$pid")
     wait_until 5 port_listening 8000
-    kill -0 "$pid"                               # ours, not someone else's: it is still running
+    alive "$pid"                                 # ours, not someone else's: it is still running
     assert_equal "$(cat "$LIB_TMP/default.out")" "Listo para recibir mensajes!"
 }

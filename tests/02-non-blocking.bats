@@ -55,7 +55,7 @@ hola_lines() { # hola_lines SUFFIX-PIECES...: Ho la " M" un do, then the given p
     wait_server_line "Data leida: b'\\n\\n'"
     sleep 0.3                                   # give it every chance to answer
     assert_client_received one ''
-    kill -0 "$(client_pid one)"                 # nc is still there, waiting: "colgado"
+    alive "$(client_pid one)"                   # nc is still there, waiting: "colgado"
     assert_equal "$(normalize_ports <"$SERVER_OUT")" \
         "$(printf '%s\n' "Cliente connectandose desde ('127.0.0.1', PORT)"
            hola_lines "Data leida: b'3\\r'" "Data leida: b'\\n\\n'")"
@@ -149,7 +149,7 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     wait_until 5 grep -q "^Toda la data leida: b'xxxx" "$SERVER_OUT"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/other.out"
     assert_client_received other 'Hola\r\n'
-    kill -0 "$SERVER_PID"
+    alive "$SERVER_PID"
 }
 
 @test "02-eagain-loop: binary and NUL bytes are echoed intact" {
@@ -198,5 +198,5 @@ _count_is() { [ "$(count_lines "$SERVER_OUT" "$2")" -ge "$1" ]; }
     LIB_PIDS+=("$!")
     wait_until 30 eval '[ "$(grep -c "^Demasiados clientes (1024): se cierra" "$SERVER_OUT")" -ge 6 ]'
     assert_equal "$(grep -c "^Cliente connectandose desde" "$SERVER_OUT")" 1024
-    kill -0 "$SERVER_PID"
+    alive "$SERVER_PID"
 }

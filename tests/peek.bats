@@ -69,7 +69,7 @@ counted() { grep -q '^calls/s: [0-9]' "$1" || skip "neither perf nor strace can 
         [[ $out == *"state: running"* ]] || [[ $out =~ in\ system\ call\ (accept|recvfrom) ]]
     done
     [[ $(cat "$LIB_TMP/strace.out") == *"[strace -f over 0.5 s: strace stops the server at every call"* ]]
-    kill -0 "$first"
+    alive "$first"
 }
 
 @test "peek: the fixed stages idle sleep in select/poll/epoll_wait and make (almost) no calls; --watch refreshes" {

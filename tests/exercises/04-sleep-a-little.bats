@@ -57,7 +57,7 @@ voluntary_switches() { local n; proc_field n "$1" voluntary_ctxt_switches && ech
 @test "04: SLEEP_US=1000000, the largest allowed, is accepted: the server keeps serving" {
     SLEEP_US=1000000 start_exercise
     sleep 0.3
-    kill -0 "$SERVER_PID" 2>/dev/null || {
+    alive "$SERVER_PID" || {
         wait_exit "$SERVER_PID" 1 || true
         fail "SLEEP_US=1000000: the server exited (status ${EXIT_STATUS:-?}) instead of serving; its stderr:
 $(cat "$SERVER_ERR")

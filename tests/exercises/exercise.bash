@@ -41,7 +41,7 @@ start_exercise() {
     require_built || return 1
     if ! start_program "$(exercise_program)" "$PORT_UNDER_TEST" "$EXERCISE_BIN" "$@" 2>/dev/null; then
         fail "setup: waited 5 s for your program to listen on port $PORT_UNDER_TEST: it did not$(
-            kill -0 "$SERVER_PID" 2>/dev/null || echo " (it exited)"). Its stderr:
+            alive "$SERVER_PID" || echo " (it exited)"). Its stderr:
 $(cat "$SERVER_ERR")"
         return 1
     fi
