@@ -286,7 +286,7 @@ _dead() {
     local stat
     kill -0 "$1" 2>/dev/null || return 0
     proc_stat stat "$1" || return 0
-    [ "${stat[0]}" = Z ]
+    [ "${stat[0]:-Z}" = Z ]
 }
 # alive PID: PID is still running (not ended, not a zombie): what a test asserts of a stalled
 # server, and what a loop waits on.
@@ -438,13 +438,19 @@ cpu_percent() {
 # even when it gets much less; a server asleep in a system call wants about 0.
 cpu_got_wanted() {
     local -; set +T # (untraced: see lib.sh)
-    local ran waited t0 ran2 waited2 t1
+    local ran waited t0 ran2 waited2 t1 ns
+    # The clock is read with each sample, by bash itself (EPOCHREALTIME, µs): a `date` process
+    # started between them would stretch the interval by its own start-up, unevenly on a busy
+    # machine (a slow one of tens of ms takes 10% off a half-second sample).
     read -r ran waited _ 2>/dev/null <"/proc/$1/schedstat" || return 1
-    t0=$(date +%s%N)
+    t0=${EPOCHREALTIME//[!0-9]/}
+    [ -n "$t0" ] || t0=$(($(date +%s%N) / 1000)) # (bash before 5)
     sleep "$2"
     read -r ran2 waited2 _ 2>/dev/null <"/proc/$1/schedstat" || return 1
-    t1=$(date +%s%N)
-    echo "$(((ran2 - ran) * 100 / (t1 - t0))) $(((ran2 + waited2 - ran - waited) * 100 / (t1 - t0)))"
+    t1=${EPOCHREALTIME//[!0-9]/}
+    [ -n "$t1" ] || t1=$(($(date +%s%N) / 1000)) # (bash before 5)
+    ns=$(((t1 - t0) * 1000))
+    echo "$(((ran2 - ran) * 100 / ns)) $(((ran2 + waited2 - ran - waited) * 100 / ns))"
 }
 # cpu_ticks PID: utime + stime of PID, in clock ticks. Returns 1 once PID has ended.
 cpu_ticks() {
@@ -672,7 +678,8 @@ slurp() {
     local _fd
     _slurped=""
     { exec {_fd}<"$2"; } 2>/dev/null || return 1
-    IFS= read -r -d '' -u "$_fd" _slurped || true # (1 at the end of the file: always)
+    # (1 at the end of the file: always; an error, ESRCH, if the process ends as it is read)
+    IFS= read -r -d '' -u "$_fd" _slurped 2>/dev/null || true
     exec {_fd}<&-
     while [[ $_slurped == *$'\n' ]]; do _slurped=${_slurped%$'\n'}; done
     return 0
@@ -687,6 +694,7 @@ proc_stat() {
     local _stat
     _fields=()
     slurp _stat "/proc/$2${3:+/task/$3}/stat" || return 1
+    [[ $_stat == *") "* ]] || return 1 # (empty: it ended while the file was read)
     read -ra _fields <<<"${_stat##*) }"
 }
 # proc_field VAR PID KEY: VAR = the first word of KEY's line in /proc/PID/status (VmRSS and
