@@ -432,16 +432,17 @@ cpu_percent() {
     awk -v a="$before" -v b="$after" -v hz="$hz" -v s="$secs" \
         'BEGIN { printf "%d\n", (b - a) * 100 / hz / s }'
 }
-# cpu_got_wanted PID SECONDS: two integer % of one core over the next SECONDS: what PID got
-# (the time it ran) and what it wanted (that, plus the time it was ready to run and waited for
-# a core), from /proc/PID/schedstat. A busy loop wants about 100 however loaded the machine is,
-# even when it gets much less; a server asleep in a system call wants about 0.
+# cpu_got_wanted PID SECONDS: three integers over the next SECONDS: the % of one core PID got
+# (the time it ran), the % it wanted (that, plus the time it was ready to run and waited for
+# a core), from /proc/PID/schedstat, and how many times it went to sleep (its voluntary context
+# switches, /proc/PID/status). A busy loop wants about 100 however loaded the machine is, even
+# when it gets much less, and never sleeps; a server asleep in a system call wants about 0.
 cpu_got_wanted() {
     local -; set +T # (untraced: see lib.sh)
-    local ran waited t0 ran2 waited2 t1 ns
-    # The clock is read with each sample, by bash itself (EPOCHREALTIME, µs): a `date` process
-    # started between them would stretch the interval by its own start-up, unevenly on a busy
-    # machine (a slow one of tens of ms takes 10% off a half-second sample).
+    local ran waited t0 ran2 waited2 t1 ns sleeps sleeps2
+    # The clock is read with each sample, by bash itself (EPOCHREALTIME, µs), not by a `date`
+    # process started after it, which would stretch the interval by its own start-up.
+    proc_field sleeps "$1" voluntary_ctxt_switches || return 1
     read -r ran waited _ 2>/dev/null <"/proc/$1/schedstat" || return 1
     t0=${EPOCHREALTIME//[!0-9]/}
     [ -n "$t0" ] || t0=$(($(date +%s%N) / 1000)) # (bash before 5)
@@ -449,8 +450,19 @@ cpu_got_wanted() {
     read -r ran2 waited2 _ 2>/dev/null <"/proc/$1/schedstat" || return 1
     t1=${EPOCHREALTIME//[!0-9]/}
     [ -n "$t1" ] || t1=$(($(date +%s%N) / 1000)) # (bash before 5)
+    proc_field sleeps2 "$1" voluntary_ctxt_switches || return 1
     ns=$(((t1 - t0) * 1000))
-    echo "$(((ran2 - ran) * 100 / ns)) $(((ran2 + waited2 - ran - waited) * 100 / ns))"
+    echo "$(((ran2 - ran) * 100 / ns)) $(((ran2 + waited2 - ran - waited) * 100 / ns)) $((sleeps2 - sleeps))"
+}
+# busy_looping PID SECONDS: PID behaves as a busy loop over the next SECONDS. It wants a core
+# (80% or more), or it never went to sleep and wants at least half of one: then the time it
+# neither ran nor waited was not its own (a virtual machine whose host did not run its CPU,
+# time spent in interrupts): a sleeping server wants ~0. Sets CPU_GOT, CPU_WANTED, CPU_SLEPT.
+# shellcheck disable=SC2034 # CPU_GOT is for the caller to read
+busy_looping() {
+    read -r CPU_GOT CPU_WANTED CPU_SLEPT <<<"$(cpu_got_wanted "$1" "$2")"
+    [ -n "$CPU_SLEPT" ] || return 1
+    [ "$CPU_WANTED" -ge 80 ] || { [ "$CPU_SLEPT" -eq 0 ] && [ "$CPU_WANTED" -ge 50 ]; }
 }
 # cpu_ticks PID: utime + stime of PID, in clock ticks. Returns 1 once PID has ended.
 cpu_ticks() {
