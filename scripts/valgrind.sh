@@ -115,7 +115,7 @@ check_binary() {
     fi
     # The first scenario tells the kinds apart: a one-client server ends after it.
     run_scenario "${SCENARIOS[0]}" "$port"
-    if wait_exit "$SERVER_PID" 2; then
+    if wait_until 2 _dead "$SERVER_PID" && wait_exit "$SERVER_PID"; then # (quiet if it runs on)
         finish_run "${SCENARIOS[0]}" "$SERVER_PID" "$EXIT_STATUS"
         for scenario in "${SCENARIOS[@]:1}"; do
             if ! start "$port"; then
