@@ -455,9 +455,16 @@ cpu_got_wanted() {
     echo "$(((ran2 - ran) * 100 / ns)) $(((ran2 + waited2 - ran - waited) * 100 / ns)) $((sleeps2 - sleeps))"
 }
 # busy_looping PID SECONDS: PID behaves as a busy loop over the next SECONDS. It wants a core
-# (80% or more), or it never went to sleep and wants at least half of one: then the time it
-# neither ran nor waited was not its own (a virtual machine whose host did not run its CPU,
-# time spent in interrupts): a sleeping server wants ~0. Sets CPU_GOT, CPU_WANTED, CPU_SLEPT.
+# (80% or more), or it never went to sleep and wants at least half of one; a sleeping server
+# wants ~0. Sets CPU_GOT, CPU_WANTED, CPU_SLEPT.
+# Why "wanted" alone is not enough on a crowded machine: the kernel adds a wait in the run
+# queue to schedstat's second number only when the wait ends and the task gets a core. A
+# sample taken in the middle of a long wait misses the part already waited, and one taken just
+# after a wait counts time from before the window. (Seen 2026-12-02 20:09 UTC, AMD VM, load
+# 7.8: a nice-19 busy loop beside 3 spinners, schedstat read every 3 ms: both numbers frozen for
+# up to 458 ms, then "waited" jumped by the whole wait at once.) The demo's loop read 79% once
+# and 131% once in loaded runs. The count of sleeps has no such error: a busy loop makes no
+# voluntary switch at all.
 # shellcheck disable=SC2034 # CPU_GOT is for the caller to read
 busy_looping() {
     read -r CPU_GOT CPU_WANTED CPU_SLEPT <<<"$(cpu_got_wanted "$1" "$2")"

@@ -231,8 +231,8 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     # wants a whole core and never sleeps does not: measured here on the demo's server, found
     # under pane 0, once the pane has taken its first look. (Outside tmux the loop wants
     # 94-107% even beside 12 spinning processes on 2 cores: 2026-12-02, six samples each. Here
-    # it wanted 79% once in 20 loaded runs; whether it had slept was not measured then: it is
-    # now, and busy_looping says how a loop that never slept can still want less.)
+    # it read 79% once in 20 loaded runs, and 131% once in a later series: a wait in the run
+    # queue is counted only when it ends; busy_looping explains, and also counts its sleeps.)
     pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
     wait_until 10 _demo_server_under "$pane0"
     wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
