@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/i18n.sh - the tools speak the class's language. Sourced by the replay, the demo, peek
 # and `make exercise`; the stages themselves always print the notes' Spanish.
 #
