@@ -24,6 +24,20 @@ Q   := @
 SAY := @printf '  %-4s %s\n'
 endif
 
+# make chapter-03, make test and make exercise first install the Debian packages they need and
+# cannot find (scripts/install-deps.sh --for: one line says what and why; as root, or through
+# sudo; NO_INSTALL=1: never, and without apt-get it does nothing). It runs while this file is
+# read, before anything is looked for: the io_uring check below must find the liburing it
+# installs, or the first run would leave that stage out. (Its lines go to stderr: make keeps
+# a $(shell)'s stdout.)
+DEPS_FOR := $(or $(filter test,$(MAKECMDGOALS)),$(filter exercise,$(MAKECMDGOALS)),$(filter chapter-03,$(MAKECMDGOALS)))
+ifneq ($(DEPS_FOR),)
+DEPS_STATUS := $(shell CC="$(CC)" bash scripts/install-deps.sh --for $(DEPS_FOR) >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error the install step failed (scripts/install-deps.sh --for $(DEPS_FOR), see above))
+endif
+endif
+
 STAGE_SRCS  := $(sort $(wildcard chapters/chapter-03/[0-9]*/[0-9]*.c))
 # epoll is Linux-only: elsewhere its stages are left out (and `make` says so).
 ifneq ($(UNAME_S),Linux)
@@ -112,17 +126,10 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 $(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
-# make chapter-03, make test and make exercise first install the Debian packages they need and
-# cannot find (scripts/install-deps.sh --for: one line says what and why; as root, or through
-# sudo; NO_INSTALL=1: never, and without apt-get it does nothing). Nothing is compiled before
-# that step: every object waits for it.
-DEPS_FOR := $(if $(filter test exercise,$(MAKECMDGOALS)),test,$(if $(filter chapter-03,$(MAKECMDGOALS)),chapter-03))
+# deps-for: the install step (done while the Makefile is read, above: nothing left to do here).
 .PHONY: deps-for
 deps-for:
-	@CC="$(CC)" bash scripts/install-deps.sh --for $(or $(DEPS_FOR),test)
-ifneq ($(DEPS_FOR),)
-$(COMMON_OBJS): | deps-for
-endif
+	@:
 
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
 chapter-03: all | deps-for
