@@ -1,7 +1,9 @@
 # The workbook's one Makefile: `make help` lists the targets.
 #
 # Every stage chapters/chapter-03/NN-section/NN-stage.c builds to
-# $(BUILD)/chapter-03/NN-section/NN-stage, linked with the small shared layer in common/.
+# $(BUILD)/chapter-03/NN-section/NN-stage, linked with the small shared layer in common/, which
+# is a static library ($(BUILD)/common/libcommon.a): the linker takes from it only the modules
+# a program uses, so `nm` on a stage shows what its #includes promise, and nothing more.
 
 CC       ?= cc
 CFLAGS   ?= -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g
@@ -70,6 +72,7 @@ UNITS       := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 COMMON_SRCS := $(sort $(wildcard common/*.c))
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
 COMMON_HDRS := $(wildcard common/*.h)
+COMMON_LIB  := $(BUILD)/common/libcommon.a
 # Exercises: chapters/chapter-03/exercises/NN-name/*.c (the student's starting file) and
 # .../exercises/solutions/NN-name/*.c (the reference solution) build under $(BUILD)/exercises/.
 # `all` builds only the solutions: a half-done exercise must never break the build.
@@ -83,7 +86,7 @@ EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_
 EXERCISE_SAN_BIN = $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(EXERCISE_BIN))
 
 .PHONY: all chapter-03 test clean help bench demo demo-stop exercise mutants diff list-stages
-# Keep the common objects: they are shared by every stage, not temporary.
+# Keep the common objects: the library is made of them, they are not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
 
@@ -101,30 +104,35 @@ $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
 	$(SAY) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o $@ $<
 
-$(BUILD)/%: chapters/%.c $(COMMON_OBJS) $(COMMON_HDRS)
-	@mkdir -p $(@D)
-	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+# One member per module of common/; made afresh, so a module that is gone leaves no member.
+$(COMMON_LIB): $(COMMON_OBJS)
+	$(SAY) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $(COMMON_OBJS)
 
-$(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+$(BUILD)/%: chapters/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+$(BUILD)/tools/%: scripts/tools/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
-$(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
+
+$(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_LIB) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
 # The wrong solutions of the mutation tests, written (patched) under $(BUILD)/mutants/ by
 # scripts/mutants.sh and built like a student's file.
-$(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_OBJS) $(COMMON_HDRS)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+$(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_LIB) $(COMMON_HDRS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
 # deps-for: the install step (done while the Makefile is read, above: nothing left to do here).
 .PHONY: deps-for
