@@ -7,8 +7,9 @@
  * one of them is readable, or until 1 s has passed. Then we act only on the ready ones: the
  * listening socket is readable -> accept(); a client is readable -> read_and_echo().
  *
- * This file IS 02-non-blocking/02-eagain-loop.c with that wait, and nothing else: `make diff
- * STAGE=03-selectors/01-select-wait` shows it. It fixes flaw 1 of that stage: nobody waits
+ * This file IS 02-non-blocking/02-eagain-loop.c with that wait and the one rule select() sets
+ * (below): `make diff STAGE=03-selectors/01-select-wait` shows just them. It fixes flaw 1 of
+ * that stage: nobody waits
  * for anybody, and no CPU burns while nothing happens. (The book's listing never notices a
  * client that hangs up, and select() then reports its socket again and again: a busy loop by
  * the side door. The loop we started from already forgets a client whose recv() returns 0.)
