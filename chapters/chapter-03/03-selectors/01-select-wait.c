@@ -9,10 +9,10 @@
  *
  * This file IS 02-non-blocking/02-eagain-loop.c with that wait and the one rule select() sets
  * (below): `make diff STAGE=03-selectors/01-select-wait` shows just them. It fixes flaw 1 of
- * that stage: nobody waits
- * for anybody, and no CPU burns while nothing happens. (The book's listing never notices a
- * client that hangs up, and select() then reports its socket again and again: a busy loop by
- * the side door. The loop we started from already forgets a client whose recv() returns 0.)
+ * that stage: nobody waits for anybody, and no CPU burns while nothing happens. (The book's
+ * listing never notices a client that hangs up, and select() then reports its socket again
+ * and again: a busy loop by the side door. The loop we started from already forgets a client
+ * whose recv() returns 0.)
  *
  * STILL NOT RIGHT (the next stage fixes it): flaws 2 and 3 of 02-eagain-loop are still here,
  * in read_and_echo() as it was. A line that arrives in pieces loses the pieces read before
