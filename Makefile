@@ -1,7 +1,9 @@
 # The workbook's one Makefile: `make help` lists the targets.
 #
 # Every stage chapters/chapter-03/NN-section/NN-stage.c builds to
-# $(BUILD)/chapter-03/NN-section/NN-stage, linked with the small shared layer in common/.
+# $(BUILD)/chapter-03/NN-section/NN-stage, linked with the small shared layer in common/, which
+# is a static library ($(BUILD)/common/libcommon.a): the linker takes from it only the modules
+# a program uses, so `nm` on a stage shows what its #includes promise, and nothing more.
 
 CC       ?= cc
 CFLAGS   ?= -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -g
@@ -22,6 +24,20 @@ SAY := @: # make -s: silent
 else
 Q   := @
 SAY := @printf '  %-4s %s\n'
+endif
+
+# make chapter-03, make test and make exercise first install the Debian packages they need and
+# cannot find (scripts/install-deps.sh --for: one line says what and why; as root, or through
+# sudo; NO_INSTALL=1: never, and without apt-get it does nothing). It runs while this file is
+# read, before anything is looked for: the io_uring check below must find the liburing it
+# installs, or the first run would leave that stage out. (Its lines go to stderr: make keeps
+# a $(shell)'s stdout.)
+DEPS_FOR := $(or $(filter test,$(MAKECMDGOALS)),$(filter exercise,$(MAKECMDGOALS)),$(filter chapter-03,$(MAKECMDGOALS)))
+ifneq ($(DEPS_FOR),)
+DEPS_STATUS := $(shell CC="$(CC)" bash scripts/install-deps.sh --for $(DEPS_FOR) >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error the install step failed (scripts/install-deps.sh --for $(DEPS_FOR), see above))
+endif
 endif
 
 STAGE_SRCS  := $(sort $(wildcard chapters/chapter-03/[0-9]*/[0-9]*.c))
@@ -56,6 +72,7 @@ UNITS       := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 COMMON_SRCS := $(sort $(wildcard common/*.c))
 COMMON_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRCS))
 COMMON_HDRS := $(wildcard common/*.h)
+COMMON_LIB  := $(BUILD)/common/libcommon.a
 # Exercises: chapters/chapter-03/exercises/NN-name/*.c (the student's starting file) and
 # .../exercises/solutions/NN-name/*.c (the reference solution) build under $(BUILD)/exercises/.
 # `all` builds only the solutions: a half-done exercise must never break the build.
@@ -69,7 +86,7 @@ EXERCISE_BIN  := $(patsubst $(EXERCISE_DIR)/%.c,$(BUILD)/exercises/%,$(EXERCISE_
 EXERCISE_SAN_BIN = $(patsubst $(BUILD)/%,$(SAN_BUILD)/%,$(EXERCISE_BIN))
 
 .PHONY: all chapter-03 test clean help bench demo demo-stop exercise mutants diff list-stages
-# Keep the common objects: they are shared by every stage, not temporary.
+# Keep the common objects: the library is made of them, they are not temporary.
 .SECONDARY: $(COMMON_OBJS)
 .DEFAULT_GOAL := all
 
@@ -87,45 +104,44 @@ $(BUILD)/common/%.o: common/%.c $(COMMON_HDRS)
 	$(SAY) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon -c -o $@ $<
 
-$(BUILD)/%: chapters/%.c $(COMMON_OBJS) $(COMMON_HDRS)
-	@mkdir -p $(@D)
-	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+# One member per module of common/; made afresh, so a module that is gone leaves no member.
+$(COMMON_LIB): $(COMMON_OBJS)
+	$(SAY) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $(COMMON_OBJS)
 
-$(BUILD)/tools/%: scripts/tools/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+$(BUILD)/%: chapters/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+$(BUILD)/tools/%: scripts/tools/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
-$(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
+
+$(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_LIB) $(COMMON_HDRS)
+	@mkdir -p $(@D)
+	$(SAY) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
 # The wrong solutions of the mutation tests, written (patched) under $(BUILD)/mutants/ by
 # scripts/mutants.sh and built like a student's file.
-$(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_OBJS) $(COMMON_HDRS)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+$(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_LIB) $(COMMON_HDRS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
-# make chapter-03, make test and make exercise first install the Debian packages they need and
-# cannot find (scripts/install-deps.sh --for: one line says what and why; as root, or through
-# sudo; NO_INSTALL=1: never, and without apt-get it does nothing). Nothing is compiled before
-# that step: every object waits for it.
-DEPS_FOR := $(if $(filter test exercise,$(MAKECMDGOALS)),test,$(if $(filter chapter-03,$(MAKECMDGOALS)),chapter-03))
+# deps-for: the install step is done while the Makefile is read (above); the test target still
+# names this empty target.
 .PHONY: deps-for
 deps-for:
-	@CC="$(CC)" bash scripts/install-deps.sh --for $(or $(DEPS_FOR),test)
-ifneq ($(DEPS_FOR),)
-$(COMMON_OBJS): | deps-for
-endif
+	@:
 
 ## chapter-03: build and replay every experiment (STAGE=01-blocking/04-many-clients: one; PAUSE=0)
-chapter-03: all | deps-for
+chapter-03: all
 	@bash scripts/replay.sh $(STAGE)
 
 ## diff: a stage against the one before it, code only (make diff STAGE=02-non-blocking/01-accept-eagain; FULL=1: with comments)
@@ -153,7 +169,7 @@ test: all | deps-for
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
 
 ## exercise: check your exercise N (make exercise N=3): build your file (also with ASan+UBSan), run its checks
-exercise: $(EXERCISE_BIN) $(TOOLS) | deps-for
+exercise: $(EXERCISE_BIN) $(TOOLS)
 ifneq ($(EXERCISE_SRC),)
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) $(EXERCISE_SAN_BIN)
 endif

@@ -14,10 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* What a dropped client reads before we close: one line, so that it knows why. */
-#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
+/* What a client whose handler failed reads before we close (TOO_LONG_REPLY: lines.h). */
 #define FAILED_REPLY "Error: fallo al atender su mensaje, se cierra la conexión\r\n"
-#define REFUSED_REPLY "Error: servidor lleno, intente más tarde\r\n"
 
 /* (The reply names LINE_MAX_BYTES in its text: keep the two in step.) */
 _Static_assert(LINE_MAX_BYTES == 1024, "update TOO_LONG_REPLY and the drop message");
@@ -64,16 +62,6 @@ struct connection *connection_accept(int listener, enum accept_result *result)
     return c;
 }
 
-void refuse_client(int fd, const char *who, const char *why)
-{
-    /* Best effort: one send() on a fresh socket always has room for one short line. */
-    if (send(fd, REFUSED_REPLY, sizeof REFUSED_REPLY - 1, 0) == -1 && errno != EAGAIN &&
-        errno != EWOULDBLOCK && errno != EPIPE && errno != ECONNRESET)
-        warn_call("send", errno);
-    printf("Cliente %s rechazado: %s\n", who, why);
-    close(fd);
-}
-
 void connection_refuse(struct connection *c, const char *why)
 {
     refuse_client(c->fd, c->who, why);
@@ -116,7 +104,7 @@ bool connection_done(const struct connection *c)
  * still sends until it closes too. A client that goes on sending, fast or slowly, gets
  * CLOSING_LINGER_MS of that, no more. One that falls silent and never closes keeps its socket
  * until it does, as any connected, silent client does: these servers have no idle time-out
- * (04-event-loop/02-graceful-shutdown closes everyone after its 2 s of grace when it stops).
+ * (a server that stops gracefully closes everyone once its grace period is over).
  */
 static void start_closing(struct connection *c)
 {

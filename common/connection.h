@@ -1,13 +1,13 @@
 /*
- * connection.h - one client of the line-echo servers, written once.
+ * connection.h - one client of a server that waits for readiness, written once.
  *
- * 03-selectors/02-select-lines, 03-poll-lines, 04-epoll-lines and the two 04-event-loop
- * stages all serve their clients with the functions below; each stage only decides WHEN to
- * call them, which is the one thing that changes between them: the readiness API.
+ * A server on non-blocking sockets serves its clients with the functions below and only
+ * decides WHEN to call them: that is what its readiness API (select, poll, epoll, an event
+ * loop) is for, and all that changes from one such server to the next.
  *
  * A connection owns:
  *   - an input line framer (lines.h): bytes survive between reads, "\r\n" is found anywhere,
- *     a line may be at most LINE_MAX_BYTES long ("\r\n" included);
+ *     a line may be at most LINE_MAX_BYTES long ("\r\n" included: the line protocol, lines.h);
  *   - an output queue (lines.h): echoes wait there when send() cannot take them yet (EAGAIN).
  * Its memory is fixed (sizeof(struct connection), about 3 KB) whatever the client does: we stop
  * reading from a client whose replies are piling up (back-pressure), so a client that sends
@@ -36,16 +36,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The longest line a client may send, "\r\n" included: the book reads with recv(1024). */
-#define LINE_MAX_BYTES 1024
-/* The longest error line we send a client before dropping it. */
-#define ERROR_LINE_MAX 128
 /* Replies waiting for a slow reader: we read only while one read's echoes (at most
  * LINE_MAX_BYTES) and an error line still fit, so at most this much ever waits. */
 #define OUTPUT_MAX_BYTES (2 * LINE_MAX_BYTES + ERROR_LINE_MAX)
-/* How long a closing connection may go on sending before we close it anyway. */
-#define CLOSING_LINGER_MS 1000
-
 enum connection_state {
     CONNECTION_OPEN,      /* reading lines and echoing them */
     CONNECTION_FINISHING, /* the client sent FIN (it has nothing more to say): send what is
@@ -82,11 +75,7 @@ int echo_line(struct connection *c, const char *line, size_t len);
  * ACCEPT_SHORTAGE; no memory for the connection counts as a shortage) when there is none. */
 struct connection *connection_accept(int listener, enum accept_result *result);
 
-/* Turn a client away at once: a best-effort error line to it, `Cliente WHO rechazado: WHY`
- * on stdout, close(fd). For clients a stage cannot serve (select: fd >= FD_SETSIZE). */
-void refuse_client(int fd, const char *who, const char *why);
-
-/* The same for a client accepted with connection_accept(); frees it. */
+/* refuse_client() (net.h) for a client accepted with connection_accept(); frees it. */
 void connection_refuse(struct connection *c, const char *why);
 
 /* What the connection waits for next. A connection that is not done always wants one. */

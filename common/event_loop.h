@@ -5,8 +5,8 @@
  * at every socket and decide what to do. An event loop turns that inside out: you tell it
  * "when fd is readable, call this function" (asyncio: loop.add_reader), "in 100 ms, call that
  * one" (loop.call_later), and it does the waiting and the dispatching for you. The server code
- * is then only the handlers: 04-event-loop/01-callback-loop.c reads like the book's
- * sock_accept / sock_recv / sock_sendall version.
+ * is then only the handlers, and reads like the book's sock_accept / sock_recv /
+ * sock_sendall version.
  *
  * Underneath is poll() (POSIX, so it runs everywhere; no FD_SETSIZE ceiling). Single-threaded:
  * a callback runs to its end before the next one starts, so callbacks must never block.

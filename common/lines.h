@@ -2,7 +2,7 @@
  * lines.h - the two buffers every line-echo connection needs, written once and tested alone.
  *
  *   struct line_framer  bytes in, complete "\r\n"-terminated lines out. It is what the busy
- *                       loop of 02-non-blocking/02-eagain-loop.c got wrong twice: it keeps the
+ *                       loop of the non-blocking section got wrong twice: it keeps the
  *                       bytes between reads (a line may arrive in many pieces) and it finds
  *                       "\r\n" anywhere (one read may bring many lines, or a "\r\n" split in two).
  *   struct out_queue    bytes waiting to be sent: send() on a non-blocking socket may take only
@@ -22,6 +22,23 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* ------------------------------------------------------------------------------------------
+ * The line protocol: what every server of lines promises its clients, whatever its loop.
+ * ------------------------------------------------------------------------------------------ */
+
+/* The longest line a client may send, "\r\n" included: the book reads with recv(1024). */
+#define LINE_MAX_BYTES 1024
+/* The longest error line we send a client before dropping it. */
+#define ERROR_LINE_MAX 128
+/* What a client whose line is longer than LINE_MAX_BYTES reads before we close: one line, so
+ * that it knows why. (It names LINE_MAX_BYTES in its text: connection.c checks the two agree.) */
+#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
+/* How long a client we drop may go on sending before we close anyway. Closing at once, while
+ * it still sends, would make the kernel answer with RST, and a RST throws away the error line
+ * it has not read yet: so we send FIN, throw away what it still sends, and close when it does
+ * or when this time is up (a "lingering close"). */
+#define CLOSING_LINGER_MS 1000
 
 /* ------------------------------------------------------------------------------------------
  * The line framer

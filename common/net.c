@@ -113,6 +113,21 @@ int accept_nonblocking(int listener, struct sockaddr_in *address, enum accept_re
     }
 }
 
+int accept_blocking(int listener, struct sockaddr_in *address)
+{
+    for (;;) {
+        socklen_t address_len = sizeof *address;
+        int fd = accept(listener, (struct sockaddr *)address, &address_len);
+        if (fd != -1)
+            return fd;
+        enum accept_result result = accept_failed(errno); /* (dies on the server's bugs) */
+        if (result == ACCEPT_SHORTAGE)
+            return -1;
+        if (result == ACCEPT_NOBODY)
+            die("accept"); /* errno: still EAGAIN */
+    }
+}
+
 int accept_backoff_left(void)
 {
     long long left = last_shortage + ACCEPT_BACKOFF_MS - monotonic_ms();
@@ -168,6 +183,20 @@ int send_all(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* What a refused client reads before we close: one line, so that it knows why. */
+#define REFUSED_REPLY "Error: servidor lleno, intente más tarde\r\n"
+
+void refuse_client(int fd, const char *who, const char *why)
+{
+    /* Best effort: one send() on a fresh socket always has room for one short line, and a
+     * client that has already gone (EPIPE, ECONNRESET) needs no reason. */
+    if (send(fd, REFUSED_REPLY, sizeof REFUSED_REPLY - 1, 0) == -1 && errno != EAGAIN &&
+        errno != EWOULDBLOCK && errno != EPIPE && errno != ECONNRESET)
+        warn_call("send", errno);
+    printf("Cliente %s rechazado: %s\n", who, why);
+    close(fd);
 }
 
 void format_address(const struct sockaddr_in *addr, char out[ADDRESS_TEXT_MAX])

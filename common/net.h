@@ -2,7 +2,7 @@
  * net.h - the socket set-up every server stage repeats, written once.
  *
  * listen_tcp() is the four steps of the first experiment (socket, SO_REUSEADDR, bind to
- * 127.0.0.1, listen); chapters/chapter-03/01-blocking/01-accept.c spells them out one by one.
+ * 127.0.0.1, listen), which the first stages of the chapter spell out one by one.
  */
 #ifndef WORKBOOK_NET_H
 #define WORKBOOK_NET_H
@@ -44,6 +44,13 @@ enum accept_result accept_failed(int err);
  * (Linux: no; some BSDs: yes). */
 int accept_nonblocking(int listener, struct sockaddr_in *address, enum accept_result *result);
 
+/* accept() on a BLOCKING listener: waits for the next client and returns its descriptor
+ * (*address filled), retrying ACCEPT_RETRY; -1 for ACCEPT_SHORTAGE (reported). Any other
+ * failure ends the program naming accept, EAGAIN included: a blocking listener never says
+ * "nobody yet", so a non-blocking one handed to a blocking loop stops it, as Python's
+ * BlockingIOError does. */
+int accept_blocking(int listener, struct sockaddr_in *address);
+
 /* How long to leave the listening socket out of the wait after ACCEPT_SHORTAGE. */
 #define ACCEPT_BACKOFF_MS 100
 
@@ -68,5 +75,10 @@ int send_all(int fd, const void *buf, size_t len);
 /* The peer's address as Python prints it: ('127.0.0.1', 56188). */
 #define ADDRESS_TEXT_MAX 64
 void format_address(const struct sockaddr_in *addr, char out[ADDRESS_TEXT_MAX]);
+
+/* Turn a client away at once, for one a server cannot serve (full, or out of reach of its
+ * readiness API): a best-effort error line to it, `Cliente WHO rechazado: WHY` on stdout,
+ * close(fd). `who` is its format_address(). */
+void refuse_client(int fd, const char *who, const char *why);
 
 #endif

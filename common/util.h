@@ -9,8 +9,11 @@
 
 #include <stdbool.h>
 
-/* Set by server_init(): -q on the command line or QUIET=1 in the environment. Only the
- * event-loop stages honour it (it silences their per-message lines for benchmarks). */
+/* Set by server_init(): -q on the command line or QUIET=1 in the environment. Every server
+ * accepts -q; what it silences is the line printed for each message, and only where the code
+ * that prints one checks `quiet` first: echo_line() (connection.h) does, and so may a stage
+ * of its own. Code that never reads `quiet` prints every line whatever -q says (the output
+ * is then the lesson). For benchmarks: thousands of clients make a flood of lines. */
 extern bool quiet;
 
 /*

@@ -20,6 +20,11 @@
 #   netcat-openbsd                    nc, with the -N the notes' clients need (replay, tests)
 #   iproute2                          ss: sockets, their queues and the accept queue, which the
 #                                     replay and scripts/peek.sh show
+#   liburing-dev                      the io_uring stage (05-other-roads/03-io-uring-lines): the
+#                                     Makefile leaves it out without liburing, and the chapter
+#                                     must be whole. --for finds it by compiling against it
+#   telnet                            the notes' client for the non-blocking experiment: it
+#                                     sends each line as typed, which nc -C does not
 #   bats, bats-support, bats-assert   the test suite and its assertions (make test, exercises)
 # What only --all adds, and why it is not in the base set:
 #   strace, linux-perf   peek and the replay's TRACE=1 count a server's system calls with them;
@@ -28,7 +33,6 @@
 #                        Debian name does not exist on Ubuntu (linux-tools-*).
 #   tmux                 make demo          gnuplot-nox   make bench PLOT=1 (charts)
 #   python3              bench's Python peers (the notes' own servers, for comparison)
-#   liburing-dev         the io_uring stage (the Makefile skips it, saying so, without it)
 #   clang, libclang-rt-dev, valgrind, cppcheck, clang-tidy, clang-format, shellcheck
 #                        the quality gates (make check CC=clang, fuzz, valgrind, lint)
 set -euo pipefail
@@ -36,9 +40,9 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh # (for bats_library_found)
 
-base=(gcc make netcat-openbsd iproute2 bats bats-support bats-assert)
-extra=(strace linux-perf tmux gnuplot-nox python3 liburing-dev clang libclang-rt-dev valgrind
-    cppcheck clang-tidy clang-format shellcheck)
+base=(gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert)
+extra=(strace linux-perf tmux gnuplot-nox python3 clang libclang-rt-dev valgrind cppcheck
+    clang-tidy clang-format shellcheck)
 
 # why PACKAGE: what it is for, in a few words (for the one line said before installing).
 why() {
@@ -55,6 +59,7 @@ why() {
         gnuplot-nox) echo "bench charts" ;;
         python3) echo "bench's Python peers" ;;
         liburing-dev) echo "the io_uring stage" ;;
+        telnet) echo "the notes' client" ;;
         *) echo "quality gates" ;;
     esac
 }
@@ -83,6 +88,18 @@ if [ "$mode" = for ]; then
     { command -v nc >/dev/null && nc -h 2>&1 | grep -q OpenBSD; } || missing+=(netcat-openbsd)
     command -v ss >/dev/null || missing+=(iproute2)
     case $target in
+        chapter-03 | test)
+            # The whole chapter: the io_uring stage builds only against liburing (what the
+            # Makefile's own check compiles: header, library, a 2.2 call), and the notes'
+            # non-blocking experiment is typed in telnet.
+            # (No compiler yet: nothing to ask, so liburing counts as missing too.)
+            if ! command -v "$compiler" >/dev/null ||
+                ! printf '#include <liburing.h>\nint main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0, 0, 0); return 0; }\n' |
+                "$compiler" -x c -o /dev/null - -luring >/dev/null 2>&1; then
+                missing+=(liburing-dev)
+            fi
+            command -v telnet >/dev/null || missing+=(telnet)
+            ;;&
         chapter-03) ;;
         test | exercise)
             command -v bats >/dev/null || missing+=(bats)

@@ -443,7 +443,7 @@ replay_03_selectors_01_select_wait() {
     local port cpu
     port=$(free_port)
     title 03-selectors/01-select-wait "The book's next step: selectors → select()"
-    say "select() sleeps until a socket is ready (or 1 s passes), then accept()s or recv(1024)s only what is ready: no stall, no busy loop."
+    say "select() sleeps until a socket is readable (or 1 s passes), then accept()s or reads only what is ready, with 02-eagain-loop's own reading: no stall, no busy loop."
     cmd "terminal 1" "build/chapter-03/03-selectors/01-select-wait $port"
     cmd "terminal 2" "nc localhost $port                 (connects, says nothing)"
     cmd "terminal 3" "printf 'Hola Mundo\\r\\n' | nc -N localhost $port"
@@ -455,7 +455,7 @@ replay_03_selectors_01_select_wait() {
     salida "Salida cliente 2" "$LIB_TMP/nc.out"
     got "$LIB_TMP/nc.out" 'Hola Mundo\r\n' || { surprise "client 2 got no echo"; return; }
     idle_evidence || return 0
-    verdict "client 2 was echoed while client 1 sat idle, and in between the server slept: ${CPU}% of a core; $IDLE: the time-out of select() and the write() of its message. (recv(1024) echoes whatever arrived: not lines yet; the next stage frames lines.)"
+    verdict "client 2 was echoed while client 1 sat idle, and in between the server slept: ${CPU}% of a core; $IDLE: the time-out of select() and the write() of its message. (The reading is still 02-eagain-loop's, two bytes at a time, losing what came before a pause: the next stage frames lines.)"
 }
 
 replay_04_event_loop_02_graceful_shutdown() {

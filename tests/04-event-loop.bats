@@ -124,6 +124,22 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
         "$LEFT" "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
 }
 
+@test "01-callback-loop: boom makes only its own client's handler fail; everyone else goes on" {
+    start_server 04-event-loop/01-callback-loop "$PORT_UNDER_TEST"
+    client_open other "$PORT_UNDER_TEST"
+    client_send other 'Hola\r\n'
+    wait_client_output other 'Hola\r\n'
+    send_line "$PORT_UNDER_TEST" 'uno\r\nboom\r\ndos\r\n' >"$LIB_TMP/boom.out"
+    assert_client_received boom 'uno\r\nError: fallo al atender su mensaje, se cierra la conexión\r\n'
+    client_send other 'Sigo\r\n'
+    wait_client_output other 'Hola\r\nSigo\r\n'
+    assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" \
+        "$CONNECT" "Toda la data leida: b'uno\\r\\n'" \
+        "Cliente ('127.0.0.1', PORT) descartado: su manejador falló con b'boom\\r\\n'" \
+        "Toda la data leida: b'Sigo\\r\\n'"
+    assert_equal "$(cat "$SERVER_ERR")" ""
+}
+
 @test "02-graceful-shutdown: boom makes only its own client's handler fail; everyone else goes on" {
     start_server "$STAGE" "$PORT_UNDER_TEST"
     client_open other "$PORT_UNDER_TEST"

@@ -89,19 +89,88 @@ read_counts() {
     assert_output --partial "no stage 'no-such-stage'"
 }
 
-@test "diffs: the guide gives each stage its make diff command and its true size" {
-    local stage prev="" n base guide=chapters/chapter-03/README.md
+@test "diffs: the guides give each stage its make diff command and its true size" {
+    # (the chapter's guide, or one guide per section: wherever a stage's command is written)
+    local stage prev="" n guides=() said
     read_counts
+    mapfile -t guides < <(ls chapters/chapter-03/README.md chapters/chapter-03/[0-9]*/README.md 2>/dev/null)
     while read -r stage; do
+        said=$(grep -hF "\`make diff STAGE=$stage\`" "${guides[@]}") || {
+            echo "no guide gives \`make diff STAGE=$stage\`" >&2
+            return 1
+        }
         if [ -z "$prev" ]; then
-            grep -qF "\`make diff STAGE=$stage\` — the first stage" "$guide"
+            grep -q 'first stage' <<<"$said"
         else
-            n=${COUNT[$stage]} base=$(base_of "$stage" "$prev")
-            grep -qF "\`make diff STAGE=$stage\` — $n code lines against \`${base#*/}\`" "$guide" || {
-                echo "$guide should say: \`make diff STAGE=$stage\` — $n code lines against \`${base#*/}\`" >&2
+            n=${COUNT[$stage]}
+            # every size said next to the command is the true one
+            if grep -oE '[0-9]+ (code )?lines' <<<"$said" | grep -vqx "$n \(code \)\?lines"; then
+                echo "the guides should say $n code lines for \`make diff STAGE=$stage\`: $said" >&2
                 return 1
-            }
+            fi
+            grep -qE "\b$n (code )?lines" <<<"$said"
         fi
         prev=$stage
     done < <(stage_list)
+}
+
+@test "diffs: each budget is its lesson rounded up to 5 (exact under 10), never a copy of the count" {
+    local stage budget n status=0
+    read_counts
+    while read -r stage budget _; do
+        [[ $budget =~ ^[0-9]+$ ]] || continue
+        n=${COUNT[$stage]}
+        if [ "$budget" -lt 10 ]; then
+            [ "$n" -eq "$budget" ] || { echo "$stage: budget $budget, diff $n: under 10, a budget is exact" >&2; status=1; }
+        elif [ $((budget % 5)) -ne 0 ]; then
+            echo "$stage: budget $budget is not rounded up to 5 (the diff is $n)" >&2
+            status=1
+        elif [ "$n" -gt "$budget" ] || [ $((budget - n)) -ge 5 ]; then
+            echo "$stage: diff $n for a budget of $budget: over it, or 5 or more under it" >&2
+            status=1
+        fi
+    done < <(sed 's/#.*//' "$STAGE_LIST" | awk 'NF')
+    return "$status"
+}
+
+# code_of STAGE: its code only (what make diff compares).
+code_of() { gcc -fpreprocessed -dD -E -P "chapters/chapter-03/$1.c"; }
+# removed_and_added STAGE: the lines its diff removes (-) and adds (+), code only.
+diff_lines() { make -s --no-print-directory diff STAGE="$1" | grep '^[-+][^-+]'; }
+
+@test "diffs: 01-01 -> 01-02 is the reading and nothing else: the set-up stays as it was" {
+    run diff_lines 01-blocking/02-recv-two-bytes
+    # the one line it takes away is the first experiment's greeting, for the notes' own
+    assert_equal "$(grep '^-' <<<"$output")" '-    printf("I got a connection from %s!\n", who);'
+    [[ $output == *'+        ssize_t n = recv(connection, buffer + len, want, 0);'* ]]
+    refute_output --partial listen_tcp
+}
+
+@test "diffs: 01-04 has no branch for what a blocking accept() never says (EAGAIN)" {
+    run code_of 01-blocking/04-many-clients
+    refute_output --partial ACCEPT_NOBODY
+    refute_output --partial EAGAIN
+    # ...and 02-01 still ends on it, as Python does: its diff is only the two calls (above),
+    # the stop is accept_blocking()'s (common/net.c), tested in 02-non-blocking.bats
+    run grep -c 'ACCEPT_NOBODY' common/net.c
+    [ "$output" -ge 2 ]
+}
+
+@test "diffs: 02-02 -> 03-01 is the wait in select(), nothing that a later stage brings" {
+    run diff_lines 03-selectors/01-select-wait
+    for later in api_ raise_fd_limit accept_backoff_left connection_accept connection_read 1024 \
+        RECV_SIZE refuse_client; do
+        refute_output --partial "$later"
+    done
+    assert_output --partial '+        int ready = select(max_fd + 1, &readable, NULL, NULL, &timeout);'
+    [ "$(grep -c '^-' <<<"$output")" -le 5 ] # it replaces almost nothing: it adds the wait
+}
+
+@test "diffs: 04-01 -> 04-02 is the shutdown: the boom handler comes with the callbacks" {
+    run diff_lines 04-event-loop/02-graceful-shutdown
+    refute_output --partial boom
+    refute_output --partial handle_line
+    assert_output --partial '+    catch_stop_signals();'
+    run code_of 04-event-loop/01-callback-loop
+    assert_output --partial 'connection_read(c, handle_line);'
 }

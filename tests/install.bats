@@ -26,6 +26,10 @@ setup() {
     unset CC
 }
 
+# a compiler that compiles anything (so liburing is found) and a telnet: the chapter's own
+# packages, there unless a test takes them away.
+have_chapter_tools() { fake cc 'exit 0'; fake telnet ':'; }
+
 # fake NAME SCRIPT: a stand-in command NAME on the test's PATH.
 fake() { printf '#!/bin/bash\n%s\n' "$2" >"$BIN/$1" && chmod +x "$BIN/$1"; }
 # show TOOL...: let the script find these real tools (as if installed).
@@ -36,7 +40,8 @@ install_deps() {
 }
 
 @test "install --for test: only what is missing, said in one line first, then apt-get as root" {
-    show cc nc ss # here: a compiler, OpenBSD nc, ss; missing: bats and its two libraries
+    have_chapter_tools
+    show nc ss # here: a compiler, liburing, telnet, OpenBSD nc, ss; missing: bats and its two libraries
     install_deps --for test
     assert_success
     assert_line --index 0 "make test needs, and this machine lacks: bats (runs the tests) bats-support (the tests' assertions) bats-assert (the tests' assertions); installing them: apt-get install bats bats-support bats-assert"
@@ -46,7 +51,7 @@ apt-get install -y -qq --no-install-recommends bats bats-support bats-assert"
 }
 
 @test "install --for chapter-03: what the replay needs (nc, ss), not bats; through sudo when not root" {
-    show cc
+    have_chapter_tools
     fake nc 'echo "usage: nc [-options] hostname port (traditional)" >&2' # not OpenBSD's
     FAKE_UID=1000 install_deps --for chapter-03 --dry-run
     assert_success
@@ -57,13 +62,14 @@ would run: sudo env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-ge
 }
 
 @test "install --for: nothing missing, nothing said, nothing run; CC=clang missing: clang, not gcc" {
-    show cc nc ss bats
+    have_chapter_tools
+    show nc ss bats
     run env PATH="$BIN" BATS_LIB_PATH=/usr/lib/bats "$BASH" "$LIB_ROOT/scripts/install-deps.sh" --for test
     assert_success
     assert_output ""
     [ ! -e "$CALLS" ]
     CC="clang-99 -O2" install_deps --for chapter-03 --dry-run
-    assert_line --index 0 --partial "lacks: clang (the C compiler asked for);"
+    assert_line --index 0 --partial "lacks: clang (the C compiler asked for) liburing-dev (the io_uring stage);"
     refute_output --partial gcc
 }
 
@@ -80,30 +86,59 @@ would run: sudo env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-ge
     FAKE_UID=1000 install_deps --for chapter-03
     assert_failure 1
     assert_output --partial "not root and there is no sudo"
-    assert_output --partial "as root, run:  apt-get install gcc netcat-openbsd iproute2"
+    assert_output --partial "as root, run:  apt-get install gcc netcat-openbsd iproute2 liburing-dev telnet"
     [ ! -e "$CALLS" ]
+}
+
+@test "install --for chapter-03 and test: the whole chapter: liburing-dev (found by compiling) and telnet" {
+    show nc ss bats
+    # a compiler that fails exactly when asked to link liburing, and no telnet
+    fake cc 'for a; do [ "$a" = -luring ] && exit 1; done; exit 0'
+    for target in chapter-03 test; do
+        run env PATH="$BIN" BATS_LIB_PATH=/usr/lib/bats "$BASH" "$LIB_ROOT/scripts/install-deps.sh" --for "$target" --dry-run
+        assert_success
+        assert_line --index 0 "make $target needs, and this machine lacks: liburing-dev (the io_uring stage) telnet (the notes' client); installing them: apt-get install liburing-dev telnet"
+    done
+    # the exercises need neither
+    run env PATH="$BIN" BATS_LIB_PATH=/usr/lib/bats "$BASH" "$LIB_ROOT/scripts/install-deps.sh" --for exercise --dry-run
+    assert_success
+    assert_output ""
 }
 
 @test "install: a failed apt-get stops make with a clear line (how to skip it too)" {
     fake apt-get 'echo "apt-get $*" >>"$CALLS"; [ "$1" = update ]'
     install_deps --for test
     assert_failure 1
-    assert_output --partial "make test: apt-get install gcc netcat-openbsd iproute2 bats bats-support bats-assert failed (see above); NO_INSTALL=1 skips this step"
+    assert_output --partial "make test: apt-get install gcc netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert failed (see above); NO_INSTALL=1 skips this step"
 }
 
 @test "install-deps.sh (by hand): dpkg decides what is missing; --all adds the rest; no apt: a list" {
-    FAKE_INSTALLED="gcc make iproute2 bats bats-support bats-assert" install_deps --dry-run
+    FAKE_INSTALLED="gcc make iproute2 liburing-dev telnet bats bats-support bats-assert" install_deps --dry-run
     assert_success
     assert_line --index 0 "install-deps: installing what is missing: netcat-openbsd (nc, the clients); with apt-get install"
     assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends netcat-openbsd"
-    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 bats bats-support bats-assert" install_deps --all --dry-run
-    assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends strace linux-perf tmux gnuplot-nox python3 liburing-dev clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format shellcheck"
-    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 bats bats-support bats-assert" install_deps
-    assert_output "install-deps: everything is already installed (gcc make netcat-openbsd iproute2 bats bats-support bats-assert)"
+    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert" install_deps --all --dry-run
+    assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends strace linux-perf tmux gnuplot-nox python3 clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format shellcheck"
+    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert" install_deps
+    assert_output "install-deps: everything is already installed (gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert)"
     rm "$BIN/apt-get"
     install_deps
     assert_failure 1
-    assert_line --index 0 "install-deps: no apt-get here; please install: gcc make netcat-openbsd iproute2 bats bats-support bats-assert"
+    assert_line --index 0 "install-deps: no apt-get here; please install: gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert"
+}
+
+@test "make chapter-03 installs before it looks for liburing: the first run builds the whole chapter" {
+    # A compiler that writes down each call and finds no liburing, and the stand-in apt-get:
+    # the install step must come first, or make would have decided already to leave the
+    # io_uring stage out (on a fresh machine, its first run would replay 14 stages of 15).
+    fake cc 'echo "cc $*" >>"$CALLS"; for a; do [ "$a" = -luring ] && exit 1; done; exit 0'
+    run env PATH="$BIN:$PATH" make -n --no-print-directory -C "$LIB_ROOT" BUILD="$LIB_TMP/build" CC=cc chapter-03
+    assert_line --index 0 --partial "make chapter-03 needs, and this machine lacks: liburing-dev (the io_uring stage)"
+    # install-deps' own look, the install, then the Makefile's look, which finds it now
+    assert_equal "$(cat "$CALLS")" "cc -x c -o /dev/null - -luring
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends liburing-dev
+cc -x c -o /dev/null - -luring"
 }
 
 @test "make test runs the install step before anything else; NO_INSTALL=1 keeps today's message" {

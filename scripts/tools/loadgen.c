@@ -18,7 +18,6 @@
  * Every message is "Hola-NNNNN\r\n", 12 bytes: an even length on purpose, so that even the
  * documents' two-bytes-at-a-time servers, which only look at the last two bytes, see the "\r\n".
  */
-#include "connection.h" /* raise_fd_limit() */
 #include "net.h"
 #include "util.h"
 

@@ -43,7 +43,6 @@
  *   many-clients -n 500 -l 20 -m 1024 -s 7 8000    the stress test: 500 clients, random pieces
  *   many-clients -n 1100 -l 1 -r 8000          more clients than FD_SETSIZE: served vs refused
  */
-#include "connection.h" /* raise_fd_limit() */
 #include "net.h"
 #include "pyrepr.h"
 #include "util.h"

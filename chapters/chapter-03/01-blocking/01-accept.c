@@ -49,7 +49,8 @@ int main(int argc, char **argv)
         die("listen");
 
     /* accept() blocks until a queued connection is there, and returns a new socket for it.
-     * (Every later stage does the four steps above with one call: listen_tcp(port).)
+     * (The next two stages repeat the four steps above as they are; from 04-many-clients on
+     * they are one call, listen_tcp(port), in common/net.c.)
      * No EINTR loop: no signal handler is installed, so a signal cannot interrupt the wait and
      * return: Ctrl-C ends the process, SIGPIPE is ignored, and after Ctrl-Z and fg the kernel
      * resumes the call by itself. */

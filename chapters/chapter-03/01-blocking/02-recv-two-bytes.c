@@ -6,6 +6,9 @@
  * Two bytes is deliberately tiny: it shows that one recv() returns *some* bytes, never "the
  * message", so the program has to keep a buffer and decide when a message is complete.
  *
+ * This file IS 01-accept.c plus that reading, as in the notes: `make diff
+ * STAGE=01-blocking/02-recv-two-bytes` shows just it (and the notes' new greeting).
+ *
  * Run:    build/chapter-03/01-blocking/02-recv-two-bytes [PORT]
  * Try:    printf 'Hola Mundo\r\n' | nc -N 127.0.0.1 8000
  *         (the document's line, echo -e "Hola Mundo\r\n" | nc localhost 8000, sends one more
@@ -20,6 +23,8 @@
 #include "pyrepr.h"
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,13 +42,33 @@ static int ends_with_crlf(const char *buffer, size_t len)
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    int server_socket = listen_tcp(port);
+
+    /* The four steps of 01-accept, as they were. */
+    int server_socket = socket(AF_INET, SOCK_STREAM, 0);
+    if (server_socket == -1)
+        die("socket");
+
+    int on = 1;
+    if (setsockopt(server_socket, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
+        die("setsockopt(SO_REUSEADDR)");
+
+    struct sockaddr_in server_address;
+    memset(&server_address, 0, sizeof server_address);
+    server_address.sin_family = AF_INET;
+    server_address.sin_port = htons((uint16_t)port);
+    server_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(server_socket, (struct sockaddr *)&server_address, sizeof server_address) == -1)
+        die("bind");
+
+    if (listen(server_socket, SOMAXCONN) == -1)
+        die("listen");
 
     struct sockaddr_in client_address;
     socklen_t address_len = sizeof client_address;
     int connection = accept(server_socket, (struct sockaddr *)&client_address, &address_len);
     if (connection == -1)
         die("accept");
+
     char who[ADDRESS_TEXT_MAX];
     format_address(&client_address, who);
     printf("Cliente connectandose desde %s\n", who);

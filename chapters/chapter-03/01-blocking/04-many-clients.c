@@ -45,7 +45,7 @@ struct client {
 static struct client connections[MAX_CLIENTS];
 static size_t connection_count;
 
-static bool ends_with_crlf(const char *buffer, size_t len)
+static int ends_with_crlf(const char *buffer, size_t len)
 {
     return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
 }
@@ -99,24 +99,16 @@ int main(int argc, char **argv)
     for (;;) {
         printf("Listo para recibir mensajes!\n");
 
-        /* Blocks until the next client connects. */
+        /* Blocks until the next client connects (net.c: accept(), again if that client left
+         * before we took it; any failure but the next one ends the program). */
         struct sockaddr_in address;
-        socklen_t address_len = sizeof address;
-        int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
+        int fd = accept_blocking(server_socket, &address);
         if (fd == -1) {
-            /* A client that left before we took it (ACCEPT_RETRY): accept again. Out of
-             * descriptors (EMFILE: reported): the new client waits in the listen queue, and
-             * we go and serve the ones we have (one of them may leave and free a slot); with
-             * none to serve, accept() would fail again at once: wait a moment first. */
-            enum accept_result result = accept_failed(errno);
-            if (result == ACCEPT_RETRY)
-                continue;
-            if (result == ACCEPT_NOBODY) /* EAGAIN: "nobody yet", which a blocking accept() */
-                die("accept");           /* never says (02-non-blocking/01-accept-eagain does) */
-            if (result == ACCEPT_SHORTAGE && connection_count == 0) {
+            /* Out of descriptors (EMFILE: reported): the new client waits in the listen queue,
+             * and we go and serve the ones we have (one of them may leave and free a slot);
+             * with none to serve, accept() would fail again at once: wait a moment first. */
+            if (connection_count == 0)
                 sleep_ms(1000);
-                continue;
-            }
         } else {
             char who[ADDRESS_TEXT_MAX];
             format_address(&address, who);

@@ -10,8 +10,9 @@
  *
  * THE FLAW THIS STAGE TEACHES (keep it): the loop is the blocking one, unchanged, so it treats
  * "nothing yet" as a failure. The very first accept() finds no client waiting, fails with
- * EAGAIN, and the blocking loop's error path, which never expected that, ends the program,
- * just as Python dies with "BlockingIOError: [Errno 11] Resource temporarily unavailable".
+ * EAGAIN, and accept_blocking() (common/net.c), which a blocking listener never answers that
+ * way, ends the program, just as Python dies with "BlockingIOError: [Errno 11] Resource
+ * temporarily unavailable".
  * (Had a client been waiting, its recv() would have met EAGAIN in turn, and been dropped.)
  *
  * Run:    build/chapter-03/02-non-blocking/01-accept-eagain [PORT]
@@ -41,7 +42,7 @@ struct client {
 static struct client connections[MAX_CLIENTS];
 static size_t connection_count;
 
-static bool ends_with_crlf(const char *buffer, size_t len)
+static int ends_with_crlf(const char *buffer, size_t len)
 {
     return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
 }
@@ -96,24 +97,16 @@ int main(int argc, char **argv)
     for (;;) {
         printf("Listo para recibir mensajes!\n");
 
-        /* Blocks until the next client connects. */
+        /* Blocks until the next client connects (net.c: accept(), again if that client left
+         * before we took it; any failure but the next one ends the program). */
         struct sockaddr_in address;
-        socklen_t address_len = sizeof address;
-        int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
+        int fd = accept_blocking(server_socket, &address);
         if (fd == -1) {
-            /* A client that left before we took it (ACCEPT_RETRY): accept again. Out of
-             * descriptors (EMFILE: reported): the new client waits in the listen queue, and
-             * we go and serve the ones we have (one of them may leave and free a slot); with
-             * none to serve, accept() would fail again at once: wait a moment first. */
-            enum accept_result result = accept_failed(errno);
-            if (result == ACCEPT_RETRY)
-                continue;
-            if (result == ACCEPT_NOBODY) /* EAGAIN: "nobody yet", which a blocking accept() */
-                die("accept");           /* never says (02-non-blocking/01-accept-eagain does) */
-            if (result == ACCEPT_SHORTAGE && connection_count == 0) {
+            /* Out of descriptors (EMFILE: reported): the new client waits in the listen queue,
+             * and we go and serve the ones we have (one of them may leave and free a slot);
+             * with none to serve, accept() would fail again at once: wait a moment first. */
+            if (connection_count == 0)
                 sleep_ms(1000);
-                continue;
-            }
         } else {
             set_nonblocking(fd); /* connection.setblocking(False) */
             char who[ADDRESS_TEXT_MAX];

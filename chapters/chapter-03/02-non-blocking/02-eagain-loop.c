@@ -50,7 +50,7 @@ static struct client connections[MAX_CLIENTS];
 static size_t connection_count;
 
 /* buffer[-2:] == b'\r\n': only the last two bytes are looked at (flaw 3). */
-static bool ends_with_crlf(const char *buffer, size_t len)
+static int ends_with_crlf(const char *buffer, size_t len)
 {
     return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
 }
@@ -115,24 +115,19 @@ int main(int argc, char **argv)
 
     for (;;) { /* flaw 1: nothing in this loop ever waits */
         /* (No "Listo para recibir mensajes!" here: it would flood the terminal.) */
+        /* net.c: accept(), again if that client left before we took it; the new socket is set
+         * non-blocking explicitly (whether accept() passes O_NONBLOCK on differs between
+         * systems: Linux does not, some BSDs do). */
         struct sockaddr_in address;
-        socklen_t address_len = sizeof address;
-        int fd = accept(server_socket, (struct sockaddr *)&address, &address_len);
+        enum accept_result result;
+        int fd = accept_nonblocking(server_socket, &address, &result);
         if (fd == -1) {
-            /* EAGAIN: nobody new, which is no error now: go on to the clients we have. Also
-             * after a client that left before we took it, or with no descriptor left
-             * (EMFILE: reported; with nobody to serve, wait a moment before trying again). */
-            enum accept_result result = accept_failed(errno);
-            if (result == ACCEPT_RETRY)
-                continue;
-            if (result == ACCEPT_SHORTAGE && connection_count == 0) {
+            /* ACCEPT_NOBODY (EAGAIN): nobody new, which is no error now: go on to the clients
+             * we have. Out of descriptors (EMFILE: reported): the same, but with nobody to
+             * serve, wait a moment before trying again. */
+            if (result == ACCEPT_SHORTAGE && connection_count == 0)
                 sleep_ms(1000);
-                continue;
-            }
         } else {
-            /* Set explicitly: whether accept() passes O_NONBLOCK on differs between systems
-             * (Linux does not, some BSDs do). */
-            set_nonblocking(fd);
             char who[ADDRESS_TEXT_MAX];
             format_address(&address, who);
             if (connection_count == MAX_CLIENTS) {

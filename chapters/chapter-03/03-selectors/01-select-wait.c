@@ -1,40 +1,34 @@
 /*
- * 03-selectors/01-select-wait.c - the first event loop: wait with select() for whatever is ready.
+ * 03-selectors/01-select-wait.c - the first event loop: wait in select() for what is ready.
  *
  * The book's next step after the busy loop (its selectors example, in C: Python's selectors
  * module uses select(), poll() or epoll underneath). Instead of asking every socket again and
- * again "anything yet?", we hand the kernel the whole set of sockets and SLEEP in select()
- * until one of them is ready, or until 1 s has passed. Then we act only on the ready ones:
- * the listening socket is readable -> accept(); a client is readable -> recv() what it sent
- * (up to 1024 bytes) and send it back. Nobody waits for anybody: no stall, and no busy CPU.
+ * again "anything yet?", we hand the kernel the set of sockets and SLEEP in select() until
+ * one of them is readable, or until 1 s has passed. Then we act only on the ready ones: the
+ * listening socket is readable -> accept(); a client is readable -> read_and_echo().
  *
- * THE BOOK'S LISTING HAS A BUG THAT WE FIX: it never notices a client that hangs up. recv()
- * then returns 0 ("end of file"), the listing echoes nothing and keeps the socket in its set,
- * and select() reports that socket readable again at once, and again, forever: a busy loop,
- * back by the side door. Here recv() == 0 (or an error) means: say so, stop watching, close.
+ * This file IS 02-non-blocking/02-eagain-loop.c with that wait and the one rule select() sets
+ * (below): `make diff STAGE=03-selectors/01-select-wait` shows just them. It fixes flaw 1 of
+ * that stage: nobody waits for anybody, and no CPU burns while nothing happens. (The book's
+ * listing never notices a client that hangs up, and select() then reports its socket again
+ * and again: a busy loop by the side door. The loop we started from already forgets a client
+ * whose recv() returns 0.)
  *
- * STILL NOT RIGHT (the next stage fixes it): this echoes whatever one recv() returned, which
- * is not a line. "Hola Mundo\r\n" may come in two pieces and be echoed in two; two lines may
- * come in one. And there is no output queue: a client that does not read its echoes is
- * dropped as soon as send() cannot take one whole.
+ * STILL NOT RIGHT (the next stage fixes it): flaws 2 and 3 of 02-eagain-loop are still here,
+ * in read_and_echo() as it was. A line that arrives in pieces loses the pieces read before
+ * the pause, and echo -e "Hola Mundo3\r\n" | nc still hangs. Nor is there an output queue:
+ * what one send() does not take is lost.
  *
- * select() can only watch descriptors below FD_SETSIZE (1024 on Linux): a client whose
- * socket number is higher is turned away with a message, never put in an fd_set (writing
- * outside one is undefined behaviour).
+ * select() can only watch descriptors below FD_SETSIZE (1024 on Linux): FD_SET() on a higher
+ * one writes outside the fd_set (undefined behaviour). A client whose socket number is that
+ * high is turned away as one too many; a listening socket that high ends the program.
  *
- * The file has two parts. "The readiness API" is the only code that talks to select(): four
- * functions, api_create(), api_watch() (what a socket waits for), api_forget() and api_wait()
- * (sleep, then list the ready sockets). "The server" uses only those. The next stages keep
- * this shape: 02-select-lines changes the server part, 03-poll-lines and 04-epoll-lines only
- * the API part (`make diff STAGE=...` shows each step).
- *
- * Run:    build/chapter-03/03-selectors/01-select-wait [-q] [PORT]
+ * Run:    build/chapter-03/03-selectors/01-select-wait [PORT]
  * Try:    nc localhost 8000                  (terminal 2: connect and say nothing)
  *         printf 'Hola Mundo\r\n' | nc -N localhost 8000   (terminal 3: echoed at once)
  * Watch:  "No hay eventos, esperando un poco más!" once a second while nothing happens, and
  *         top: the server sleeps at 0% CPU. Close terminal 2's nc: "desconectado" at once.
  */
-#include "connection.h"
 #include "net.h"
 #include "pyrepr.h"
 #include "util.h"
@@ -42,188 +36,149 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RECV_SIZE 1024                 /* the book's recv(1024) */
-enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
-#define WHY_MAX 96                     /* why a socket cannot be watched, for the message */
+#define BUFFER_SIZE 4096 /* longest message, "\r\n" included; Python's buffer has no limit */
+#define MAX_CLIENTS 1024 /* Python's list has no limit either; we refuse clients beyond this */
 
-struct fired {
+struct client {
     int fd;
-    unsigned events; /* READABLE and/or WRITABLE; an error or hang-up counts as both */
+    char who[ADDRESS_TEXT_MAX]; /* ('127.0.0.1', 40068), for the messages */
 };
 
-/* --- The readiness API: select() ------------------------------------------------------------
- * Two bitmaps of FD_SETSIZE bits say what each descriptor waits for. select() overwrites the
- * sets it is given, so it gets copies, every time; it looks at every bit up to max_fd. (The
- * copies are static, as the table and fired[] are: the program's state, not the call's.) */
+static struct client connections[MAX_CLIENTS];
+static size_t connection_count;
 
-static fd_set read_set, write_set; /* what each socket waits for */
-static fd_set readable, writable;  /* select()'s answer: it overwrites the sets it is given */
-static struct timeval timeout;     /* (and the time-out) */
-static int max_fd = -1;            /* the highest descriptor in either set */
-
-static void api_create(int fd_limit)
+/* buffer[-2:] == b'\r\n': only the last two bytes are looked at (flaw 3). */
+static int ends_with_crlf(const char *buffer, size_t len)
 {
-    (void)fd_limit; /* nothing to allocate: the sets are fixed, FD_SETSIZE bits each */
-    FD_ZERO(&read_set);
-    FD_ZERO(&write_set);
+    return len >= 2 && buffer[len - 2] == '\r' && buffer[len - 1] == '\n';
 }
 
-/* From now on fd waits for `events` (0: nothing for now). NULL, or why fd cannot be watched:
- * an fd_set holds descriptors below FD_SETSIZE only, and FD_SET() on a higher one would write
- * outside it (undefined behaviour). */
-static const char *api_watch(int fd, unsigned events)
+/*
+ * Try to read one message from c, two bytes at a time, and send it back. Returns false when c
+ * has gone (hung up, reset or sent too much) and must be forgotten; true otherwise, including
+ * "nothing yet".
+ */
+static bool read_and_echo(const struct client *c)
 {
-    if (fd >= FD_SETSIZE) {
-        static char why[WHY_MAX];
-        snprintf(why, sizeof why, "descriptor %d >= FD_SETSIZE (%d), select() no puede vigilarlo",
-                 fd, FD_SETSIZE);
-        return why;
+    char buffer[BUFFER_SIZE]; /* flaw 2: a fresh, empty buffer on every pass of the loop */
+    size_t len = 0;
+    bool still_there = true; /* false once c has hung up (closed its sending side) */
+
+    while (!ends_with_crlf(buffer, len)) {
+        if (len == sizeof buffer) {
+            fprintf(stderr, "%s: message longer than %d bytes without \\r\\n: dropping client\n",
+                    c->who, BUFFER_SIZE);
+            return false;
+        }
+        size_t want = sizeof buffer - len < 2 ? sizeof buffer - len : 2;
+        ssize_t n = recv(c->fd, buffer + len, want, 0);
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true; /* nothing yet: give up on this pass, and lose what we had read */
+            warn_call("recv", errno); /* e.g. ECONNRESET: nobody left to echo to */
+            return false;
+        }
+        if (n == 0) {
+            still_there = false; /* the client closed its side */
+            break;
+        }
+        print_bytes("Data leida: ", buffer + len, (size_t)n);
+        len += (size_t)n;
     }
-    if (events & READABLE)
-        FD_SET(fd, &read_set);
-    else
-        FD_CLR(fd, &read_set);
-    if (events & WRITABLE)
-        FD_SET(fd, &write_set);
-    else
-        FD_CLR(fd, &write_set);
-    if (fd > max_fd)
-        max_fd = fd;
-    return NULL;
-}
+    print_bytes("Toda la data leida: ", buffer, len);
 
-/* fd is about to be closed: stop watching it. */
-static void api_forget(int fd)
-{
-    FD_CLR(fd, &read_set);
-    FD_CLR(fd, &write_set);
-    while (max_fd >= 0 && !FD_ISSET(max_fd, &read_set) && !FD_ISSET(max_fd, &write_set))
-        max_fd--;
-}
-
-/* Sleep until a socket is ready, or for timeout_ms (-1: no limit); fired[] gets the ready
- * sockets, in descriptor order. Returns how many. */
-static int api_wait(int timeout_ms, struct fired *fired)
-{
-    readable = read_set;
-    writable = write_set;
-    timeout = (struct timeval){.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000L};
-    int ready = select(max_fd + 1, &readable, &writable, NULL, timeout_ms < 0 ? NULL : &timeout);
-    if (ready == -1)
-        die("select"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
-    int count = 0;
-    for (int fd = 0; fd <= max_fd && count < ready; fd++) {
-        unsigned events =
-            (FD_ISSET(fd, &readable) ? READABLE : 0u) | (FD_ISSET(fd, &writable) ? WRITABLE : 0u);
-        if (events != 0)
-            fired[count++] = (struct fired){fd, events};
-    }
-    return count;
-}
-
-/* --- The server ------------------------------------------------------------------------------ */
-
-static char (*who)[ADDRESS_TEXT_MAX]; /* who[fd]: ('127.0.0.1', P) of the client on fd, or "" */
-static struct fired *fired;           /* what api_wait() found ready */
-
-/* Stop watching client fd, forget it and close it. */
-static void forget(int fd)
-{
-    api_forget(fd);
-    who[fd][0] = '\0';
-    close(fd);
-}
-
-/* The listening socket is readable: accept everyone who is waiting, watch them (or turn away
- * one that the readiness API cannot watch, saying why). */
-static void accept_clients(int server_socket)
-{
-    enum accept_result result;
-    struct sockaddr_in address;
-    int fd;
-    while ((fd = accept_nonblocking(server_socket, &address, &result)) != -1) {
-        char name[ADDRESS_TEXT_MAX];
-        format_address(&address, name);
-        printf("Cliente connectandose desde %s\n", name);
-        const char *why = api_watch(fd, READABLE);
-        if (why == NULL)
-            snprintf(who[fd], sizeof who[fd], "%s", name);
-        else
-            refuse_client(fd, name, why);
-    }
-}
-
-/* Client fd is readable: echo what it sent, or notice that it has gone. */
-static void echo_client(int fd)
-{
-    char data[RECV_SIZE];
-    ssize_t n = recv(fd, data, sizeof data, 0);
-    if (n > 0) {
-        if (!quiet)
-            print_bytes("Data leida: ", data, (size_t)n);
-        ssize_t sent = send(fd, data, (size_t)n, 0);
-        if (sent == n)
-            return;
-        if (sent != -1 || errno == EAGAIN || errno == EWOULDBLOCK) {
-            /* Its socket is full: it does not read what we send. Without an output queue
-             * (the next stage has one) we could only block, or lose bytes: we let it go. */
-            printf("Cliente %s descartado: no lee lo que le devolvemos\n", who[fd]);
-            forget(fd);
-            return;
+    /* One send(), as in the document: on a non-blocking socket it may take only part of the
+     * message, or nothing (EAGAIN, when the client does not read); the rest is lost.
+     * A client that only closed its sending side (nc -N) can still read: echo what it sent. */
+    if (len > 0) {
+        ssize_t sent = send(c->fd, buffer, len, 0);
+        if (sent == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            sent = 0;
+        if (sent == -1) {
+            warn_call("send", errno); /* EPIPE or ECONNRESET: the client is gone */
+            still_there = false;
+        } else if ((size_t)sent < len) {
+            fprintf(stderr, "%s: send took %zd of %zu bytes; the rest is lost\n", c->who, sent,
+                    len);
         }
     }
-    int err = n == 0 ? 0 : errno;
-    if (err == EAGAIN || err == EWOULDBLOCK)
-        return; /* nothing after all: select() will tell us again */
-    /* n == 0: the client hung up (the book's listing misses this, and spins); a reset
-     * (ECONNRESET, or EPIPE after one) is the client's right too; anything else, we report. */
-    bool reset = err == ECONNRESET || err == EPIPE;
-    if (err != 0 && !reset)
-        warn_call(n == -1 ? "recv" : "send", err);
-    printf("Cliente %s desconectado%s\n", who[fd], reset ? " (conexión reiniciada)" : "");
-    forget(fd);
+    return still_there;
 }
 
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    int fd_limit = raise_fd_limit(); /* so that FD_SETSIZE is what stops us, not the ulimit */
     int server_socket = listen_tcp(port);
-    set_nonblocking(server_socket); /* accept() until EAGAIN, never waiting in it */
-
-    who = calloc((size_t)fd_limit, sizeof *who);
-    fired = calloc((size_t)fd_limit, sizeof *fired);
-    if (who == NULL || fired == NULL)
-        die("calloc");
-    api_create(fd_limit);
-    const char *why = api_watch(server_socket, READABLE);
-    if (why != NULL)
-        die_msg(why); /* an inherited descriptor table may put even the listener out of reach */
+    set_nonblocking(server_socket);
+    if (server_socket >= FD_SETSIZE) /* (an inherited descriptor table may put it that high) */
+        die_msg("socket de escucha >= FD_SETSIZE: select() no puede vigilarlo");
 
     for (;;) {
-        /* Out of descriptors (EMFILE): the client waits in the listen queue, so the listening
-         * socket stays readable; watching it now would wake us at once, and spin. */
-        int backoff = accept_backoff_left();
-        api_watch(server_socket, backoff > 0 ? 0u : READABLE);
-
-        /* Sleep until something is ready, or for 1 s (the book's time-out). */
-        int ready = api_wait(backoff > 0 ? backoff : 1000, fired);
-        if (ready == 0 && backoff == 0)
+        /* Sleep until the listening socket or a client is readable, or for 1 s (the book's
+         * time-out). select() overwrites the set it is given: it is made afresh every time. */
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(server_socket, &readable);
+        int max_fd = server_socket;
+        for (size_t i = 0; i < connection_count; i++) {
+            FD_SET(connections[i].fd, &readable);
+            max_fd = connections[i].fd > max_fd ? connections[i].fd : max_fd;
+        }
+        struct timeval timeout = {.tv_sec = 1, .tv_usec = 0};
+        int ready = select(max_fd + 1, &readable, NULL, NULL, &timeout);
+        if (ready == -1)
+            die("select"); /* (no EINTR: no signal handler here, see 01-blocking/01-accept.c) */
+        if (ready == 0) {
             printf("No hay eventos, esperando un poco más!\n");
+            continue;
+        }
 
-        /* Act on what is ready. A socket closed here cannot come back in this round: only
-         * accept_clients() opens new ones, and it runs first (the listening socket has the
-         * lowest descriptor). */
-        for (int i = 0; i < ready; i++) {
-            if (fired[i].fd == server_socket)
-                accept_clients(server_socket);
-            else if (who[fired[i].fd][0] != '\0')
-                echo_client(fired[i].fd);
+        /* accept() only when select() says someone is waiting. (Out of descriptors, the
+         * listening socket stays readable, so this loop spins until a client leaves:
+         * 02-select-lines stops watching it for a moment instead.) */
+        struct sockaddr_in address;
+        enum accept_result result = ACCEPT_NOBODY;
+        int fd = FD_ISSET(server_socket, &readable)
+                     ? accept_nonblocking(server_socket, &address, &result)
+                     : -1;
+        if (fd == -1) {
+            /* ACCEPT_NOBODY (EAGAIN): nobody new, which is no error now: go on to the clients
+             * we have. Out of descriptors (EMFILE: reported): the same, but with nobody to
+             * serve, wait a moment before trying again. */
+            if (result == ACCEPT_SHORTAGE && connection_count == 0)
+                sleep_ms(1000);
+        } else {
+            char who[ADDRESS_TEXT_MAX];
+            format_address(&address, who);
+            if (connection_count == MAX_CLIENTS || fd >= FD_SETSIZE) { /* select()'s ceiling */
+                printf("Demasiados clientes (%d): se cierra %s\n", MAX_CLIENTS, who);
+                close(fd);
+                continue;
+            }
+            printf("Cliente connectandose desde %s\n", who);
+            struct client *c = &connections[connection_count++];
+            c->fd = fd;
+            memcpy(c->who, who, sizeof who);
+        }
+
+        /* Serve the connections that are readable, in order; the others are not even asked. */
+        for (size_t i = 0; i < connection_count;) {
+            if (!FD_ISSET(connections[i].fd, &readable) || read_and_echo(&connections[i])) {
+                i++;
+                continue;
+            }
+            /* (Python's loop keeps a dead connection forever and prints
+             *  "Toda la data leida: b''" for it on every pass; we forget it.) */
+            printf("Cliente %s desconectado\n", connections[i].who);
+            close(connections[i].fd);
+            memmove(&connections[i], &connections[i + 1],
+                    (connection_count - i - 1) * sizeof connections[0]);
+            connection_count--; /* the next client now sits at index i */
         }
     }
 }

@@ -27,7 +27,12 @@
  *
  * select()'s limit: an fd_set holds descriptors 0 .. FD_SETSIZE-1 (1024 on Linux) and
  * FD_SET() on a higher one writes outside it (undefined behaviour). A client whose descriptor
- * is too high is turned away with a message; everyone else is served.
+ * is too high is turned away with a line saying why; everyone else is served.
+ *
+ * And what a server of many clients needs, which 01-select-wait left for now: the descriptor
+ * limit raised to its maximum (raise_fd_limit: one descriptor per client, and poll and epoll
+ * take this very code past 1024), and, out of descriptors (EMFILE), the listening socket left
+ * out of the wait for a moment (accept_backoff_left) instead of a loop that spins on it.
  *
  * Run:    build/chapter-03/03-selectors/02-select-lines [-q] [PORT]
  * Try:    printf 'Hola Mundo3\r\n\n' | nc -N localhost 8000     (echoed: the documents' case)

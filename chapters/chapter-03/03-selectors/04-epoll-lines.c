@@ -36,7 +36,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
 
 enum { READABLE = 1u, WRITABLE = 2u }; /* what a socket waits for, or is ready for */
@@ -81,7 +80,7 @@ static const char *api_watch(int fd, unsigned events)
                                 .data.fd = fd};
     if (epoll_ctl(epoll_fd, watching[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event) == -1) {
         static char why[WHY_MAX];
-        snprintf(why, sizeof why, "epoll_ctl: %s", strerror(errno));
+        snprintf(why, sizeof why, "epoll_ctl: %s", errno_name(errno));
         return why;
     }
     watching[fd] = events | ADDED;

@@ -25,6 +25,12 @@
  *     sock_sendall  -> on_client_ready() with LOOP_WRITE: send what the socket did not take
  *     (call_later   -> loop_pause(): after running out of descriptors, try again later)
  *
+ * AN ERROR IN ONE TASK STAYS IN THAT TASK. The book's echo coroutine raises an exception when
+ * a client sends "boom"; asyncio logs it, and every other client carries on. A callback is
+ * our task: handle_line(), the handler of each line, fails (returns -1) on `boom\r\n`, and
+ * the connection code logs it, sends that client an error line and closes it. Nobody else
+ * notices.
+ *
  * The loop itself is common/event_loop.c (about 250 lines, poll() underneath: read it next to
  * this file); 02-graceful-shutdown.c builds on the same loop. The connections are the same as
  * in 03-selectors/ (common/connection.c): same lines, same output, same limits.
@@ -32,7 +38,9 @@
  * Run:    build/chapter-03/04-event-loop/01-callback-loop [-q] [PORT]
  * Try:    nc localhost 8000                 (terminal 2: connect, say nothing)
  *         printf 'Hola Mundo3\r\n\n' | nc -N localhost 8000     (terminal 3: echoed at once)
- * Watch:  the same output as 03-selectors/02-select-lines; the server sleeps at 0% CPU.
+ *         printf 'boom\r\n' | nc -N localhost 8000    (that client gets an error, alone)
+ * Watch:  the same output as 03-selectors/02-select-lines; the server sleeps at 0% CPU;
+ *         "descartado: su manejador falló con b'boom\r\n'", and terminal 2 still connected.
  */
 #include "connection.h"
 #include "event_loop.h"
@@ -41,11 +49,20 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct event_loop *main_loop;
 static int server_socket;
 static int fd_limit;                /* raise_fd_limit(): no descriptor reaches it */
 static struct connection **clients; /* clients[fd]: the connection on descriptor fd, or NULL */
+
+/* The book's "boom": a client's line that makes its handler fail. */
+static int handle_line(struct connection *c, const char *line, size_t len)
+{
+    if (len == 6 && memcmp(line, "boom\r\n", 6) == 0)
+        return -1; /* Python: raise Exception('Unexpected network error') */
+    return echo_line(c, line, len);
+}
 
 static void on_client_ready(struct event_loop *loop, int fd, unsigned ready, void *data);
 
@@ -77,7 +94,7 @@ static void on_client_ready(struct event_loop *loop, int fd, unsigned ready, voi
     (void)fd;
     struct connection *c = data;
     if (ready & LOOP_READ)
-        connection_read(c, echo_line);
+        connection_read(c, handle_line); /* boom: handle_line fails, c is dropped, alone */
     if (ready & LOOP_WRITE)
         connection_write(c);
     keep_watching(c);

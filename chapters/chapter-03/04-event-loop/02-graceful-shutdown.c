@@ -1,25 +1,20 @@
 /*
  * 04-event-loop/02-graceful-shutdown.c - the callback-loop server, now stopping well.
  *
- * The book ends its echo server with two lessons, both here on top of 01-callback-loop.c:
- *
- * 1. AN ERROR IN ONE TASK STAYS IN THAT TASK. The book's echo coroutine raises an exception
- *    when a client sends "boom"; asyncio logs it, and every other client carries on. Here the
- *    handler of each line, handle_line(), fails (returns -1) on `boom\r\n`: the connection
- *    code logs it, sends that client an error line and closes it. Nobody else notices.
- *
- * 2. A GRACEFUL SHUTDOWN. On Ctrl-C (SIGINT) or `kill` (SIGTERM) the server
- *      - stops accepting: closes its listening socket (the port is free at once);
- *      - stops reading lines, sends each client what is already queued for it, then FIN
- *        ("nothing more from me"), and waits for the client to close its side: closing first
- *        could make the kernel reset the connection and lose those last replies;
- *      - gives all that at most 2 s (the book: asyncio.wait_for(task, 2) for every echo
- *        task), then closes whoever is left, prints one line of totals and exits with 0.
- *    A signal handler may interrupt the program ANYWHERE, even halfway through printf() or
- *    malloc(), so it may call almost nothing (only async-signal-safe functions). The classic
- *    way out is the SELF-PIPE: the handler only write()s one byte into a pipe that the loop
- *    watches like any socket; the real work runs later, in an ordinary callback (asyncio's
- *    loop.add_signal_handler does exactly this). A second signal stops at once.
+ * The book ends its echo server with a graceful shutdown, here on top of 01-callback-loop.c
+ * (its "boom" handler included). On Ctrl-C (SIGINT) or `kill` (SIGTERM) the server
+ *   - stops accepting: closes its listening socket (the port is free at once);
+ *   - stops reading lines, sends each client what is already queued for it, then FIN
+ *     ("nothing more from me"), and waits for the client to close its side: closing first
+ *     could make the kernel reset the connection and lose those last replies;
+ *   - gives all that at most 2 s (the book: asyncio.wait_for(task, 2) for every echo task),
+ *     then closes whoever is left, reports what it did (clients served, lines echoed) and
+ *     exits with 0.
+ * A signal handler may interrupt the program ANYWHERE, even halfway through printf() or
+ * malloc(), so it may call almost nothing (only async-signal-safe functions). The classic way
+ * out is the SELF-PIPE: the handler only write()s one byte into a pipe that the loop watches
+ * like any socket; the real work runs later, in an ordinary callback (asyncio's
+ * loop.add_signal_handler does exactly this). A second signal stops at once.
  *
  * Run:    build/chapter-03/04-event-loop/02-graceful-shutdown [-q] [PORT]
  * Try:    printf 'boom\r\n' | nc -N localhost 8000    (that client gets an error, alone)

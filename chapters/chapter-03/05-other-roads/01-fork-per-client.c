@@ -37,7 +37,6 @@
  * Watch:  the same output as 03-selectors/02-select-lines; one process per connected client,
  *         and no <defunct> (zombie) process once a client has left.
  */
-#include "connection.h"
 #include "lines.h"
 #include "net.h"
 #include "pyrepr.h"
@@ -55,7 +54,6 @@
 #include <unistd.h>
 
 /* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
-#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
 
 struct client {
     int fd;

@@ -36,7 +36,6 @@
  * Watch:  the same output as 03-selectors/02-select-lines, and at the end
  *         Servidor detenido (SIGINT). Clientes atendidos: 2, líneas devueltas: 1
  */
-#include "connection.h"
 #include "lines.h"
 #include "net.h"
 #include "pyrepr.h"
@@ -54,7 +53,6 @@
 #include <unistd.h>
 
 /* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
-#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
 
 struct client {
     int fd;

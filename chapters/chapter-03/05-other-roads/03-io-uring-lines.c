@@ -62,7 +62,6 @@
 #include <unistd.h>
 
 /* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
-#define TOO_LONG_REPLY "Error: línea de más de 1024 bytes sin \\r\\n, se cierra la conexión\r\n"
 #define QUEUE_DEPTH 256       /* requests written before the kernel must take them */
 #define COMPLETIONS_MAX 65536 /* results waiting to be read: two requests per client at most */
 
