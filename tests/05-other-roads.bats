@@ -3,7 +3,9 @@
 # client, a thread per client and io_uring. They keep every promise of the section 3 line
 # stages, so the same scenarios (tests/line-stages.bash) run against them; then what is each
 # road's own: no zombie left by fork, threads that come and go, the totals only threads can
-# keep, io_uring's accept paused when out of descriptors.
+# keep, io_uring's accept paused when out of descriptors; and how each one stops: a bounded
+# number of children or threads, and on SIGINT/SIGTERM the words of 04-02's graceful shutdown,
+# with no child left serving after its server.
 #
 # OTHER_ROADS_STAGES (a list of stages) narrows the run: `make check-tsan` runs the thread
 # stage alone, built with ThreadSanitizer.
@@ -22,6 +24,44 @@ else
     LINE_STAGES=("$FORK" "$THREAD")
     [ -x "$(stage_bin "$URING")" ] && LINE_STAGES+=("$URING")
 fi
+
+# apagando SIGNAL CONNECTED: what the fork and thread stages print when the signal arrives
+# (04-02's line, without its pending replies: these stages queue none).
+apagando() {
+    echo "Apagando ($1): ya no se aceptan clientes. Conectados: $2; plazo: 2 s (otra señal: cerrar ya)"
+}
+CUT="Plazo agotado; se cierran los que quedan:"
+FULL_REPLY='Error: servidor lleno, intente más tarde\r\n'
+REFUSED_FULL="Cliente ('127.0.0.1', PORT) rechazado: demasiados clientes (1024)"
+
+# _limit_refuses: the current server (start_server) holds 1024 clients, 1023 silent ones and
+# one that talks; the 1025th is told the server is full, closed, and printed as refused, while
+# the one that talks is still echoed. Once the crowd has left, a new client is served.
+_limit_refuses() {
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    [ "$(ulimit -n)" -ge 1100 ] || skip "needs 1100 open files (ulimit -n is $(ulimit -n))"
+    local crowd
+    "$TOOLS_DIR/loadgen" hold "$PORT_UNDER_TEST" 1023 60 >"$LIB_TMP/hold.out" 3>&- &
+    crowd=$!
+    LIB_PIDS+=("$crowd")
+    wait_until 30 grep -qx connected=1023 "$LIB_TMP/hold.out"
+    client_open talker "$PORT_UNDER_TEST"
+    wait_until 30 _connects_are 1024 || { echo "connects: $(count_lines "$SERVER_OUT" "$CONNECT")" >&2; false; }
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/extra.out"
+    assert_client_received extra "$FULL_REPLY"
+    wait_server_line "$REFUSED_FULL"
+    client_send talker 'Sigo\r\n'
+    wait_client_output talker 'Sigo\r\n'
+    assert_equal "$(count_lines "$SERVER_OUT" "$REFUSED_FULL")" 1
+    assert_equal "$(count_lines "$SERVER_OUT" "$CONNECT")" 1024
+    kill "$crowd"
+    wait "$crowd" 2>/dev/null || true
+    wait_until 30 _leaves_are 1023 || { echo "leaves: $(count_lines "$SERVER_OUT" "$LEFT")" >&2; false; }
+    assert_still_serving "$PORT_UNDER_TEST"
+    assert_no_errors
+}
+_connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
+_leaves_are() { [ "$(count_lines "$SERVER_OUT" "$LEFT")" -ge "$1" ]; }
 
 # only STAGE: skip this test unless STAGE is among those under test (and built).
 only() {
@@ -100,18 +140,84 @@ _children_are() { [ "$(children "$SERVER_PID" | wc -l)" -eq "$1" ]; }
     assert_no_errors
 }
 
+@test "01-fork-per-client: 1024 children at most; the next client is told the server is full" {
+    only "$FORK"
+    start_server "$FORK" "$PORT_UNDER_TEST" -q
+    _limit_refuses
+}
+
+# _gone PID START: the process PID that started at START (process_start) no longer exists
+# (its number may have been given to another process since: the start time tells them apart).
+_gone() { [ "$(process_start "$1")" != "$2" ]; }
+
+@test "01-fork-per-client: SIGTERM: once the server has ended, not one of its children is left" {
+    only "$FORK"
+    local child started=()
+    start_server "$FORK" "$PORT_UNDER_TEST"
+    for name in uno dos tres; do client_open "$name" "$PORT_UNDER_TEST"; done
+    wait_until 3 _children_are 3 || { echo "expected 3 children:" >&2; children "$SERVER_PID" >&2; false; }
+    for child in $(children_of "$SERVER_PID"); do started+=("$child:$(process_start "$child")"); done
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 5
+    # every child has ended, and was reaped by its server: none lives on with PPID 1
+    for child in "${started[@]}"; do
+        _gone "${child%%:*}" "${child#*:}" || { echo "child ${child%%:*} outlived its server" >&2; false; }
+    done
+    assert_equal "$EXIT_STATUS" 0
+    assert_server_output "$CONNECT" "$CONNECT" "$CONNECT" "$(apagando SIGTERM 3)" \
+        "$CUT 3" "$LEFT" "$LEFT" "$LEFT" "Servidor detenido. Clientes atendidos: 3"
+    assert_no_errors
+}
+
+@test "01-fork-per-client: SIGTERM: stops accepting; who leaves within 2 s is not cut, the rest are" {
+    only "$FORK"
+    start_server "$FORK" "$PORT_UNDER_TEST"
+    for name in uno dos; do client_open "$name" "$PORT_UNDER_TEST"; done
+    wait_until 3 _children_are 2
+    client_send dos 'Hol'                      # in the middle of a line
+    wait_until 3 server_has_read "$PORT_UNDER_TEST" 3
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando SIGTERM 2)"
+    if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGTERM" >&2; false; fi
+    client_kill uno                            # leaves within the grace period: its child ends
+    wait_exit "$SERVER_PID" 4
+    assert_equal "$EXIT_STATUS" 0
+    assert_server_output "$CONNECT" "$CONNECT" "$(apagando SIGTERM 2)" "$LEFT" \
+        "$CUT 1" "$LEFT" "Servidor detenido. Clientes atendidos: 2"
+    assert_no_errors
+}
+
+@test "01-fork-per-client: SIGINT with no client ends at once; a second signal does not wait" {
+    only "$FORK"
+    start_server "$FORK" "$PORT_UNDER_TEST"
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 1
+    assert_equal "$EXIT_STATUS" 0
+    assert_server_output "$(apagando SIGINT 0)" "Servidor detenido. Clientes atendidos: 0"
+    start_server "$FORK" "$PORT_UNDER_TEST"
+    client_open stays "$PORT_UNDER_TEST"
+    wait_until 3 _children_are 1
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando SIGTERM 1)"
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 1
+    assert_server_output "$CONNECT" "$(apagando SIGTERM 1)" "Segunda señal: se cierra ya" "$LEFT" \
+        "Servidor detenido. Clientes atendidos: 1"
+    assert_no_errors
+}
+
 # --- 02-thread-per-client ----------------------------------------------------------------------
 
 threads_of() { local n; proc_field n "$1" Threads && echo "$n"; }
 _threads_are() { [ "$(threads_of "$SERVER_PID")" -eq "$1" ]; }
-# threads_at_rest: the server's threads with no client: main (in accept) and the one waiting
-# for signals (in sigwait); ThreadSanitizer's runtime adds one of its own.
+# threads_at_rest: the server's threads with no client: main alone (in poll);
+# ThreadSanitizer's runtime adds one of its own.
 threads_at_rest() {
     BASE=$(threads_of "$SERVER_PID")
-    assert_equal "$BASE" "$([ -n "${TSAN_OPTIONS:-}" ] && echo 3 || echo 2)"
+    assert_equal "$BASE" "$([ -n "${TSAN_OPTIONS:-}" ] && echo 2 || echo 1)"
 }
 
-@test "02-thread-per-client: a thread per client, back to 2 when they leave; totals on SIGTERM" {
+@test "02-thread-per-client: a thread per client, back to 1 when they leave; totals on SIGTERM" {
     only "$THREAD"
     start_server "$THREAD" "$PORT_UNDER_TEST"
     threads_at_rest
@@ -127,7 +233,7 @@ threads_at_rest() {
     kill -TERM "$SERVER_PID"
     wait_exit "$SERVER_PID"
     assert_equal "$EXIT_STATUS" 0
-    assert_equal "$(last_server_line)" "Servidor detenido (SIGTERM). Clientes atendidos: 3, líneas devueltas: 3"
+    assert_equal "$(last_server_line)" "Servidor detenido. Clientes atendidos: 3, líneas devueltas: 3"
     assert_no_errors
 }
 
@@ -140,7 +246,47 @@ threads_at_rest() {
     wait_until 3 _threads_are "$BASE"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID"
-    assert_equal "$(last_server_line)" "Servidor detenido (SIGINT). Clientes atendidos: 200, líneas devueltas: 4000"
+    assert_equal "$(last_server_line)" "Servidor detenido. Clientes atendidos: 200, líneas devueltas: 4000"
+}
+
+@test "02-thread-per-client: 1024 threads at most; the next client is told the server is full" {
+    only "$THREAD"
+    start_server "$THREAD" "$PORT_UNDER_TEST" -q
+    _limit_refuses
+}
+
+@test "02-thread-per-client: SIGTERM mid-line: its line may still come within 2 s, then it is cut" {
+    only "$THREAD"
+    local start elapsed_ms
+    start_server "$THREAD" "$PORT_UNDER_TEST"
+    client_open uno "$PORT_UNDER_TEST"
+    client_open dos "$PORT_UNDER_TEST"
+    wait_until 3 _connects_are 2
+    client_send uno 'Hol'
+    client_send dos 'Hol'
+    wait_until 3 _read_from_both
+    start=$(date +%s%N)
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando SIGTERM 2)"
+    if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGTERM" >&2; false; fi
+    # uno finishes its line within the grace period: its thread echoes it, then uno leaves
+    client_send uno 'a\r\n'
+    wait_client_output uno 'Hola\r\n'
+    client_kill uno
+    # dos never does: at the deadline its thread is woken and ends, and the server with it
+    wait_exit "$SERVER_PID" 4
+    assert_equal "$EXIT_STATUS" 0
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ] || { echo "it took $elapsed_ms ms" >&2; false; }
+    assert_server_output "$CONNECT" "$CONNECT" "$(apagando SIGTERM 2)" "Toda la data leida: b'Hola\\r\\n'" \
+        "$LEFT" "$CUT 1" "$LEFT" "Servidor detenido. Clientes atendidos: 2, líneas devueltas: 1"
+    assert_client_received dos ''
+    assert_no_errors
+}
+# _read_from_both: the server has read the 3 bytes of each of its two clients.
+_read_from_both() {
+    [ "$(ss -Htin state established "( sport = :$PORT_UNDER_TEST )" 2>/dev/null | grep -c 'bytes_received:3 ')" -eq 2 ] &&
+        [ "$(recv_queue "$PORT_UNDER_TEST")" -eq 0 ]
 }
 
 # --- 03-io-uring-lines -------------------------------------------------------------------------
