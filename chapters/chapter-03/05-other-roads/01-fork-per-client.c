@@ -48,6 +48,7 @@
 #include "blocking.h"
 #include "connection.h"
 #include "net.h"
+#include "self_pipe.h"
 #include "util.h"
 
 #include <errno.h>
@@ -74,48 +75,19 @@ struct client {
 static struct client connections[MAX_CLIENTS];
 static size_t connection_count;
 static unsigned long clients_served;
-static int signal_pipe[2]; /* [1]: the handler writes a byte; [0]: the loop reads it */
+static const int caught_signals[] = {SIGINT, SIGTERM, SIGCHLD, 0};
+static int signal_pipe;    /* the self-pipe's read end: a byte per signal (common/self_pipe.h) */
 static bool stopping;      /* a signal came: we accept no more */
 static long long deadline; /* stopping: when the children still serving are stopped (0: done) */
 
-/* The signal handler: one write() (async-signal-safe), nothing else. */
-static void on_signal_handler(int signal_number)
-{
-    int saved_errno = errno; /* the interrupted code may be about to read errno */
-    unsigned char byte = (unsigned char)signal_number;
-    ssize_t ignored = write(signal_pipe[1], &byte, 1); /* pipe full: a byte already waits */
-    (void)ignored;
-    errno = saved_errno;
-}
-
-static void catch_signals(void)
-{
-    if (pipe(signal_pipe) == -1)
-        die("pipe");
-    set_nonblocking(signal_pipe[0]); /* the loop reads until EAGAIN */
-    set_nonblocking(signal_pipe[1]); /* the handler must never block on a full pipe */
-
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal_handler;
-    sigemptyset(&action.sa_mask);
-    /* SA_RESTART: a write() to stdout that a signal interrupts is resumed, so no line is
-     * lost; SA_NOCLDSTOP: no SIGCHLD when a child is only stopped (Ctrl-Z), just when it ends. */
-    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    if (sigaction(SIGINT, &action, NULL) == -1 || sigaction(SIGTERM, &action, NULL) == -1 ||
-        sigaction(SIGCHLD, &action, NULL) == -1)
-        die("sigaction");
-}
-
-/* Block (or unblock) the three signals: fork() runs with them blocked, so that none reaches
- * the child before it has put its own dispositions in place. */
+/* Block (or unblock) the signals we catch: fork() runs with them blocked, so that none
+ * reaches the child before it has put its own dispositions in place. */
 static void hold_signals(int how)
 {
     sigset_t signals;
     sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGCHLD);
+    for (size_t i = 0; caught_signals[i] != 0; i++)
+        sigaddset(&signals, caught_signals[i]);
     sigprocmask(how, &signals, NULL);
 }
 
@@ -146,13 +118,10 @@ static void reap_children(void)
 static _Noreturn void run_child(int server_socket, int fd, const char *who)
 {
     close(server_socket); /* the child serves its client and accepts nobody */
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
-    /* Stopping is the parent's job. Ctrl-C reaches every process of the terminal, so the
-     * child ignores SIGINT; the parent ends it with SIGTERM, whose default ends a process. */
+    self_pipe_close();    /* the parent's; and SIGTERM's default back: it ends the process */
+    /* Stopping is the parent's job: Ctrl-C reaches every process of the terminal, so the
+     * child ignores SIGINT, and the parent ends it with SIGTERM when its time is up. */
     signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
     hold_signals(SIG_UNBLOCK);
 
     struct blocking_client c = {.fd = fd};
@@ -226,7 +195,7 @@ static void begin_shutdown(int signal_number, int server_socket)
 static void on_signals(int server_socket)
 {
     unsigned char received[16];
-    ssize_t n = read(signal_pipe[0], received, sizeof received);
+    ssize_t n = read(signal_pipe, received, sizeof received);
     /* One byte per signal: two quick Ctrl-C may arrive in one read. */
     for (ssize_t i = 0; i < n; i++) {
         if (received[i] == SIGCHLD) {
@@ -246,12 +215,12 @@ int main(int argc, char **argv)
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() only when poll() says a client waits: if it
                                      * has left meanwhile, EAGAIN instead of waiting */
-    catch_signals();
+    signal_pipe = self_pipe_catch(caught_signals);
 
     while (!stopping || connection_count > 0) {
         /* Wait for a new client or a signal (while stopping: for the children, and the
          * deadline). The listening socket is left out once it is closed (fd -1). */
-        struct pollfd watched[2] = {{.fd = signal_pipe[0], .events = POLLIN},
+        struct pollfd watched[2] = {{.fd = signal_pipe, .events = POLLIN},
                                     {.fd = stopping ? -1 : server_socket, .events = POLLIN}};
         long long left = deadline > 0 ? deadline - monotonic_ms() : -1;
         if (poll(watched, 2, deadline > 0 ? (left > 0 ? (int)left : 0) : -1) == -1) {
@@ -269,7 +238,5 @@ int main(int argc, char **argv)
         }
     }
     printf("Servidor detenido. Clientes atendidos: %lu\n", clients_served);
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
     return 0;
 }

@@ -14,7 +14,8 @@
  *     in C11, and lost counts in practice). A mutex makes the three steps one; it guards the
  *     list of clients too, which main and every thread change. `make check` runs this stage's
  *     tests under ThreadSanitizer, which reports any unprotected access; remove a lock/unlock
- *     pair and watch it fail;
+ *     pair and watch it fail. (The terminal is shared too: common/blocking.c prints each line
+ *     under flockfile(), so that no other thread's line lands in the middle of it);
  *   - DETACHED threads: nobody will pthread_join() them, so the system frees each one as soon
  *     as it ends (an undetached thread that ends stays a "zombie" thread, like a process); a
  *     thread that ends writes a byte into the self-pipe, its SIGCHLD, so that main notices;
@@ -22,6 +23,9 @@
  *     `ulimit -s` (8 MiB here). Only the pages a thread touches cost memory, but the address
  *     space is reserved whole. A client thread needs a few KB (a 4 KB sink, printf), so
  *     64 KiB is plenty: MAX_CLIENTS threads reserve 64 MB;
+ *   - signals go to whichever thread does not block them: the handler only writes a byte
+ *     into the self-pipe, so whichever thread runs it, main's poll() wakes up (and
+ *     SA_RESTART resumes the recv() the handler interrupted);
  *   - stopping: main can reach every client's socket, which a parent process cannot (its
  *     children have their own copies). So at the deadline it does not kill anybody: it shuts
  *     down each socket still open (shutdown(SHUT_RDWR)), which wakes the thread blocked in its
@@ -39,6 +43,7 @@
 #include "blocking.h"
 #include "connection.h"
 #include "net.h"
+#include "self_pipe.h"
 #include "util.h"
 
 #include <errno.h>
@@ -68,36 +73,18 @@ static size_t connection_count;
 static unsigned long lines_echoed;
 
 static unsigned long clients_served; /* main's alone */
-static int signal_pipe[2]; /* [1]: the handler writes a byte; [0]: the loop reads it */
+static const int caught_signals[] = {SIGINT, SIGTERM, 0};
+static int signal_pipe;    /* the self-pipe's read end: a byte per signal (common/self_pipe.h) */
 static bool stopping;      /* a signal came: we accept no more */
 static long long deadline; /* stopping: when the threads still serving are stopped (0: done) */
 
-/* The signal handler: one write() (async-signal-safe), nothing else. */
-static void on_signal_handler(int signal_number)
+/* How many clients are still served. */
+static size_t clients_left(void)
 {
-    int saved_errno = errno; /* the interrupted code may be about to read errno */
-    unsigned char byte = (unsigned char)signal_number;
-    ssize_t ignored = write(signal_pipe[1], &byte, 1); /* pipe full: a byte already waits */
-    (void)ignored;
-    errno = saved_errno;
-}
-
-static void catch_signals(void)
-{
-    if (pipe(signal_pipe) == -1)
-        die("pipe");
-    set_nonblocking(signal_pipe[0]); /* the loop reads until EAGAIN */
-    set_nonblocking(signal_pipe[1]); /* the handler must never block on a full pipe */
-
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_signal_handler;
-    sigemptyset(&action.sa_mask);
-    /* SA_RESTART: a write() to stdout, or a thread's recv(), that a signal interrupts is
-     * resumed. (Whichever thread runs the handler, the byte wakes main's poll().) */
-    action.sa_flags = SA_RESTART;
-    if (sigaction(SIGINT, &action, NULL) == -1 || sigaction(SIGTERM, &action, NULL) == -1)
-        die("sigaction");
+    pthread_mutex_lock(&lock);
+    size_t n = connection_count;
+    pthread_mutex_unlock(&lock);
+    return n;
 }
 
 /* Take c off the list of clients (lock held). */
@@ -124,9 +111,7 @@ static void *client_thread(void *arg)
     forget(c);
     close(c->fd);
     free(c);
-    unsigned char byte = CLIENT_ENDED; /* (before unlocking: main may end once we have) */
-    ssize_t ignored = write(signal_pipe[1], &byte, 1); /* pipe full: a byte already waits */
-    (void)ignored;
+    self_pipe_write(CLIENT_ENDED); /* (before unlocking: main may end once we have) */
     pthread_mutex_unlock(&lock);
     return NULL;
 }
@@ -146,10 +131,7 @@ static void accept_client(int server_socket, const pthread_attr_t *attributes)
     }
     char who[ADDRESS_TEXT_MAX];
     format_address(&address, who);
-    pthread_mutex_lock(&lock);
-    bool full = connection_count == MAX_CLIENTS;
-    pthread_mutex_unlock(&lock);
-    if (full) {
+    if (clients_left() == MAX_CLIENTS) { /* only main adds clients: it cannot grow meanwhile */
         refuse_client(fd, who, "demasiados clientes (1024)");
         return;
     }
@@ -189,15 +171,6 @@ static void close_everyone(void)
     deadline = 0;
 }
 
-/* How many clients are still served. */
-static size_t clients_left(void)
-{
-    pthread_mutex_lock(&lock);
-    size_t n = connection_count;
-    pthread_mutex_unlock(&lock);
-    return n;
-}
-
 /* The first signal: stop accepting, and give the threads until the deadline. */
 static void begin_shutdown(int signal_number, int server_socket)
 {
@@ -214,7 +187,7 @@ static void begin_shutdown(int signal_number, int server_socket)
 static void on_signals(int server_socket)
 {
     unsigned char received[16];
-    ssize_t n = read(signal_pipe[0], received, sizeof received);
+    ssize_t n = read(signal_pipe, received, sizeof received);
     /* One byte per signal: two quick Ctrl-C may arrive in one read. */
     for (ssize_t i = 0; i < n; i++) {
         if (received[i] == CLIENT_ENDED) {
@@ -235,7 +208,7 @@ int main(int argc, char **argv)
     int server_socket = listen_tcp(port);
     set_nonblocking(server_socket); /* accept() only when poll() says a client waits: if it
                                      * has left meanwhile, EAGAIN instead of waiting */
-    catch_signals();
+    signal_pipe = self_pipe_catch(caught_signals);
 
     /* Every client thread: detached, on a small stack (see the header). */
     pthread_attr_t attributes;
@@ -247,7 +220,7 @@ int main(int argc, char **argv)
     while (!stopping || clients_left() > 0) {
         /* Wait for a new client or a signal (while stopping: for the threads, and the
          * deadline). The listening socket is left out once it is closed (fd -1). */
-        struct pollfd watched[2] = {{.fd = signal_pipe[0], .events = POLLIN},
+        struct pollfd watched[2] = {{.fd = signal_pipe, .events = POLLIN},
                                     {.fd = stopping ? -1 : server_socket, .events = POLLIN}};
         long long left = deadline > 0 ? deadline - monotonic_ms() : -1;
         if (poll(watched, 2, deadline > 0 ? (left > 0 ? (int)left : 0) : -1) == -1) {
@@ -269,7 +242,5 @@ int main(int argc, char **argv)
            lines_echoed);
     pthread_mutex_unlock(&lock);
     pthread_attr_destroy(&attributes);
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
     return 0;
 }
