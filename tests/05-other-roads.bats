@@ -300,3 +300,97 @@ _read_from_both() {
     assert_equal "${summary% seconds=*}" "clients=1000 served=1000 refused=0 cut=0 failed=0 lines=2000/2000"
     assert_no_errors
 }
+
+# apagando_queued SIGNAL CONNECTED PENDING: what io_uring prints when the signal arrives: the
+# line of 04-02, whose shutdown it copies, pending replies included.
+apagando_queued() {
+    echo "Apagando ($1): ya no se aceptan clientes. Conectados: $2, con respuestas pendientes: $3; plazo: 2 s (otra señal: cerrar ya)"
+}
+uring_only() {
+    [ -n "${OTHER_ROADS_STAGES:-}" ] && only "$URING"
+    [ -x "$(stage_bin "$URING")" ] || skip "$URING_MISSING"
+}
+
+@test "03-io-uring-lines: SIGINT: stops accepting, FIN, lets its clients leave, totals, exit 0" {
+    uring_only
+    start_server "$URING" "$PORT_UNDER_TEST"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/first.out"
+    assert_client_received first 'Hola\r\n'
+    client_open idle "$PORT_UNDER_TEST"
+    wait_until 2 _connects_are 2
+    kill -INT "$SERVER_PID"
+    wait_server_line "$(apagando_queued SIGINT 1 0)"
+    if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGINT" >&2; false; fi
+    client_close idle                       # Ctrl-D in that nc: it has already seen our FIN
+    wait_exit "$SERVER_PID" 2
+    assert_equal "$EXIT_STATUS" 0
+    assert_server_output "$CONNECT" "Toda la data leida: b'Hola\\r\\n'" "$LEFT" "$CONNECT" \
+        "$(apagando_queued SIGINT 1 0)" "$LEFT" "Servidor detenido. Clientes atendidos: 2, líneas devueltas: 1"
+    assert_no_errors
+    assert_client_received idle ''
+    # the port can be used again at once
+    start_server "$URING" "$PORT_UNDER_TEST"
+}
+
+@test "03-io-uring-lines: SIGTERM with replies still queued: all delivered, exit 0" {
+    uring_only
+    local client summary echoed
+    start_server "$URING" "$PORT_UNDER_TEST" -q
+    # 20,000 long lines (10 MB) from a client that reads nothing until told (SIGUSR1; by
+    # itself after 9 s): its echoes pile up until the server has replies it cannot send.
+    "$TOOLS_DIR/many-clients" -n 1 -l 20000 -m 1000 -p 65536 -w 9000 -R 4096 -c "$PORT_UNDER_TEST" \
+        >"$LIB_TMP/client.out" 2>&1 3>&- &
+    client=$!
+    LIB_PIDS+=("$client")
+    wait_until 5 _replies_pile_up "$PORT_UNDER_TEST"
+    wait_until 5 _queue_full "$PORT_UNDER_TEST"
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando_queued SIGTERM 1 1)"
+    kill -USR1 "$client" # now it reads: the server has 2 s to deliver what it had queued
+    wait_exit "$SERVER_PID" 3
+    assert_equal "$EXIT_STATUS" 0
+    wait "$client"
+    # the client got every line the server echoed, intact, then the server's FIN
+    summary=$(cat "$LIB_TMP/client.out")
+    [[ $summary =~ ^clients=1\ served=0\ refused=0\ cut=1\ failed=0\ lines=([0-9]+)/20000\  ]]
+    echoed=${BASH_REMATCH[1]}
+    [ "$echoed" -gt 1000 ]
+    assert_server_output "$CONNECT" "$(apagando_queued SIGTERM 1 1)" "$LEFT" \
+        "Servidor detenido. Clientes atendidos: 1, líneas devueltas: $echoed"
+    assert_no_errors
+}
+# _queue_full PORT: the server has stopped reading its one client: bytes wait unread in its
+# socket (Recv-Q) three looks in a row, so its own queue of replies is full (back-pressure).
+_queue_full() {
+    if [ "$(recv_queue "$1")" -gt 0 ]; then FULL_LOOKS=$((${FULL_LOOKS:-0} + 1)); else FULL_LOOKS=0; fi
+    [ "$FULL_LOOKS" -ge 3 ]
+}
+
+@test "03-io-uring-lines: a client that stays: closed after 2 s; a second signal: at once" {
+    uring_only
+    local start elapsed_ms
+    start_server "$URING" "$PORT_UNDER_TEST"
+    client_open stays "$PORT_UNDER_TEST"
+    wait_server_line "$CONNECT"
+    start=$(date +%s%N)
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando_queued SIGTERM 1 0)"
+    wait_exit "$SERVER_PID" 4
+    assert_equal "$EXIT_STATUS" 0
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ] || { echo "it took $elapsed_ms ms" >&2; false; }
+    assert_server_output "$CONNECT" "$(apagando_queued SIGTERM 1 0)" "$CUT 1" "$LEFT" \
+        "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
+
+    start_server "$URING" "$PORT_UNDER_TEST"
+    client_open impatient "$PORT_UNDER_TEST"
+    wait_server_line "$CONNECT"
+    kill -TERM "$SERVER_PID"
+    wait_server_line "$(apagando_queued SIGTERM 1 0)"
+    kill -INT "$SERVER_PID"
+    wait_exit "$SERVER_PID" 1
+    assert_equal "$EXIT_STATUS" 0
+    assert_server_output "$CONNECT" "$(apagando_queued SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
+        "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
+    assert_no_errors
+}
