@@ -159,7 +159,8 @@ static void accept_client(int server_socket)
     if (pid == 0)
         run_child(server_socket, fd, who);
     hold_signals(SIG_UNBLOCK); /* what came meanwhile is handled now */
-    if (pid == -1) { /* EAGAIN: the process limit (ulimit -u, pid_max); ENOMEM */
+    if (pid == -1) {
+        /* EAGAIN: the process limit (ulimit -u, pid_max); ENOMEM */
         warn_call("fork", errno);
         refuse_client(fd, who, "no se pudo crear un proceso (fork)");
         return;

@@ -129,8 +129,8 @@ static void accept_clients(void)
 /* One request that completes when a signal has written its byte into the self-pipe. */
 static void wait_for_signal(void)
 {
-    io_uring_prep_read(new_request(&signal_request), signal_pipe, signal_bytes,
-                       sizeof signal_bytes, 0);
+    io_uring_prep_read(new_request(&signal_request), signal_pipe, signal_bytes, sizeof signal_bytes,
+                       0);
 }
 
 /* --- one connection ------------------------------------------------------------------- */
@@ -215,8 +215,8 @@ static void on_sent(struct client *c, int result)
     c->sending = false;
     if (result != -ECANCELED)
         connection_sent(c->conn, result); /* a partial send keeps the rest, in order */
-    start_send(c); /* the rest, or FIN */
-    start_recv(c); /* the queue may have room again */
+    start_send(c);                        /* the rest, or FIN */
+    start_recv(c);                        /* the queue may have room again */
     finish_if_done(c);
 }
 
