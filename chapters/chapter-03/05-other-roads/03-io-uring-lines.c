@@ -336,6 +336,10 @@ static void begin_shutdown(int signal_number)
 /* The read of the self-pipe completed: `result` bytes, one per signal. */
 static void on_signal(int result)
 {
+    if (result < 0) { /* (a pipe we hold both ends of: a bug, and asking again would spin) */
+        errno = -result;
+        die("read (the self-pipe)");
+    }
     for (int i = 0; i < result; i++) {
         if (!stopping) {
             begin_shutdown(signal_bytes[i]);
