@@ -284,7 +284,7 @@ threads_with() { echo $((1 + $1 + $([ -n "${TSAN_OPTIONS:-}" ] && echo 1 || echo
 }
 # _read_from_both: the server has read the 3 bytes of each of its two clients.
 _read_from_both() {
-    [ "$(ss -Htin state established "( sport = :$PORT_UNDER_TEST )" 2>/dev/null | grep -c 'bytes_received:3 ')" -eq 2 ] &&
+    [ "$(ss -Htin state established "( sport = :$PORT_UNDER_TEST )" 2>/dev/null | grep -cE 'bytes_received:3( |$)')" -eq 2 ] &&
         [ "$(recv_queue "$PORT_UNDER_TEST")" -eq 0 ]
 }
 
