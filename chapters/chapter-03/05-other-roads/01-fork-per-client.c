@@ -214,8 +214,9 @@ int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
     int server_socket = listen_tcp(port);
-    set_nonblocking(server_socket); /* accept() only when poll() says a client waits: if it
-                                     * has left meanwhile, EAGAIN instead of waiting */
+    /* accept() only when poll() says a client waits: if it has left meanwhile, EAGAIN instead
+     * of waiting. (On Linux the sockets accept() returns stay blocking all the same.) */
+    set_nonblocking(server_socket);
     signal_pipe = self_pipe_catch(caught_signals);
 
     while (!stopping || connection_count > 0) {

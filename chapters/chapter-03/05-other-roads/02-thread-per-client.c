@@ -206,8 +206,9 @@ int main(int argc, char **argv)
     int port = server_init(argc, argv);
     raise_fd_limit(); /* every client's socket is in this one process: 1024 would stop us */
     int server_socket = listen_tcp(port);
-    set_nonblocking(server_socket); /* accept() only when poll() says a client waits: if it
-                                     * has left meanwhile, EAGAIN instead of waiting */
+    /* accept() only when poll() says a client waits: if it has left meanwhile, EAGAIN instead
+     * of waiting. (On Linux the sockets accept() returns stay blocking all the same.) */
+    set_nonblocking(server_socket);
     signal_pipe = self_pipe_catch(caught_signals);
 
     /* Every client thread: detached, on a small stack (see the header). */
