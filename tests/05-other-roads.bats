@@ -47,11 +47,12 @@ _limit_refuses() {
     wait_until 30 grep -qx connected=1023 "$LIB_TMP/hold.out"
     client_open talker "$PORT_UNDER_TEST"
     wait_until 30 _connects_are 1024 || { echo "connects: $(count_lines "$SERVER_OUT" "$CONNECT")" >&2; false; }
-    send_line "$PORT_UNDER_TEST" 'Hola\r\n' >"$LIB_TMP/extra.out"
+    # (time-outs to give up, not to take: 1024 sanitized children on a crowded machine)
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' 20 >"$LIB_TMP/extra.out"
     assert_client_received extra "$FULL_REPLY"
-    wait_server_line "$REFUSED_FULL"
+    wait_server_line "$REFUSED_FULL" 20
     client_send talker 'Sigo\r\n'
-    wait_client_output talker 'Sigo\r\n'
+    wait_client_output talker 'Sigo\r\n' 20
     assert_equal "$(count_lines "$SERVER_OUT" "$REFUSED_FULL")" 1
     assert_equal "$(count_lines "$SERVER_OUT" "$CONNECT")" 1024
     kill "$crowd"
@@ -273,10 +274,11 @@ threads_with() { echo $((1 + $1 + $([ -n "${TSAN_OPTIONS:-}" ] && echo 1 || echo
     wait_client_output uno 'Hola\r\n'
     client_kill uno
     # dos never does: at the deadline its thread is woken and ends, and the server with it
-    wait_exit "$SERVER_PID" 4
+    # (not before the 2 s; the upper bound only says it does not hang)
+    wait_exit "$SERVER_PID" 6
     assert_equal "$EXIT_STATUS" 0
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
-    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ] || { echo "it took $elapsed_ms ms" >&2; false; }
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 6000 ] || { echo "it took $elapsed_ms ms" >&2; false; }
     assert_server_output "$CONNECT" "$CONNECT" "$(apagando SIGTERM 2)" "Toda la data leida: b'Hola\\r\\n'" \
         "$LEFT" "$CUT 1" "$LEFT" "Servidor detenido. Clientes atendidos: 2, líneas devueltas: 1"
     assert_client_received dos ''
