@@ -48,7 +48,8 @@
  *         build/tools/many-clients -n 5000 8000                    (5,000 clients at once)
  *         strace -f -e trace=io_uring_enter,recvfrom,sendto -p PID (no recvfrom, no sendto:
  *                                                                  one io_uring_enter)
- * Watch:  the same output as 03-selectors/04-epoll-lines.
+ * Watch:  the same output as 03-selectors/04-epoll-lines; on Ctrl-C, 04-02's lines ("Apagando
+ *         (SIGINT)...", then the totals).
  */
 #include "connection.h"
 #include "net.h"
