@@ -207,7 +207,7 @@ check:
 # a build of its own (with the tools and the stage its tests look for) and its tests alone.
 TSAN_BUILD   ?= $(BUILD)/tsan/$(notdir $(firstword $(CC)))
 TSAN_STAGE   := chapter-03/05-other-roads/02-thread-per-client
-TSAN_NEEDS   := $(TSAN_STAGE) chapter-03/01-blocking/01-accept tools/misbehave tools/many-clients
+TSAN_NEEDS   := $(TSAN_STAGE) chapter-03/01-blocking/01-accept tools/misbehave tools/many-clients tools/loadgen
 
 ## check-tsan: the thread-per-client stage built with ThreadSanitizer, its tests run on it (in make check)
 check-tsan:

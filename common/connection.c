@@ -42,15 +42,24 @@ struct connection *connection_accept(int listener, enum accept_result *result)
     if (fd == -1)
         return NULL;
 
-    struct connection *c = malloc(sizeof *c);
+    struct connection *c = connection_new(fd, &address);
     if (c == NULL) {
-        warn_call("malloc", ENOMEM);
         close(fd);
         *result = ACCEPT_SHORTAGE; /* out of memory: pause accepting, as for EMFILE */
         return NULL;
     }
+    return c;
+}
+
+struct connection *connection_new(int fd, const struct sockaddr_in *address)
+{
+    struct connection *c = malloc(sizeof *c);
+    if (c == NULL) {
+        warn_call("malloc", ENOMEM);
+        return NULL;
+    }
     c->fd = fd;
-    format_address(&address, c->who);
+    format_address(address, c->who);
     c->state = CONNECTION_OPEN;
     c->said_why = false;
     c->sent_fin = false;
@@ -110,10 +119,10 @@ static void start_closing(struct connection *c)
 {
     c->state = CONNECTION_CLOSING;
     c->closing_since = monotonic_ms();
-    connection_write(c); /* sends what is queued, and FIN once that is out */
 }
 
-/* Drop c, whose "descartado" line the caller has printed: it gets `reply`, then FIN. */
+/* Drop c, whose "descartado" line the caller has printed: it gets `reply`, then FIN (sent by
+ * the caller's next connection_write(), or by the stage's sends). */
 static void reject(struct connection *c, const char *reply)
 {
     c->said_why = true;
@@ -194,21 +203,36 @@ void connection_read(struct connection *c, line_handler handle)
     size_t room;
     char *space = line_framer_space(&c->in, &room);
     ssize_t n = recv(c->fd, space, room, 0);
-    if (n == -1) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return; /* a false alarm: nothing to read after all */
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return; /* a false alarm: nothing to read after all */
+    connection_received(c, n == -1 ? -errno : (long)n, handle);
+    /* Send the echoes now (or the error line, then FIN): the socket almost always has room,
+     * so there is no need to wait for the loop to say it is writable. What does not fit stays
+     * queued. */
+    connection_write(c);
+}
 
-        gone(c, "recv", errno); /* ECONNRESET: the client is gone, with its queue */
+void connection_received(struct connection *c, long result, line_handler handle)
+{
+    if (c->state == CONNECTION_CLOSED)
+        return;
+    if (result < 0) {
+        gone(c, "recv", (int)-result); /* ECONNRESET: the client is gone, with its queue */
         return;
     }
-    if (n == 0) {
+    if (result == 0) {
         /* FIN: the client has sent all it will send. An unfinished line is not a line: it is
          * dropped. What is queued still goes out (nc -N waits for it), then we close. */
         c->state = CONNECTION_FINISHING;
-        connection_write(c);
         return;
     }
-    line_framer_commit(&c->in, (size_t)n);
+    if (c->state == CONNECTION_CLOSING) {
+        /* thrown away; a client that goes on sending, however slowly, gets its linger only */
+        if (monotonic_ms() - c->closing_since >= CLOSING_LINGER_MS)
+            c->state = CONNECTION_CLOSED;
+        return;
+    }
+    line_framer_commit(&c->in, (size_t)result);
 
     const char *line;
     size_t len;
@@ -226,11 +250,7 @@ void connection_read(struct connection *c, line_handler handle)
         printf("Cliente %s descartado: línea de más de %d bytes sin \\r\\n\n", c->who,
                LINE_MAX_BYTES);
         reject(c, TOO_LONG_REPLY);
-        return;
     }
-    /* Send the echoes now: the socket almost always has room, so there is no need to wait
-     * for the loop to say it is writable. What does not fit stays queued. */
-    connection_write(c);
 }
 
 void connection_write(struct connection *c)
@@ -241,6 +261,22 @@ void connection_write(struct connection *c)
         gone(c, "send", errno); /* EPIPE, ECONNRESET: it went away without reading everything */
         return;
     }
+    connection_fin_if_flushed(c);
+}
+
+void connection_sent(struct connection *c, long result)
+{
+    if (c->state == CONNECTION_CLOSED)
+        return;
+    if (result < 0) {
+        gone(c, "send", (int)-result); /* EPIPE, ECONNRESET: it left without reading everything */
+        return;
+    }
+    out_queue_consume(&c->out, (size_t)result); /* a partial send keeps the rest, in order */
+}
+
+void connection_fin_if_flushed(struct connection *c)
+{
     if (c->state == CONNECTION_CLOSING && !c->sent_fin && out_queue_pending(&c->out) == 0) {
         /* Our last bytes are out: FIN tells the client that nothing else will come. */
         if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN)
@@ -251,9 +287,17 @@ void connection_write(struct connection *c)
 
 void connection_finish(struct connection *c)
 {
+    if (c->state == CONNECTION_OPEN) {
+        start_closing(c);
+        connection_write(c); /* sends what is queued, and FIN once that is out */
+    }
+    /* FINISHING (the client is already done sending) and CLOSING go on as they are. */
+}
+
+void connection_stop_reading(struct connection *c)
+{
     if (c->state == CONNECTION_OPEN)
         start_closing(c);
-    /* FINISHING (the client is already done sending) and CLOSING go on as they are. */
 }
 
 void connection_close(struct connection *c)

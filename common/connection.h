@@ -75,6 +75,11 @@ int echo_line(struct connection *c, const char *line, size_t len);
  * ACCEPT_SHORTAGE; no memory for the connection counts as a shortage) when there is none. */
 struct connection *connection_accept(int listener, enum accept_result *result);
 
+/* A new connection for a socket accepted some other way (io_uring's multishot accept), from
+ * the peer's address; announced as connection_accept() does. NULL (reported) without memory:
+ * the caller closes fd. */
+struct connection *connection_new(int fd, const struct sockaddr_in *address);
+
 /* refuse_client() (net.h) for a client accepted with connection_accept(); frees it. */
 void connection_refuse(struct connection *c, const char *why);
 
@@ -93,6 +98,18 @@ void connection_write(struct connection *c);
 /* Graceful shutdown: no more lines from c; what is queued is still sent, then c is closed
  * cleanly (CONNECTION_CLOSING). Keep watching it until connection_done(). */
 void connection_finish(struct connection *c);
+
+/* For a stage whose kernel makes the calls and reports when they are DONE (io_uring),
+ * instead of saying when they would not wait. It posts
+ * the recv() (into line_framer_space(&c->in, ...) while OPEN, anywhere while CLOSING) and the
+ * send() (of out_queue_peek(&c->out, ...)) itself, then reports each result here: bytes, 0
+ * for FIN, or -errno. Neither calls recv() or send(). */
+void connection_received(struct connection *c, long result, line_handler handle);
+void connection_sent(struct connection *c, long result);
+/* CLOSING and nothing left to send: FIN (shutdown(SHUT_WR)), once. */
+void connection_fin_if_flushed(struct connection *c);
+/* connection_finish() without its sending: the stage posts the sends. */
+void connection_stop_reading(struct connection *c);
 
 /* True when the stage should connection_close() c. */
 bool connection_done(const struct connection *c);

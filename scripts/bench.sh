@@ -231,7 +231,7 @@ measure_clients() {
         fi
         if grep -q FD_SETSIZE "$SERVER_OUT" "$SERVER_ERR" 2>/dev/null; then
             limit="FD_SETSIZE"
-        elif grep -q "Demasiados clientes" "$SERVER_OUT" 2>/dev/null; then
+        elif grep -qi "demasiados clientes" "$SERVER_OUT" 2>/dev/null; then # 01-04: "Demasiados..."; section 5: "rechazado: demasiados..."
             limit="the stage's MAX_CLIENTS"
         elif grep -qE "EMFILE|ENFILE" "$SERVER_ERR" 2>/dev/null; then
             limit="fd limit (EMFILE)"

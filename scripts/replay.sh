@@ -569,20 +569,30 @@ replay_05_other_roads_01_fork_per_client() {
         surprise "a child is left after client 1 hung up: $(children_of "$SERVER_PID")"
         return
     fi
+    cmd "terminal 2" "nc localhost $port                 (client 1 again, says nothing)"
+    client_open idle "$port"
+    wait_until 3 _roads_children_are "$SERVER_PID" 1
+    child=$(children_of "$SERVER_PID")
+    cmd "terminal 1" "kill $SERVER_PID      (SIGTERM: 2 s for the children, then they are ended)"
+    kill -TERM "$SERVER_PID"
+    wait_exit "$SERVER_PID" 5
+    tail -n 4 "$SERVER_OUT" >"$LIB_TMP/end.out"
+    salida "Salida (servidor), al final" "$LIB_TMP/end.out"
+    if [ -d "/proc/$child" ]; then surprise "client 1's process $child outlived its server"; return; fi
     roads_stall_of 05-other-roads/01-fork-per-client || return
-    verdict "the stall of 01-04 is gone: client 1's process sleeps in its own recvfrom(), the parent in accept(); a new client got its echo in ${stall} ms. When client 1 hung up its process ended and SIGCHLD reaped it: no <defunct> left."
+    verdict "the stall of 01-04 is gone: client 1's process sleeps in its own recvfrom(), the parent in poll() (a new client, or a signal); a new client got its echo in ${stall} ms. When client 1 hung up its process ended and SIGCHLD reaped it: no <defunct> left; on SIGTERM the parent ended its last child before itself."
 }
 
 replay_05_other_roads_02_thread_per_client() {
     local port stall t lines=""
     port=$(free_port)
     title 05-other-roads/02-thread-per-client "Other roads · a thread per client (POSIX threads)"
-    say "The same with threads: detached, 64 KiB stacks, one shared counter of lines echoed behind a mutex. A thread waits for Ctrl-C with sigwait() and prints the totals."
+    say "The same with threads: detached, 64 KiB stacks, one shared counter of lines echoed behind a mutex. On Ctrl-C main stops accepting, gives the threads 2 s and prints the totals."
     cmd "terminal 1" "build/chapter-03/05-other-roads/02-thread-per-client $port"
     start_server 05-other-roads/02-thread-per-client "$port" || return
     roads_idle_and_hola 05-other-roads/02-thread-per-client "$port" || return
     cmd "terminal 4" "for t in /proc/$SERVER_PID/task/*; do cat \$t/syscall \$t/wchan; done"
-    wait_until 3 _roads_threads_are "$SERVER_PID" 3
+    wait_until 3 _roads_threads_are "$SERVER_PID" 2
     for t in "/proc/$SERVER_PID/task/"*; do
         lines+="thread ${t##*/}: $(roads_blocked_in "$t")"$'\n'
     done
@@ -591,16 +601,16 @@ replay_05_other_roads_02_thread_per_client() {
     grep -q 'recvfrom' "$LIB_TMP/threads.out" || { surprise "client 1's thread should be asleep in recvfrom()"; return; }
     cmd "terminal 2" "Ctrl-C      (client 1 hangs up: its thread ends)"
     client_kill idle
-    wait_until 3 _roads_threads_are "$SERVER_PID" 2
+    wait_until 3 _roads_threads_are "$SERVER_PID" 1
     cmd "terminal 1" "Ctrl-C"
     kill -INT "$SERVER_PID"
     wait_exit "$SERVER_PID" 5
     tail -n 2 "$SERVER_OUT" >"$LIB_TMP/end.out"
     salida "Salida (servidor), al final" "$LIB_TMP/end.out"
-    grep -q '^Servidor detenido (SIGINT). Clientes atendidos: 2, líneas devueltas: 1$' "$SERVER_OUT" ||
+    grep -q '^Servidor detenido. Clientes atendidos: 2, líneas devueltas: 1$' "$SERVER_OUT" ||
         { surprise "Ctrl-C should print the totals: 2 clients, 1 line"; return; }
     roads_stall_of 05-other-roads/02-thread-per-client || return
-    verdict "no stall: client 1's thread sleeps in recvfrom(), main() in accept(), one thread in sigwait(); a new client got its echo in ${stall} ms. The totals come from counters all threads shared (the mutex keeps every count)."
+    verdict "no stall: client 1's thread sleeps in recvfrom(), main() in poll() (a new client, or a signal); a new client got its echo in ${stall} ms. The totals come from counters all threads shared (the mutex keeps every count)."
 }
 
 replay_05_other_roads_03_io_uring_lines() {

@@ -68,7 +68,7 @@ no_stage_processes() {
 @test "replay: section 5 names the call each thread sleeps in (this machine's syscall table)" {
     run env PAUSE=0 bash scripts/replay.sh 05-other-roads/02-thread-per-client
     assert_success
-    assert_output --regexp 'thread [0-9]+: accept\(\) \(kernel: '
+    assert_output --regexp 'thread [0-9]+: poll\(\) \(kernel: '
     assert_output --regexp 'thread [0-9]+: recvfrom\(\) \(kernel: '
     assert_output --partial "no stall: client 1's thread sleeps in recvfrom()"
     refute_output --partial "unexpected"

@@ -31,28 +31,34 @@
  *   - ONE accept request for all clients: multishot accept keeps producing a completion per
  *     new connection until it is cancelled or fails (IORING_CQE_F_MORE says it goes on);
  *   - a connection is freed only when nothing is in flight for it: closing it first cancels
- *     its recv and send, and waits for their completions.
- *   - the sockets stay BLOCKING: io_uring waits for them inside the kernel, never with EAGAIN.
+ *     its recv and send, and waits for their completions;
+ *   - the sockets stay BLOCKING: io_uring waits for them inside the kernel, never with EAGAIN;
+ *   - signals: the self-pipe of 04-event-loop/02-graceful-shutdown, read by one more request
+ *     (a read of the pipe completes when a signal has written its byte), and the same
+ *     graceful shutdown: stop accepting, send what is queued, FIN, at most 2 s, the totals.
  *
- * The per-connection rules are section 3's (common/connection.h): the same states (OPEN,
- * FINISHING, CLOSING, CLOSED), lines of at most 1024 bytes, the same messages, the lingering
- * close after a line too long.
+ * Each connection is section 3's (common/connection.h): the same states (OPEN, FINISHING,
+ * CLOSING, CLOSED), the same line framer and output queue, lines of at most 1024 bytes, the
+ * same messages, the lingering close after a line too long. The stage only posts the recv()
+ * and send() and hands their results to connection_received() and connection_sent().
  *
  * Run:    build/chapter-03/05-other-roads/03-io-uring-lines [-q] [PORT]
  * Try:    printf 'Hola Mundo3\r\n\n' | nc -N localhost 8000     (echoed: the documents' case)
+ *         Ctrl-C in the server's terminal                          (as 04-02: "Apagando ...")
  *         build/tools/many-clients -n 5000 8000                    (5,000 clients at once)
  *         strace -f -e trace=io_uring_enter,recvfrom,sendto -p PID (no recvfrom, no sendto:
  *                                                                  one io_uring_enter)
- * Watch:  the same output as 03-selectors/04-epoll-lines.
+ * Watch:  the same output as 03-selectors/04-epoll-lines; on Ctrl-C, 04-02's lines ("Apagando
+ *         (SIGINT)...", then the totals).
  */
 #include "connection.h"
-#include "lines.h"
 #include "net.h"
-#include "pyrepr.h"
+#include "self_pipe.h"
 #include "util.h"
 
 #include <errno.h>
 #include <liburing.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,39 +67,42 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* What a dropped client reads before we close: the words of section 3 (common/connection.c). */
-#define QUEUE_DEPTH 256       /* requests written before the kernel must take them */
-#define COMPLETIONS_MAX 65536 /* results waiting to be read: two requests per client at most */
+#define QUEUE_DEPTH 256        /* requests written before the kernel must take them */
+#define COMPLETIONS_MAX 65536  /* results waiting to be read: two requests per client at most */
+#define SHUTDOWN_GRACE_MS 2000 /* how long pending replies get once we are asked to stop */
 
 /* What a completion is about. Each request carries a pointer to one of these (user_data). */
-enum request_kind { ACCEPT, BACK_OFF_OVER, RECV, SEND };
+enum request_kind { ACCEPT, BACK_OFF_OVER, SIGNAL, DEADLINE, RECV, SEND };
 struct request {
     enum request_kind kind;
     struct client *client; /* RECV, SEND */
 };
 
+/* A connection (common/connection.h), and what the kernel is doing for it. */
 struct client {
-    int fd;
-    char who[ADDRESS_TEXT_MAX]; /* ('127.0.0.1', 56188), for the messages */
-    enum connection_state state;
-    bool said_why;           /* a "descartado" line was printed: no "desconectado" after it */
-    bool sent_fin;           /* CLOSING: shutdown(SHUT_WR) done */
-    long long closing_since; /* CLOSING: when it started (monotonic_ms) */
+    struct connection *conn;
     bool receiving, sending; /* a recv / a send is in flight: the kernel owns its buffer */
     bool cancelled;          /* done: what was in flight has been asked to stop */
     struct request recv, send;
-    struct line_framer in; /* bytes received, not yet a complete line */
-    struct out_queue out;  /* bytes to send, not yet sent */
-    char in_bytes[LINE_MAX_BYTES];
-    char out_bytes[OUTPUT_MAX_BYTES];
 };
 
 static struct io_uring ring;
 static int server_socket;
 static struct request accept_request = {ACCEPT, NULL};
 static struct request back_off_request = {BACK_OFF_OVER, NULL};
+static struct request signal_request = {SIGNAL, NULL};
+static struct request deadline_request = {DEADLINE, NULL};
 static bool accepting;   /* the multishot accept is in place */
 static bool backing_off; /* out of descriptors: not accepting for ACCEPT_BACKOFF_MS */
+
+static struct client **clients; /* clients[fd]: the client on descriptor fd, or NULL */
+static int fd_limit;            /* raise_fd_limit(): no descriptor reaches it */
+static size_t client_count;     /* open connections: shutdown ends when none is left */
+static unsigned long clients_served, lines_echoed;
+static const int caught_signals[] = {SIGINT, SIGTERM, 0};
+static int signal_pipe;                /* the self-pipe's read end (common/self_pipe.h) */
+static unsigned char signal_bytes[16]; /* what a read of it brings: one byte per signal */
+static bool stopping;                  /* a signal came: we accept and read no more */
 
 /* A free entry of the submission queue for a new request about `what` (NULL: a request whose
  * completion we ignore). If the queue is full, hand it to the kernel first. */
@@ -118,6 +127,13 @@ static void accept_clients(void)
     accepting = true;
 }
 
+/* One request that completes when a signal has written its byte into the self-pipe. */
+static void wait_for_signal(void)
+{
+    io_uring_prep_read(new_request(&signal_request), signal_pipe, signal_bytes, sizeof signal_bytes,
+                       0);
+}
+
 /* --- one connection ------------------------------------------------------------------- */
 
 /* A recv may be posted if the connection still reads and the echoes of a whole read (up to
@@ -127,21 +143,21 @@ static bool can_receive(const struct client *c)
 {
     if (c->receiving)
         return false;
-    if (c->state == CONNECTION_CLOSING)
+    if (c->conn->state == CONNECTION_CLOSING)
         return true; /* to throw away what it sends and to see it close */
-    return c->state == CONNECTION_OPEN &&
-           c->out.capacity - c->out.end >= LINE_MAX_BYTES + ERROR_LINE_MAX;
+    return c->conn->state == CONNECTION_OPEN &&
+           c->conn->out.capacity - c->conn->out.end >= LINE_MAX_BYTES + ERROR_LINE_MAX;
 }
 
 static void start_recv(struct client *c)
 {
     if (!can_receive(c))
         return;
-    size_t room = sizeof c->in_bytes;
-    char *space = c->in_bytes; /* CLOSING: its lines are over, the framer's storage is a sink */
-    if (c->state == CONNECTION_OPEN)
-        space = line_framer_space(&c->in, &room); /* straight after the unfinished line */
-    io_uring_prep_recv(new_request(&c->recv), c->fd, space, room, 0);
+    size_t room = sizeof c->conn->in_bytes;
+    char *space = c->conn->in_bytes; /* CLOSING: its lines are over, the storage is a sink */
+    if (c->conn->state == CONNECTION_OPEN)
+        space = line_framer_space(&c->conn->in, &room); /* straight after the unfinished line */
+    io_uring_prep_recv(new_request(&c->recv), c->conn->fd, space, room, 0);
     c->receiving = true;
 }
 
@@ -149,30 +165,22 @@ static void start_recv(struct client *c)
  * out, FIN ("nothing more from us"). */
 static void start_send(struct client *c)
 {
-    if (c->sending || c->state == CONNECTION_CLOSED)
+    if (c->sending || c->conn->state == CONNECTION_CLOSED)
         return;
     size_t len;
-    const char *bytes = out_queue_peek(&c->out, &len);
+    const char *bytes = out_queue_peek(&c->conn->out, &len);
     if (len > 0) {
-        io_uring_prep_send(new_request(&c->send), c->fd, bytes, len, 0);
+        io_uring_prep_send(new_request(&c->send), c->conn->fd, bytes, len, 0);
         c->sending = true;
-    } else if (c->state == CONNECTION_CLOSING && !c->sent_fin) {
-        if (shutdown(c->fd, SHUT_WR) == -1 && errno != ENOTCONN)
-            warn_call("shutdown", errno);
-        c->sent_fin = true;
+    } else {
+        connection_fin_if_flushed(c->conn);
     }
-}
-
-static bool is_done(const struct client *c)
-{
-    return c->state == CONNECTION_CLOSED ||
-           (c->state == CONNECTION_FINISHING && out_queue_pending(&c->out) == 0);
 }
 
 /* If c is done, stop what is in flight for it, and once nothing is, close and free it. */
 static void finish_if_done(struct client *c)
 {
-    if (!is_done(c))
+    if (!connection_done(c->conn))
         return;
     if (c->receiving || c->sending) {
         if (!c->cancelled) { /* their completions (-ECANCELED) bring us back here */
@@ -184,66 +192,19 @@ static void finish_if_done(struct client *c)
         }
         return;
     }
-    if (!c->said_why)
-        printf("Cliente %s desconectado\n", c->who);
-    if (close(c->fd) == -1)
-        warn_call("close", errno);
+    clients[c->conn->fd] = NULL;
+    client_count--;
+    lines_echoed += c->conn->lines;
+    connection_close(c->conn);
     free(c);
-}
-
-/* recv() or send() on c failed with err: the client is gone. A reset (ECONNRESET, or EPIPE
- * after one) is the client's right, so one calm line says so, as in section 3 (none for a
- * client already dropped); anything else is reported as the failed call it is. */
-static void gone(struct client *c, const char *call, int err)
-{
-    if (err != ECONNRESET && err != EPIPE) {
-        warn_call(call, err);
-    } else if (!c->said_why) {
-        printf("Cliente %s desconectado (conexión reiniciada)\n", c->who);
-        c->said_why = true;
-    }
-}
-
-/* The line was too long: say why, queue the error line; it is sent, then FIN, and what the
- * client still sends is thrown away for at most CLOSING_LINGER_MS (common/connection.c). */
-static void drop_client(struct client *c)
-{
-    printf("Cliente %s descartado: línea de más de %d bytes sin \\r\\n\n", c->who, LINE_MAX_BYTES);
-    c->said_why = true;
-    out_queue_push(&c->out, TOO_LONG_REPLY, sizeof TOO_LONG_REPLY - 1); /* fits: can_receive */
-    c->state = CONNECTION_CLOSING;
-    c->closing_since = monotonic_ms();
 }
 
 /* A recv completed with `result`: the byte count, 0 for FIN, or -errno. */
 static void on_received(struct client *c, int result)
 {
     c->receiving = false;
-    if (c->state == CONNECTION_CLOSED || result == -ECANCELED) {
-        /* closing already: nothing to do with what came */
-    } else if (result < 0) {
-        gone(c, "recv", -result); /* ECONNRESET: the client is gone, with its queue */
-        c->state = CONNECTION_CLOSED;
-    } else if (result == 0) {
-        /* FIN: an unfinished line is dropped; what is queued still goes out, then close. */
-        c->state = CONNECTION_FINISHING;
-    } else if (c->state == CONNECTION_CLOSING) {
-        /* thrown away; a client that goes on sending, however slowly, gets its linger only */
-        if (monotonic_ms() - c->closing_since >= CLOSING_LINGER_MS)
-            c->state = CONNECTION_CLOSED;
-    } else {
-        line_framer_commit(&c->in, (size_t)result);
-        const char *line;
-        size_t len;
-        enum line_status status;
-        while ((status = line_framer_next(&c->in, &line, &len)) == LINE_READY) {
-            if (!quiet)
-                print_bytes("Toda la data leida: ", line, len);
-            out_queue_push(&c->out, line, len); /* fits: can_receive() made sure of it */
-        }
-        if (status == LINE_TOO_LONG)
-            drop_client(c);
-    }
+    if (result != -ECANCELED) /* cancelled: closing already, nothing came */
+        connection_received(c->conn, result, echo_line);
     start_send(c);
     start_recv(c);
     finish_if_done(c);
@@ -253,16 +214,10 @@ static void on_received(struct client *c, int result)
 static void on_sent(struct client *c, int result)
 {
     c->sending = false;
-    if (c->state == CONNECTION_CLOSED || result == -ECANCELED) {
-        /* closing already */
-    } else if (result < 0) {
-        gone(c, "send", -result); /* EPIPE, ECONNRESET: it left without reading everything */
-        c->state = CONNECTION_CLOSED;
-    } else {
-        out_queue_consume(&c->out, (size_t)result); /* a partial send keeps the rest, in order */
-    }
-    start_send(c); /* the rest, or FIN */
-    start_recv(c); /* the queue may have room again */
+    if (result != -ECANCELED)
+        connection_sent(c->conn, result); /* a partial send keeps the rest, in order */
+    start_send(c);                        /* the rest, or FIN */
+    start_recv(c);                        /* the queue may have room again */
     finish_if_done(c);
 }
 
@@ -273,7 +228,9 @@ static void on_accepted(int result, bool more)
 {
     if (!more)
         accepting = false; /* it ended (after an error): ask again, unless we are pausing */
-    if (result >= 0) {
+    if (result >= 0 && stopping) {
+        close(result); /* accepted just before we stopped: turned away, as the kernel does */
+    } else if (result >= 0) {
         /* Multishot accept has one address buffer for every completion, so we ask each new
          * socket for its peer instead. A client that has reset already has no peer any more
          * (ENOTCONN): it left before we took it, and, as accept() does with ECONNABORTED, we
@@ -288,15 +245,15 @@ static void on_accepted(int result, bool more)
         } else if ((c = calloc(1, sizeof *c)) == NULL) {
             warn_call("calloc", ENOMEM);
             close(result);
+        } else if ((c->conn = connection_new(result, &address)) == NULL) {
+            free(c);
+            close(result);
         } else {
-            c->fd = result;
-            format_address(&address, c->who);
-            c->state = CONNECTION_OPEN;
             c->recv = (struct request){RECV, c};
             c->send = (struct request){SEND, c};
-            line_framer_init(&c->in, c->in_bytes, sizeof c->in_bytes);
-            out_queue_init(&c->out, c->out_bytes, sizeof c->out_bytes);
-            printf("Cliente connectandose desde %s\n", c->who);
+            clients[result] = c;
+            client_count++;
+            clients_served++;
             start_recv(c);
         }
     } else if (result == -EINVAL) {
@@ -313,21 +270,93 @@ static void on_accepted(int result, bool more)
             backing_off = true;
         }
     }
-    if (!accepting && !backing_off)
+    if (!accepting && !backing_off && !stopping)
         accept_clients();
 }
 
 static void on_back_off_over(void)
 {
     backing_off = false;
-    if (!accepting)
+    if (!accepting && !stopping)
         accept_clients();
+}
+
+/* --- stopping (as 04-event-loop/02-graceful-shutdown) -------------------------------- */
+
+static void close_everyone(void)
+{
+    for (int fd = 0; fd < fd_limit && client_count > 0; fd++) {
+        if (clients[fd] == NULL)
+            continue;
+        clients[fd]->conn->state = CONNECTION_CLOSED;
+        finish_if_done(clients[fd]); /* cancels what is in flight, or closes it now */
+    }
+}
+
+/* The grace period is over: whoever is still waiting for replies is closed now. */
+static void on_deadline(void)
+{
+    printf("Plazo agotado; se cierran los que quedan: %zu\n", client_count);
+    close_everyone();
+}
+
+/* The first signal: stop accepting, stop reading, let the queued replies drain. */
+static void begin_shutdown(int signal_number)
+{
+    stopping = true;
+    if (accepting) { /* cancelled now, not at the next submit: the port is free at once */
+        io_uring_prep_cancel(new_request(NULL), &accept_request, 0);
+        io_uring_submit(&ring);
+    }
+    close(server_socket); /* new clients are refused by the kernel from now on */
+
+    size_t pending = 0;
+    for (int fd = 0; fd < fd_limit; fd++)
+        if (clients[fd] != NULL && out_queue_pending(&clients[fd]->conn->out) > 0)
+            pending++;
+    printf("Apagando (%s): ya no se aceptan clientes. Conectados: %zu, con respuestas "
+           "pendientes: %zu; plazo: %d s (otra señal: cerrar ya)\n",
+           signal_number == SIGINT ? "SIGINT" : "SIGTERM", client_count, pending,
+           SHUTDOWN_GRACE_MS / 1000);
+
+    static struct __kernel_timespec grace = {.tv_sec = SHUTDOWN_GRACE_MS / 1000};
+    io_uring_prep_timeout(new_request(&deadline_request), &grace, 0, 0);
+    /* Each client gets what is queued for it, then FIN; we wait for it to close its side
+     * too (see CONNECTION_CLOSING in common/connection.c), or for the deadline. */
+    for (int fd = 0; fd < fd_limit && client_count > 0; fd++) {
+        struct client *c = clients[fd];
+        if (c == NULL)
+            continue;
+        connection_stop_reading(c->conn);
+        start_send(c);
+        start_recv(c);
+        finish_if_done(c);
+    }
+}
+
+/* The read of the self-pipe completed: `result` bytes, one per signal. */
+static void on_signal(int result)
+{
+    if (result < 0) { /* (a pipe we hold both ends of: a bug, and asking again would spin) */
+        errno = -result;
+        die("read (the self-pipe)");
+    }
+    for (int i = 0; i < result; i++) {
+        if (!stopping) {
+            begin_shutdown(signal_bytes[i]);
+            continue;
+        }
+        printf("Segunda señal: se cierra ya\n");
+        close_everyone();
+        break;
+    }
+    wait_for_signal(); /* the next one */
 }
 
 int main(int argc, char **argv)
 {
     int port = server_init(argc, argv);
-    raise_fd_limit(); /* thousands of clients are thousands of descriptors */
+    fd_limit = raise_fd_limit(); /* thousands of clients are thousands of descriptors */
 
     /* Two rings shared with the kernel: QUEUE_DEPTH requests, COMPLETIONS_MAX results. Made
      * BEFORE listen(): where io_uring is switched off, nobody sees a port that then dies. */
@@ -341,11 +370,17 @@ int main(int argc, char **argv)
         die("io_uring_queue_init");
     }
     server_socket = listen_tcp(port);
+    signal_pipe = self_pipe_catch(caught_signals); /* (io_uring_enter() fails with EINTR) */
+    clients = calloc((size_t)fd_limit, sizeof *clients);
+    if (clients == NULL)
+        die("calloc");
     accept_clients();
+    wait_for_signal();
 
-    for (;;) {
+    while (!stopping || client_count > 0) {
         /* Hand the kernel every request written since last time, and sleep until at least
-         * one has completed. (EINTR: a stop and continue, Ctrl-Z then fg, ends the wait.) */
+         * one has completed. (EINTR: a signal, whose byte the self-pipe read brings next; or
+         * a stop and continue, Ctrl-Z then fg.) */
         err = io_uring_submit_and_wait(&ring, 1);
         if (err < 0 && err != -EINTR) {
             errno = -err;
@@ -367,6 +402,12 @@ int main(int argc, char **argv)
             case BACK_OFF_OVER:
                 on_back_off_over();
                 break;
+            case SIGNAL:
+                on_signal(cqe->res);
+                break;
+            case DEADLINE:
+                on_deadline();
+                break;
             case RECV:
                 on_received(what->client, cqe->res);
                 break;
@@ -377,4 +418,10 @@ int main(int argc, char **argv)
         }
         io_uring_cq_advance(&ring, seen);
     }
+
+    printf("Servidor detenido. Clientes atendidos: %lu, líneas devueltas: %lu\n", clients_served,
+           lines_echoed);
+    io_uring_queue_exit(&ring); /* what is still in flight (the self-pipe read) is cancelled */
+    free(clients);
+    return 0;
 }
