@@ -68,6 +68,7 @@ extract() {
 # compare EN ES: 0 when the pair agrees; otherwise print what differs and return 1.
 compare() {
     local en=$1 es=$2 kind bad=0 a b
+    local -A label=([heading]=headings [code]="code blocks" [link]="link targets" [number]=numbers)
     for kind in heading code link number; do
         a=$(extract "$kind" "$en" "$(basename "$es")")
         b=$(extract "$kind" "$es" "$(basename "$en")")
@@ -76,7 +77,7 @@ compare() {
             b=$(sort <<<"$b")
         fi
         if [ "$a" != "$b" ]; then
-            echo "doc-twins: $en and $es: the ${kind}s differ (< english, > spanish):"
+            echo "doc-twins: $en and $es: the ${label[$kind]} differ (< english, > spanish):"
             diff <(printf '%s\n' "$a") <(printf '%s\n' "$b") | grep '^[<>]' | head -n 20 | sed 's/^/  /'
             bad=1
         fi
