@@ -2,7 +2,7 @@
 # Every diff is the lesson: each stage's code (comments and blank lines left out) changes no
 # more against the stage before it than the budget written next to it in
 # chapters/chapter-03/stages.txt, the one list of stages; `make diff` shows every one of them;
-# the guide says, for each stage, the command and the size. scripts/diff.sh does the counting.
+# each section's guide says, for each stage, the command and the size; scripts/diff.sh counts.
 # (No server is started here: these tests read the sources.)
 
 load helpers

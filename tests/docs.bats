@@ -65,6 +65,55 @@ missing_anchors() {
     done
 }
 
+# unpaired_marks FILE...: each paragraph of a Spanish FILE whose ¿ and ? (or ¡ and !) do not
+# pair up, outside code: code blocks, `inline code`, link targets and <!-- comments --> are
+# left out (program output keeps the notes' "Listo para recibir mensajes!").
+unpaired_marks() {
+    local f
+    for f in "$@"; do
+        awk -v f="$f" '
+            function check(   t, a, b, c, d) {
+                t = para
+                gsub(/`[^`]*`/, "", t); gsub(/\]\([^)]*\)/, "]", t); gsub(/<!--.*-->/, "", t); gsub(/!\[/, "[", t)
+                a = gsub(/¿/, "", t); b = gsub(/\?/, "", t); c = gsub(/¡/, "", t); d = gsub(/!/, "", t)
+                if (a != b || c != d) printf "%s:%d: %d ¿ and %d ?, %d ¡ and %d !\n", f, start, a, b, c, d
+                para = ""
+            }
+            /^(```|~~~)/ { if (!fence && para != "") check(); fence = !fence; next }
+            fence { next }
+            /^[[:space:]]*$/ { if (para != "") check(); next }
+            { if (para == "") start = NR; para = para " " $0 }
+            END { if (para != "") check() }' "$f"
+    done
+}
+
+@test "docs: Spanish pairs every ¡...! and ¿...? (outside code)" {
+    local files
+    mapfile -t files < <(docs | grep '\.es\.md$')
+    [ ${#files[@]} -gt 0 ]
+    run unpaired_marks "${files[@]}"
+    assert_output ""
+
+    printf 'Funciona!\n\n¿Y ahora?\n\n`Listo para recibir mensajes!`\n\nQué pasa?\n' >"$BATS_TEST_TMPDIR/es.md"
+    run unpaired_marks "$BATS_TEST_TMPDIR/es.md"
+    assert_line --partial "es.md:1:"
+    assert_line --partial "es.md:7:"
+    refute_line --partial "es.md:3:"
+    refute_line --partial "es.md:5:"
+}
+
+@test "docs: word limits: the front page 1,500, sections 1 and 2 together 3,500, any section 3,000" {
+    local dir=$LIB_ROOT/chapters/chapter-03 words guide
+    words=$(wc -w <"$dir/README.md")
+    [ "$words" -le 1500 ] || { echo "the front page has $words words" >&2; return 1; }
+    words=$(cat "$dir/01-blocking/README.md" "$dir/02-non-blocking/README.md" | wc -w)
+    [ "$words" -le 3500 ] || { echo "sections 1 and 2 have $words words together" >&2; return 1; }
+    for guide in "$dir"/[0-9][0-9]-*/README.md; do
+        words=$(wc -w <"$guide")
+        [ "$words" -le 3000 ] || { echo "$guide has $words words" >&2; return 1; }
+    done
+}
+
 @test "docs: every English document and its Spanish twin say the same things (doc-twins.sh)" {
     run "$LIB_ROOT/scripts/doc-twins.sh"
     assert_success
