@@ -164,6 +164,12 @@ demo-stop:
 bench: all
 	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv) $(if $(filter 1,$(PLOT)),--plot)
 
+## measurements: measure again every figure the guides quote: chapters/chapter-03/MEASUREMENTS.md (a few minutes)
+.PHONY: measurements
+measurements: all
+	@bash scripts/measure.sh >$(BUILD)/MEASUREMENTS.md && mv $(BUILD)/MEASUREMENTS.md chapters/chapter-03/MEASUREMENTS.md
+	@echo "wrote chapters/chapter-03/MEASUREMENTS.md"
+
 ## test: run the bats suite (installs bats, nc... if missing; JOBS=N at once; TIMING=1: the slowest)
 test: all | deps-for
 	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
