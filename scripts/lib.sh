@@ -98,70 +98,44 @@ stage_list() {
 # stage_bin 01-blocking/04-many-clients -> path of its binary
 stage_bin() { printf '%s/chapter-03/%s\n' "$BUILD_DIR" "$1"; }
 
-# The kernel's table of TCP sockets, asked two ways: ss (iproute2), which asks through netlink
-# with the filter applied inside the kernel, else /proc/net/tcp, which the kernel writes out
-# as text, every socket a line. After the many-client tests that table holds 10,000 or more
-# TIME_WAIT rows, and the tests ask it hundreds of times: ss costs half as much there. (-4:
-# the stages and their clients use 127.0.0.1 only; IPv6 would be a second walk. Only
-# port_in_use looks at both, since any socket on the port would make bind() fail.)
-HAVE_SS=0
-command -v ss >/dev/null && HAVE_SS=1
-
-# Untraced helpers. bats runs each test with `set -T` and a DEBUG trap that records where it
-# is, so that a failure can name its line; inherited by every function the test calls, it costs
-# 0.3 ms a command and makes each fork 2.5 times dearer, and these helpers poll and loop. So
-# the busiest ones begin with `local -; set +T`: what they call is not traced, and the option
-# comes back when they return, so the test's own lines still are and a failure names its line.
-# (Off for the whole test, the suite took 60 s of CPU instead of 75, but a failure inside a
-# loop named the wrong line, or none.) Outside bats it changes nothing.
-
-# port_in_use PORT: something on this machine uses local port PORT (any state).
-port_in_use() {
-    if [ "$HAVE_SS" = 1 ]; then
-        [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
-    else
-        # "  12: 0100007F:1F40 ..." : the local port is the 4 hex digits after the address.
-        local hex
-        printf -v hex '%04X' "$1"
-        grep -qE "^ *[0-9]+: [0-9A-F]+:$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null
-    fi
+# What the kernel knows (ports, sockets, processes) is asked of one program, the probe
+# (scripts/tools/probe.c, built into build/tools/), which prints key=value lines: no /proc
+# file and no tool's prose is parsed here. _probe ARGS...: run it (the build under test, else
+# the main one); status 2 and a message if it is not built.
+_probe() {
+    local p=$BUILD_DIR/tools/probe
+    [ -x "$p" ] || p=$LIB_ROOT/build/tools/probe
+    [ -x "$p" ] || { echo "lib.sh: $p is not built (run make)" >&2; return 2; }
+    "$p" "$@"
+}
+# probe_kv LINE: KV[KEY]=VALUE for each field of LINE, one line of the probe's output.
+declare -gA KV=() # (-g: bats sources this file inside a function)
+probe_kv() {
+    local _w _words
+    KV=()
+    read -ra _words <<<"$1"
+    for _w in "${_words[@]}"; do KV[${_w%%=*}]=${_w#*=}; done
 }
 
-# port_listening PORT: a socket is listening on PORT. Reads the kernel's table instead of
-# connecting (a test connection would use up the accept() of a one-client stage). Every
-# server started is polled with it: read by bash itself, no process, and only the top of
-# /proc/net/tcp, where the kernel writes its listening sockets before any other (state 0A:
-# past them, the answer is no). Without /proc: ss.
-port_listening() {
-    local -; set +T # (untraced: see lib.sh)
-    if [ -r /proc/net/tcp ]; then
-        local hex addr state
-        printf -v hex ':%04X' "$1"
-        {
-            read -r _ # the header
-            while read -r _ addr _ state _; do
-                [ "$state" = 0A ] || return 1
-                [ "${addr#*:}" = "${hex#:}" ] && return 0
-            done
-        } </proc/net/tcp
-        return 1
-    fi
-    [ -n "$(ss -4Hltn "( sport = :$1 )" 2>/dev/null)" ]
-}
+# port_in_use PORT: some TCP socket on this machine has local port PORT (any state, IPv4 or
+# IPv6): bind() would fail there.
+port_in_use() { _probe in-use "$1" >/dev/null; }
+
+# port_listening PORT: a socket is listening on PORT. Asks the kernel's table instead of
+# connecting (a test connection would use up the accept() of a one-client stage).
+port_listening() { _probe listening "$1" >/dev/null; }
 
 # server_queues PORT: one line "RECV-Q SEND-Q" (bytes) for each established connection whose
 # local port is PORT, i.e. each client of the server on PORT, accepted or still in its accept
 # queue: what the kernel has received and the server not yet read, and what the server has
-# sent and the client not yet acknowledged. Nothing where neither ss nor /proc/net/tcp is.
+# sent and the client not yet acknowledged.
 server_queues() {
-    if [ "$HAVE_SS" = 1 ]; then
-        ss -4Htn state established "( sport = :$1 )" 2>/dev/null | awk '{ print $1, $2 }'
-    elif [ -r /proc/net/tcp ]; then
-        # state 01 = ESTABLISHED; tx_queue:rx_queue in hexadecimal
-        awk -v p="$(printf '%04X' "$1")" '
-            function hex(s,   i, n) { for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
-            $4 == "01" && substr($2, length($2) - 3) == p { split($5, q, ":"); print hex(q[2]), hex(q[1]) }' /proc/net/tcp
-    fi
+    local line
+    while IFS= read -r line; do
+        probe_kv "$line"
+        [ "${KV[state]}" = ESTAB ] && echo "${KV[recvq]} ${KV[sendq]}"
+    done < <(_probe queues "$1")
+    return 0
 }
 
 # connections_to PORT: how many connections to PORT the kernel has established (accepted or
@@ -172,15 +146,22 @@ connections_to() { server_queues "$1" | wc -l; }
 # by the kernel and not yet read by the server (its Recv-Q): what a stalled server leaves
 # unread, which the tests and the replay wait for.
 queued_at_server() {
-    server_queues "$1" | awk -v n="$2" '$1 == n { found = 1 } END { exit !found }'
+    local recvq _
+    while read -r recvq _; do [ "$recvq" = "$2" ] && return 0; done < <(server_queues "$1")
+    return 1
 }
 
 # recv_queue PORT / send_queue PORT: the most bytes waiting on one client connection of the
 # server on PORT: received and not yet read by the server (how far a client is ignored), or
 # sent and not yet taken by the client (how far replies pile up for a client that does not
 # read). 0 when there is none.
-recv_queue() { server_queues "$1" | awk '$1 > most { most = $1 } END { print most + 0 }'; }
-send_queue() { server_queues "$1" | awk '$2 > most { most = $2 } END { print most + 0 }'; }
+recv_queue() { _most_queued "$1" 1; }
+send_queue() { _most_queued "$1" 2; }
+_most_queued() {
+    local q most=0
+    while read -ra q; do [ "${q[$2 - 1]}" -gt "$most" ] && most=${q[$2 - 1]}; done < <(server_queues "$1")
+    echo "$most"
+}
 
 # free_port: a port nobody uses, below Linux's ephemeral range (so no client takes it).
 free_port() {
@@ -422,60 +403,35 @@ line_regex() {
     LINE_REGEX=${text//"\('127\.0\.0\.1', PORT\)"/"\('127\.0\.0\.1', [0-9]+\)"}
 }
 
-# cpu_percent PID SECONDS: the share of one core PID used over the next SECONDS (integer %).
+# cpu_percent PID SECONDS: the share of one core PID used over the next SECONDS (integer %,
+# user and kernel time together). Returns 1 once PID has ended.
 cpu_percent() {
-    local pid=$1 secs=$2 hz before after
-    hz=$(getconf CLK_TCK)
-    before=$(cpu_ticks "$pid") || return 1
-    sleep "$secs"
-    after=$(cpu_ticks "$pid") || return 1
-    awk -v a="$before" -v b="$after" -v hz="$hz" -v s="$secs" \
-        'BEGIN { printf "%d\n", (b - a) * 100 / hz / s }'
+    local out
+    out=$(_probe cpu "$1" "$2") || return 1
+    probe_kv "$out"
+    echo "${KV[cpu_pct]}"
 }
-# cpu_got_wanted PID SECONDS: three integers over the next SECONDS: the % of one core PID got
-# (the time it ran), the % it wanted (that, plus the time it was ready to run and waited for
-# a core), from /proc/PID/schedstat, and how many times it went to sleep (its voluntary context
-# switches, /proc/PID/status). A busy loop wants about 100 however loaded the machine is, even
-# when it gets much less, and never sleeps; a server asleep in a system call wants about 0.
-cpu_got_wanted() {
-    local -; set +T # (untraced: see lib.sh)
-    local ran waited t0 ran2 waited2 t1 ns sleeps sleeps2
-    # The clock is read with each sample, by bash itself (EPOCHREALTIME, µs), not by a `date`
-    # process started after it, which would stretch the interval by its own start-up.
-    proc_field sleeps "$1" voluntary_ctxt_switches || return 1
-    read -r ran waited _ 2>/dev/null <"/proc/$1/schedstat" || return 1
-    t0=${EPOCHREALTIME//[!0-9]/}
-    [ -n "$t0" ] || t0=$(($(date +%s%N) / 1000)) # (bash before 5)
-    sleep "$2"
-    read -r ran2 waited2 _ 2>/dev/null <"/proc/$1/schedstat" || return 1
-    t1=${EPOCHREALTIME//[!0-9]/}
-    [ -n "$t1" ] || t1=$(($(date +%s%N) / 1000)) # (bash before 5)
-    proc_field sleeps2 "$1" voluntary_ctxt_switches || return 1
-    ns=$(((t1 - t0) * 1000))
-    echo "$(((ran2 - ran) * 100 / ns)) $(((ran2 + waited2 - ran - waited) * 100 / ns)) $((sleeps2 - sleeps))"
-}
-# busy_looping PID SECONDS: PID behaves as a busy loop over the next SECONDS. It wants a core
-# (80% or more), or it never went to sleep and wants at least half of one; a sleeping server
-# wants ~0. Sets CPU_GOT, CPU_WANTED, CPU_SLEPT.
-# Why "wanted" alone is not enough on a crowded machine: the kernel adds a wait in the run
-# queue to schedstat's second number only when the wait ends and the task gets a core. A
-# sample taken in the middle of a long wait misses the part already waited, and one taken just
-# after a wait counts time from before the window. (Seen 2026-12-02 20:09 UTC, AMD VM, load
-# 7.8: a nice-19 busy loop beside 3 spinners, schedstat read every 3 ms: both numbers frozen for
-# up to 458 ms, then "waited" jumped by the whole wait at once.) The demo's loop read 79% once
-# and 131% once in loaded runs. The count of sleeps has no such error: a busy loop makes no
-# voluntary switch at all.
-# shellcheck disable=SC2034 # CPU_GOT is for the caller to read
+# busy_looping PID SECONDS: PID behaves as a busy loop over the next SECONDS: it never went to
+# sleep (no voluntary context switch) and it ran (10% of a core or more, or wanted half of one:
+# a crowded machine gives it less, yet it never sleeps). A server asleep in a call runs ~0%;
+# one that waits with a time-out goes to sleep at least once each time-out. Sets CPU_GOT (% of
+# a core), CPU_WANTED (% it ran or waited for a core), CPU_SLEPT (its voluntary switches),
+# CPU_USER and CPU_KERNEL (% of a core in user and kernel mode), CPU_KERNEL_SHARE (% of its
+# CPU time spent in the kernel). The rule is the probe's (probe cpu: busy=1).
+# shellcheck disable=SC2034 # the CPU_ variables are for the caller to read
 busy_looping() {
-    read -r CPU_GOT CPU_WANTED CPU_SLEPT <<<"$(cpu_got_wanted "$1" "$2")"
-    [ -n "$CPU_SLEPT" ] || return 1
-    [ "$CPU_WANTED" -ge 80 ] || { [ "$CPU_SLEPT" -eq 0 ] && [ "$CPU_WANTED" -ge 50 ]; }
+    CPU_GOT="" CPU_WANTED="" CPU_SLEPT="" CPU_USER="" CPU_KERNEL="" CPU_KERNEL_SHARE=""
+    probe_kv "$(_probe cpu "$1" "$2")"
+    [ -n "${KV[busy]:-}" ] || return 1
+    CPU_GOT=${KV[cpu_pct]} CPU_WANTED=${KV[wanted_pct]} CPU_SLEPT=${KV[voluntary]}
+    CPU_USER=${KV[user_pct]} CPU_KERNEL=${KV[kernel_pct]} CPU_KERNEL_SHARE=${KV[kernel_share]}
+    [ "${KV[busy]}" = 1 ]
 }
 # cpu_ticks PID: utime + stime of PID, in clock ticks. Returns 1 once PID has ended.
 cpu_ticks() {
-    local f
-    proc_stat f "$1" || return 1
-    echo $((f[11] + f[12]))
+    probe_kv "$(_probe stat "$1")"
+    [ -n "${KV[utime]:-}" ] || return 1
+    echo $((KV[utime] + KV[stime]))
 }
 
 # stop_all: kill everything started here and close every client. Never fails.
@@ -551,21 +507,6 @@ _stop_worker() {
     kill -s "$1" "$$"
     exit 1 # (not reached)
 }
-# _process_table: "PID PPID" for every process: from /proc (a minimal Debian has no ps), else ps.
-_process_table() {
-    if [ -r /proc/self/stat ]; then
-        local f line ppid
-        for f in /proc/[0-9]*/stat; do
-            read -r line 2>/dev/null <"$f" || continue
-            line=${line##*) } # skip the command name, which may hold spaces and ')'
-            read -r _ ppid _ <<<"$line" # state, parent
-            f=${f#/proc/}
-            echo "${f%/stat} $ppid"
-        done
-    else
-        ps -A -o pid= -o ppid=
-    fi
-}
 # process_start PID: when PID started (clock ticks after boot, /proc/PID/stat field 22); with
 # the pid, it names one process for good, since pids are reused. Empty if PID is gone.
 process_start() {
@@ -575,18 +516,8 @@ process_start() {
 }
 # _descendants PID: every process under PID: children, their children...
 _descendants() {
-    local -; set +T # (untraced: see lib.sh)
-    _process_table | awk -v root="$1" '
-        { parent[$1] = $2 }
-        END {
-            mark[root] = 1
-            do {
-                grew = 0
-                for (p in parent)
-                    if (!(p in mark) && (parent[p] in mark)) { mark[p] = 1; grew = 1 }
-            } while (grew)
-            for (p in mark) if (p != root) print p
-        }'
+    local line
+    while IFS= read -r line; do echo "${line#pid=}"; done < <(_probe descendants "$1")
 }
 
 # start_program NAME PORT COMMAND...: run any server command in the background with PORT as its
@@ -648,243 +579,78 @@ sanitizer_verdict() {
 
 # --- seeing the kernel (scripts/peek.sh, TRACE=1 in the replay) ---------------------------
 
-# load_syscall_names: SYSCALL_NAME_OF[NR] and SYSCALL_NUMBER_OF[NAME] for this machine. The
-# kernel reports calls by number (/proc/PID/syscall, perf's raw_syscalls); the C library's
-# headers have the table of this machine's architecture: ask the preprocessor (peek.sh and
-# the replay use it; x86-64, arm64... alike).
+# load_syscall_names: SYSCALL_NAME_OF[NR] and SYSCALL_NUMBER_OF[NAME] for the calls the probe
+# can name (the chapter's servers' calls: from the C library's <sys/syscall.h>, so each
+# architecture gets its own numbers). peek counts calls by number (perf's raw_syscalls).
 declare -gA SYSCALL_NAME_OF=() SYSCALL_NUMBER_OF=() # (-g: bats sources this file inside a function)
 # shellcheck disable=SC2034 # SYSCALL_NUMBER_OF is read by peek.sh
 load_syscall_names() {
-    local line nr name
-    while read -r _ name nr; do
-        name=${name#__NR_}
-        [[ $nr =~ ^[0-9]+$ ]] || continue
-        SYSCALL_NAME_OF[$nr]=$name
-        SYSCALL_NUMBER_OF[$name]=$nr
-    done < <(printf '#include <sys/syscall.h>\n' | cpp -dM 2>/dev/null | grep '^#define __NR_')
-    if [ ${#SYSCALL_NAME_OF[@]} -eq 0 ] && [ "$(uname -m)" = x86_64 ]; then
-        # no C preprocessor: the calls of this chapter's servers, x86_64 numbers
-        for line in 0:read 1:write 3:close 7:poll 20:writev 23:select 35:nanosleep 43:accept \
-            44:sendto 45:recvfrom 46:sendmsg 47:recvmsg 48:shutdown 72:fcntl 202:futex \
-            230:clock_nanosleep 232:epoll_wait 233:epoll_ctl 270:pselect6 271:ppoll \
-            281:epoll_pwait 288:accept4 426:io_uring_enter 441:epoll_pwait2; do
-            SYSCALL_NAME_OF[${line%%:*}]=${line#*:}
-            SYSCALL_NUMBER_OF[${line#*:}]=${line%%:*}
-        done
-    fi
+    local line
+    while IFS= read -r line; do
+        probe_kv "$line"
+        SYSCALL_NAME_OF[${KV[nr]}]=${KV[name]}
+        SYSCALL_NUMBER_OF[${KV[name]}]=${KV[nr]}
+    done < <(_probe syscalls)
 }
 # syscall_name NR: the name of call NR (after load_syscall_names), else "syscall NR".
 syscall_name() { printf '%s' "${SYSCALL_NAME_OF[$1]:-syscall $1}"; }
 
 # client_port NAME: the local port of client NAME's connection, the P that the server prints
-# as ('127.0.0.1', P): found from its nc's socket inode in /proc/net/tcp. Empty if unknown.
+# as ('127.0.0.1', P): its nc's socket (nc runs under timeout, as a child). Empty if unknown.
 client_port() {
-    local pid child inode hex
+    local pid child line
     pid=$(client_pid "$1")
-    for child in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do
-        for inode in $(socket_inodes "$child"); do
-            hex=$(awk -v i="$inode" '$10 == i { split($2, a, ":"); print a[2]; exit }' /proc/net/tcp)
-            [ -n "$hex" ] && echo $((16#$hex)) && return
-        done
+    for child in "$pid" $(children_of "$pid"); do
+        while IFS= read -r line; do
+            probe_kv "$line"
+            [ "${KV[state]:-}" = ESTAB ] && echo "${KV[local]##*:}" && return
+        done < <(_probe sockets "$child" 2>/dev/null)
     done
 }
 
 # slurp VAR FILE: VAR = the text of FILE without its last newlines, as $(cat FILE) gives it,
-# read by bash itself (a /proc file is read many times a look: no process for each). Returns 1,
-# VAR empty, if FILE cannot be opened (a process that has ended).
+# read by bash itself (no process). Returns 1, VAR empty, if FILE cannot be opened.
 slurp() {
     local -n _slurped=$1
     local _fd
     _slurped=""
     { exec {_fd}<"$2"; } 2>/dev/null || return 1
-    # (1 at the end of the file: always; an error, ESRCH, if the process ends as it is read)
     IFS= read -r -d '' -u "$_fd" _slurped 2>/dev/null || true
     exec {_fd}<&-
     while [[ $_slurped == *$'\n' ]]; do _slurped=${_slurped%$'\n'}; done
     return 0
 }
-# proc_stat VAR PID [TID]: VAR = the array of the fields of /proc/PID/stat (of its thread TID:
-# /proc/PID/task/TID/stat) after the command name, which may hold spaces and ')': [0] is the
-# state (R running, S asleep, T/t stopped, Z zombie: field 3 in man 5 proc), [11] and [12]
-# utime and stime in clock ticks (fields 14, 15), [19] the start time (field 22). Read by
-# bash. Returns 1, VAR empty, if the process has ended.
+# proc_stat VAR PID [TID]: VAR = an array of what the probe says of PID (of its thread TID),
+# at the places of /proc/PID/stat's fields after the command name, where the callers read
+# them: [0] the state (R running, S asleep, T/t stopped, Z zombie), [11] and [12] utime and
+# stime in clock ticks, [19] the start time. Returns 1, VAR empty, if the process has ended.
 proc_stat() {
     local -n _fields=$1
-    local _stat
     _fields=()
-    slurp _stat "/proc/$2${3:+/task/$3}/stat" || return 1
-    [[ $_stat == *") "* ]] || return 1 # (empty: it ended while the file was read)
-    read -ra _fields <<<"${_stat##*) }"
+    probe_kv "$(_probe stat "$2" ${3:+"$3"})"
+    [ -n "${KV[start]:-}" ] || return 1
+    _fields[0]=${KV[state]} _fields[11]=${KV[utime]} _fields[12]=${KV[stime]} _fields[19]=${KV[start]}
 }
 # proc_field VAR PID KEY: VAR = the first word of KEY's line in /proc/PID/status (VmRSS and
-# VmHWM in kB, Threads, TracerPid, SigIgn...), read by bash. Returns 1, VAR empty, if PID has
-# ended or has no such line.
-# The file is read whole, in one go (slurp), as awk did, never line by line: for each line
-# bash's `read` takes a block and seeks back to the line's end (strace shows it), and each
-# seek in a /proc file makes the kernel write the file anew, so the lines come from different
-# moments, at offsets that move when a number before them changes length. Read line by line,
-# SigIgn was once not found in a server that was starting (one of eight loaded runs).
+# VmHWM in kB, Threads, TracerPid, SigIgn...), as the probe reads it. Returns 1, VAR empty, if
+# PID has ended or has no such line.
 proc_field() {
     local -n _value=$1
-    local _status _rest
     _value=""
-    slurp _status "/proc/$2/status" || return 1
-    _rest=$'\n'$_status
-    [[ $_rest == *$'\n'"$3:"* ]] || return 1
-    _rest=${_rest#*$'\n'"$3:"}
-    read -r _value _ <<<"${_rest%%$'\n'*}"
+    probe_kv "$(_probe status "$2" "$3")"
+    [ -n "${KV[$3]:-}" ] || return 1
+    _value=${KV[$3]}
 }
 # children_of PID: PID's child processes, one a line (a server with a process per client,
-# 05-other-roads/01-fork-per-client, has its clients there), read by bash.
+# 05-other-roads/01-fork-per-client, has its clients there).
 children_of() {
-    local task children
-    for task in "/proc/$1/task/"*; do
-        # shellcheck disable=SC2086 # (a file of numbers, one a word)
-        slurp children "$task/children" && [ -n "$children" ] && printf '%s\n' $children
-    done
-    return 0
-}
-# fd_links PID: "FD TARGET" for each descriptor PID holds (socket:[INODE], pipe:[...], a
-# path...), read with one find rather than a readlink for each.
-fd_links() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%f %l\n' 2>/dev/null; }
-# socket_inodes PID: the inode of each socket PID holds, one a line.
-socket_inodes() {
-    local fd link
-    while read -r fd link; do
-        case $link in "socket:["*"]") link=${link#socket:[} && echo "${link%]}" ;; esac
-    done < <(fd_links "$1")
+    local line
+    while IFS= read -r line; do echo "${line#pid=}"; done < <(_probe children "$1")
 }
 
 # peek [ARGS...] PID: scripts/peek.sh on PID (what the kernel holds for it; see that script),
-# in its long form (its lines are read by the replay and the tests).
+# in its long form.
 peek() { COLUMNS=200 bash "$LIB_ROOT/scripts/peek.sh" "$@"; }
 
-# trace_server PID: attach strace -f to the running server PID (the system calls it makes from
-# now on go to $LIB_TMP/trace.PID) and return once it is attached; strace ends with the server
-# or with trace_report. Sets TRACE_FILE. Returns 1, saying why, if strace cannot attach.
-trace_server() {
-    TRACE_FILE=$LIB_TMP/trace.$1
-    strace -f -qq -s 64 -o "$TRACE_FILE" -p "$1" 2>"$TRACE_FILE.err" 3>&- &
-    LIB_PIDS+=("$!")
-    LIB_TRACERS+=("$!:$TRACE_FILE")
-    wait_until 3 _traced "$1" || { echo "strace could not attach: $(head -n 1 "$TRACE_FILE.err")" >&2; return 1; }
-}
-_traced() { local tracer; proc_field tracer "$1" TracerPid && [ "$tracer" != 0 ]; }
-
-# trace_report: detach every strace started by trace_server (or run_server) and print what each saw,
-# condensed by trace_condense. Prints nothing if nothing was traced.
-trace_report() {
-    local t pid file
-    for t in "${LIB_TRACERS[@]}"; do
-        pid=${t%%:*} file=${t#*:}
-        if [ "$pid" != 0 ]; then # (0: strace ran the program itself, and has ended with it)
-            # strace detaches and flushes its file (TERM: a script's background job ignores INT)
-            kill -TERM "$pid" 2>/dev/null
-            wait_until 3 _dead "$pid" || kill -9 "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
-        fi
-        [ -f "$file" ] && trace_condense <"$file"
-    done
-    LIB_TRACERS=()
-}
-LIB_TRACERS=()
-
-# trace_condense < strace-output: the calls one line each, in order, with repeats counted:
-# a call repeated N times in a row is one line (accept(3, ...) = -1 EAGAIN  ×412,118), and so
-# is a group of up to 8 calls repeated in a row (a loop over several clients), marked with a
-# bracket. Addresses and structures become "...", trailing NULLs go, errno names stay without
-# their text; a call that strace split ("<unfinished ...>", "<... resumed>") is joined again;
-# a call still under way at the end says so. Another process or thread than the first says
-# which ([pid N]). TRACE_LINES (default 60) caps the lines printed.
-trace_condense() {
-    awk -v max="${TRACE_LINES:-60}" '
-        function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
-        # split the argument list s at top-level commas (not inside "", {}, [])
-        function shorten(s,  i, c, depth, inq, arg, out, n, a, k) {
-            n = 0; arg = ""; depth = 0; inq = 0
-            for (i = 1; i <= length(s); i++) {
-                c = substr(s, i, 1)
-                if (inq) { arg = arg c; if (c == "\\") { i++; arg = arg substr(s, i, 1) } else if (c == "\"") inq = 0; continue }
-                if (c == "\"") inq = 1
-                else if (c == "{" || c == "[") depth++
-                else if (c == "}" || c == "]") depth--
-                if (c == "," && depth == 0) { a[++n] = arg; arg = ""; i++; continue }
-                arg = arg c
-            }
-            if (arg != "" || n > 0) a[++n] = arg
-            while (n > 0 && a[n] == "NULL") n--
-            if (n > 1 && a[n] ~ /^\[[0-9]+\]$/) a[n] = "..."   # an address length, as accept(3, ..., [16])
-            out = ""
-            for (k = 1; k <= n; k++) {
-                if (a[k] ~ /^0x[0-9a-f]+$/ || a[k] ~ /^\{/ || a[k] ~ /^\[\{/) a[k] = "..."
-                if (a[k] == "..." && out ~ /\.\.\.$/) continue
-                out = out (k > 1 ? ", " : "") a[k]
-            }
-            return out
-        }
-        /^[0-9]+ +(\+\+\+|---)/ { next }
-        {
-            pid = $1; line = $0; sub(/^[0-9]+ +/, "", line)
-            if (first == "") first = pid
-            if (line ~ /<detached \.\.\.>/) {   # still in this call when strace let go
-                if (line !~ /^<\.\.\./) { pending[pid] = line; sub(/ *<detached \.\.\.>.*$/, "", pending[pid]) }
-                next
-            }
-            if (line ~ /<unfinished \.\.\.>$/) { pending[pid] = line; sub(/ *<unfinished \.\.\.>$/, "", pending[pid]); next }
-            if (line ~ /^<\.\.\. [a-z0-9_]+ resumed>/) {
-                sub(/^<\.\.\. [a-z0-9_]+ resumed> ?/, "", line)
-                line = pending[pid] line; delete pending[pid]
-            }
-            if (!match(line, /\) += /)) next
-            call = substr(line, 1, RSTART); result = substr(line, RSTART + RLENGTH)
-            name = call; sub(/\(.*/, "", name)
-            args = substr(call, length(name) + 2, length(call) - length(name) - 2)
-            sub(/ \([A-Z][^()]*\)$/, "", result)           # -1 EAGAIN (Resource ...) -> -1 EAGAIN
-            sub(/ \(in \[.*$/, "", result); sub(/ \(\[\{.*$/, "", result); sub(/ \(Timeout\)$/, " (timeout)", result)
-            add((pid != first ? "[pid " pid "] " : "") name "(" shorten(args) ") = " result)
-        }
-        # The lines so far: text[1..m]; rep[i] > 0 marks the first line of a group of glen[i]
-        # lines repeated rep[i] times. Lines before "frozen" belong to closed groups.
-        function add(l,  k, i, same) {
-            if (k_on) {                                     # inside a repeating group
-                if (l == text[g_start + g_pos]) {
-                    if (++g_pos == k_on) { rep[g_start]++; g_pos = 0 }
-                    return
-                }
-                # the group ends: the part of a repetition already seen becomes plain lines
-                frozen = g_start + k_on; k_on = 0
-                for (i = 0; i < g_pos; i++) text[++m] = text[g_start + i]
-                g_pos = 0
-            }
-            text[++m] = l
-            for (k = 1; k <= 8 && m - 2 * k + 1 > frozen; k++) {
-                same = 1
-                for (i = 0; i < k && same; i++) if (text[m - i] != text[m - k - i]) same = 0
-                if (same) { m -= k; g_start = m - k + 1; k_on = k; rep[g_start] = 2; glen[g_start] = k; g_pos = 0; return }
-            }
-        }
-        END {
-            for (p in pending) {   # a call still under way when strace detached
-                name = pending[p]; sub(/\(.*/, "", name)
-                args = substr(pending[p], length(name) + 2); sub(/, *$/, "", args)
-                add((p != first ? "[pid " p "] " : "") name "(" shorten(args) ", ...)  ... still in it when the trace ended")
-            }
-            shown = 0
-            for (i = 1; i <= m; i++) {
-                if (++shown > max) { printf "(%d more lines; TRACE_LINES=%d shows more)\n", m - i + 1, m; break }
-                t = text[i]
-                if (length(t) > 110) t = substr(t, 1, 107) "..."
-                if (rep[i] && glen[i] == 1) { printf "%s  \303\227%s\n", t, commas(rep[i]); continue }
-                if (rep[i]) {
-                    gend = i + glen[i] - 1; gr = rep[i]; w = 0
-                    for (j = i; j <= gend; j++) if (length(text[j]) > w) w = length(text[j])
-                    if (w > 110) w = 110
-                }
-                if (i <= gend) {
-                    printf "%-" w "s  %s\n", t, (i == gend ? "\342\224\230 \303\227" commas(gr) : (rep[i] ? "\342\224\220" : "\342\224\202"))
-                    continue
-                }
-                print t
-            }
-        }'
-}
+# trace_server, trace_report, trace_condense (TRACE=1 in the replay): scripts/trace.sh.
+source "$LIB_ROOT/scripts/trace.sh"
