@@ -9,6 +9,8 @@
 #   scripts/peek.sh --kv PID         the same facts as key=value lines, for scripts: each line
 #                                    starts with what=process|cpu|thread|socket|child|rate|call
 #                                    and goes on with the probe's fields (scripts/tools/probe.c)
+#   PEEK_KV=FILE scripts/peek.sh PID the human look, and its facts as --kv writes them in FILE
+#                                    (the replay shows the one and reasons on the other)
 #
 # Environment:
 #   PEEK_COUNTER=perf|strace|none   how to count the calls (default: perf if it works here,
@@ -228,15 +230,21 @@ show_cpu() {
     probe_kv "$(cat "$TMP/cpu")"
     [ -n "${KV[cpu_pct]:-}" ] || return 0
     local cpu=${KV[cpu_pct]} user=${KV[user_pct]} kern=${KV[kernel_pct]} share=${KV[kernel_share]}
-    local busy=${KV[busy]} slept=${KV[voluntary]} why
+    local busy=${KV[busy]} slept=${KV[voluntary]}
     Lf "CPU: %s%% of one core over %s s: %s%% in user mode (its own code), %s%% in the kernel (inside system calls)\n" \
         "CPU: %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
         "$cpu" "$SECONDS_" "$user" "$kern"
+    if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ]; then
+        Lf "  it was ready to run %s%% of the time, but got a core for only %s%%: this machine is busy\n" \
+            "  estuvo listo para ejecutarse el %s%% del tiempo, pero solo tuvo un núcleo el %s%%: esta máquina está ocupada\n" \
+            "${KV[wanted_pct]}" "${KV[ran_pct]}"
+    fi
     if [ "$busy" = 1 ]; then
         Lf "  it never went to sleep (%s voluntary context switches): a busy loop\n" \
             "  no se durmió ni una vez (%s cambios de contexto voluntarios): un bucle activo\n" "$slept"
     fi
-    [ "$cpu" -ge 10 ] || return 0
+    # (the split of a few clock ticks says little: only from 3 ticks, 30 ms at 100 Hz, on)
+    [ $((KV[utime] + KV[stime])) -ge 3 ] || return 0
     if [ "$share" -ge 50 ]; then
         failing_calls
         if [ -n "$FAILING" ]; then
@@ -254,6 +262,7 @@ show_cpu() {
 failing_calls() {
     FAILING="" FAILING_WITH=""
     [ -s "$TMP/rate.kv" ] || return 0
+    # (what=rate counter=none: not counted)
     local line names="" total="" failed="" again=""
     while IFS= read -r line; do
         probe_kv "$line"
@@ -424,6 +433,7 @@ print_counts() {
 # show_rate: count the calls into $TMP/rate.kv and print them (or why they were not counted).
 show_rate() {
     local counter=$COUNTER why_perf="" out=$TMP/counts.txt how
+    echo "what=rate counter=none" >"$TMP/rate.kv" # (replaced once the calls are counted)
     if [ "$counter" = none ]; then
         Lf "calls/s: not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s counts them)\n" \
             "llamadas/s: sin contar (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s las cuenta)\n" "$PID"
@@ -471,6 +481,21 @@ look() {
     _probe sockets "$1" >"$TMP/sockets.$1" 2>/dev/null
     _probe fds "$1" >"$TMP/fds.$1" 2>/dev/null
 }
+# emit_kv: the facts of this look as key=value lines (--kv, PEEK_KV).
+emit_kv() {
+    local child
+    echo "what=process pid=$PID comm=$comm rss_kb=$rss tracer=$tracer"
+    [ -s "$TMP/cpu" ] && sed 's/^/what=cpu /' "$TMP/cpu"
+    sed "s/^/what=thread pid=$PID /" "$TMP/threads.$PID"
+    sed "s/^/what=socket pid=$PID /" "$TMP/sockets.$PID"
+    for child in $(sed 's/^pid=//' "$TMP/children"); do
+        echo "what=child pid=$child parent=$PID"
+        sed "s/^/what=thread pid=$child /" "$TMP/threads.$child"
+        sed "s/^/what=socket pid=$child /" "$TMP/sockets.$child"
+    done
+    [ -s "$TMP/rate.kv" ] && cat "$TMP/rate.kv"
+    return 0
+}
 peek_once() {
     local child comm rss tracer
     rm -f "$TMP/cpu" "$TMP/rate.kv" "$TMP/rate"
@@ -490,17 +515,10 @@ peek_once() {
     look "$PID"
     _probe children "$PID" >"$TMP/children" 2>/dev/null
     for child in $(sed 's/^pid=//' "$TMP/children"); do look "$child"; done
+    emit_kv >"$TMP/kv"
+    [ -n "${PEEK_KV:-}" ] && cp "$TMP/kv" "$PEEK_KV"
     if [ "$KV_ONLY" = 1 ]; then
-        echo "what=process pid=$PID comm=$comm rss_kb=$rss tracer=$tracer"
-        [ -s "$TMP/cpu" ] && sed 's/^/what=cpu /' "$TMP/cpu"
-        sed "s/^/what=thread pid=$PID /" "$TMP/threads.$PID"
-        sed "s/^/what=socket pid=$PID /" "$TMP/sockets.$PID"
-        for child in $(sed 's/^pid=//' "$TMP/children"); do
-            echo "what=child pid=$child parent=$PID"
-            sed "s/^/what=thread pid=$child /" "$TMP/threads.$child"
-            sed "s/^/what=socket pid=$child /" "$TMP/sockets.$child"
-        done
-        [ -s "$TMP/rate.kv" ] && cat "$TMP/rate.kv"
+        cat "$TMP/kv"
         return 0
     fi
     Lf "process %s (%s), memory (RSS) %s KB\n" "proceso %s (%s), memoria (RSS) %s KB\n" "$PID" "$comm" "$rss"

@@ -60,20 +60,40 @@ kernel() {
     printf '\n   %s%s%s\n' "$B" "$1" "$R"
     sed 's/^/     /' "$2"
 }
-# calls_of FILE: "CALLS FAILED EAGAIN" from a peek's "calls/s:" line; empty if not counted.
-calls_of() {
-    sed -nE 's/^calls\/s: ([0-9,]+), failed\/s: ([0-9,]+)( \(EAGAIN ([0-9,]+))?.*/\1 \2 \4/p' "$1" | tr -d ,
+# look_at FILE [PEEK OPTIONS...]: one look of scripts/peek.sh at the server ($SERVER_PID): what
+# it prints goes to FILE, shown to the reader; its facts (key=value lines) to FILE.kv, which
+# the verdicts are drawn from.
+look_at() {
+    local file=$1
+    shift
+    PEEK_KV=$file.kv peek "$@" "$SERVER_PID" >"$file" 2>&1
 }
-# counted_by FILE: which tool counted (perf stat or strace), or why nothing could.
+# fact FILE WHAT [KEY=VALUE...]: KV = the first line of FILE.kv (a look's facts) of kind WHAT
+# (process, cpu, thread, socket, rate...) that has every KEY=VALUE given; 1 if there is none.
+fact() {
+    local file=$1.kv what=$2 line want ok
+    shift 2
+    [ -f "$file" ] || return 1
+    while IFS= read -r line; do
+        probe_kv "$line"
+        [ "${KV[what]}" = "$what" ] || continue
+        ok=1
+        for want in "$@"; do [ "${KV[${want%%=*}]:-}" = "${want#*=}" ] || ok=0; done
+        [ $ok = 1 ] && return 0
+    done <"$file"
+    KV=()
+    return 1
+}
+# counted_by FILE: which tool counted the calls of the look in FILE.
 counted_by() {
-    if grep -q '^calls/s: [0-9].*\[perf stat' "$1"; then echo "counted by perf stat"
-    elif grep -q '^calls/s: [0-9].*\[strace' "$1"; then echo "counted by strace, which slows the server"
-    else sed -n 's/^calls\/s: //p' "$1"
-    fi
+    fact "$1" rate
+    case ${KV[counter]:-none} in
+        perf) echo "counted by perf stat" ;;
+        strace) echo "counted by strace, which slows the server" ;;
+        *) echo "not counted: see the calls/s line above" ;;
+    esac
 }
 commas() { awk -v n="$1" 'BEGIN { t = sprintf("%d", n); o = ""; while (length(t) > 3) { o = "," substr(t, length(t) - 2) o; t = substr(t, 1, length(t) - 3) }; print t o }'; }
-# cpu_of FILE: the CPU share peek measured over its second (empty if it measured none).
-cpu_of() { sed -nE 's/.*, CPU ([0-9]+)% of one core$/\1/p' "$1"; }
 # show_trace: with TRACE=1, the system calls of the experiment just run, condensed.
 show_trace() {
     [ "$TRACE" = 1 ] || return 0
@@ -210,7 +230,7 @@ replay_01_blocking_04_many_clients() {
     # and nobody accept()s it).
     # (polling the kernel's table is cheap; peek, a second of CPU in 1.5 s of polling, runs once)
     wait_until 1.5 _queued_or_answered "$port" || true
-    _peek_shows "Recv-Q 13 B" || true
+    PEEK_COUNTER=none look_at "$LIB_TMP/peek.out" --no-rate
     # give client 2 every chance: 2 s in all (an answer ends the wait: there is no stall to show)
     wait_until "$(awk -v m="$(ms_since "$t0")" 'BEGIN { s = (2000 - m) / 1000; printf "%.3f", (s > 0 ? s : 0) }')" \
         test -s "$LIB_TMP/dos.out" || true
@@ -227,17 +247,18 @@ replay_01_blocking_04_many_clients() {
     kernel "What the kernel holds meanwhile (scripts/peek.sh --no-rate $SERVER_PID)" "$LIB_TMP/peek.out"
     local one two three fd
     one=$(client_port uno) two=$(client_port dos) three=$(client_port tres)
-    fd=$(sed -nE "s/^state: sleeping, in system call recvfrom\(fd ([0-9]+) = client \('127\.0\.0\.1', $one\)\)$/\1/p" "$LIB_TMP/peek.out")
-    if [ -z "$fd" ]; then
+    fact "$LIB_TMP/peek.out" socket "remote=127.0.0.1:$one"
+    fd=${KV[fd]:-}
+    if [ -z "$fd" ] || ! fact "$LIB_TMP/peek.out" thread "tid=$SERVER_PID" state=S syscall=recvfrom "fd=$fd"; then
         surprise "the server should be asleep in recvfrom() on client 1's socket ('127.0.0.1', $one)"
         return
     fi
-    if ! grep -qE "client \('127\.0\.0\.1', $two\) +Recv-Q 13 B " "$LIB_TMP/peek.out"; then
+    if ! fact "$LIB_TMP/peek.out" socket "remote=127.0.0.1:$two" recvq=13; then
         surprise "client 2's socket should hold its 13 bytes in Recv-Q"
         return
     fi
-    if ! grep -qE "LISTEN .*accept queue: 1 waiting" "$LIB_TMP/peek.out" ||
-        ! grep -qE "^  no fd .*client \('127\.0\.0\.1', $three\) .*in the accept queue" "$LIB_TMP/peek.out"; then
+    if ! fact "$LIB_TMP/peek.out" socket state=LISTEN accept_queue=1 ||
+        ! fact "$LIB_TMP/peek.out" socket "remote=127.0.0.1:$three" queued=1; then
         surprise "client 3 should wait in the listening socket's accept queue"
         return
     fi
@@ -259,8 +280,6 @@ replay_01_blocking_04_many_clients() {
 # _queued_or_answered PORT: client 2's 13 bytes wait unread at the server on PORT, or client 2
 # has had an answer.
 _queued_or_answered() { queued_at_server "$1" 13 || [ -s "$LIB_TMP/dos.out" ]; }
-# _peek_shows TEXT: one look at the server ($SERVER_PID, into $LIB_TMP/peek.out) shows TEXT.
-_peek_shows() { PEEK_COUNTER=none peek --no-rate "$SERVER_PID" >"$LIB_TMP/peek.out" 2>&1; grep -qF -- "$1" "$LIB_TMP/peek.out"; }
 _connections_printed() { [ "$(grep -c '^Cliente connectandose desde' "$SERVER_OUT")" -ge "$1" ]; }
 
 # --- section 2: Sockets NO bloqueantes ------------------------------------------------------
@@ -283,7 +302,7 @@ replay_02_non_blocking_01_accept_eagain() {
 }
 
 replay_02_non_blocking_02_eagain_loop() {
-    local port cpu calls failed again
+    local port cpu share user calls failed again
     port=$(free_port)
     title 02-non-blocking/02-eagain-loop 'Sockets NO bloqueantes · "Ejemplo no bloqueante con try catch"'
     say "EAGAIN now means \"nothing yet, go on\". Nobody stalls anybody, but: the loop never waits, the buffer restarts on every pass, and only its last two bytes are checked for \\r\\n."
@@ -314,18 +333,19 @@ replay_02_non_blocking_02_eagain_loop() {
     verdict "clients 1 and 2 hang (\"se queda colgado\"): their \\r\\n fell across two 2-byte reads (\"3\\r\" \"\\n\\n\"), the tail check never saw it, and EAGAIN threw the buffer away. Client 3's \\r\\n fell on an even offset: echoed."
     # One second of looking inside: the CPU share and the system calls, over the same second.
     cmd "terminal 5" "scripts/peek.sh \$(pgrep -n 02-eagain-loop)    (CPU, calls per second)"
-    peek "$SERVER_PID" >"$LIB_TMP/peek.out"
-    cpu=$(cpu_of "$LIB_TMP/peek.out")
-    [ -n "$cpu" ] || cpu=$(cpu_percent "$SERVER_PID" 1)
+    look_at "$LIB_TMP/peek.out"
+    fact "$LIB_TMP/peek.out" cpu || probe_kv "$(_probe cpu "$SERVER_PID" 1)"
+    cpu=${KV[cpu_pct]:-0} share=${KV[kernel_share]:-0} user=$((100 - ${KV[kernel_share]:-0}))
     kernel "What the kernel sees meanwhile (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
-    read -r calls failed again <<<"$(calls_of "$LIB_TMP/peek.out")"
+    fact "$LIB_TMP/peek.out" rate
+    calls=${KV[calls_per_s]:-} failed=${KV[failed_per_s]:-} again=${KV[eagain_per_s]:-0}
     # A server traced by strace (TRACE=1) stops at every call: slower, and less of a core.
     local least_cpu=40 least_calls=5000
     [ "$TRACE" = 1 ] && least_cpu=5 least_calls=500
     if [ -z "${calls:-}" ]; then
-        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core: the loop never waits. (Its calls were not counted: $(counted_by "$LIB_TMP/peek.out"))"
+        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core (${share}% of that in the kernel, ${user}% in its own code): the loop never waits. (Its calls were not counted: $(counted_by "$LIB_TMP/peek.out"))"
     else
-        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core making $(commas "$calls") system calls a second ($(counted_by "$LIB_TMP/peek.out")), $(commas "${again:-0}") of them failing with EAGAIN: accept() and recv() ask \"anything yet?\" and the kernel answers \"not yet\", one call every $(awk -v c="$calls" 'BEGIN { printf "%.1f", 1e6 / c }') µs. (Not millions a second: each call goes into the kernel and back.)"
+        verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core (${share}% of that in the kernel, ${user}% in its own code), making $(commas "$calls") system calls a second ($(counted_by "$LIB_TMP/peek.out")), $(commas "${again:-0}") of them failing with EAGAIN: accept() and recv() ask \"anything yet?\" and the kernel answers \"not yet\", one call every $(awk -v c="$calls" 'BEGIN { printf "%.1f", 1e6 / c }') µs. (Not millions a second: each call goes into the kernel and back.) Where the core goes: ${share}% of its CPU time is spent inside the kernel, in those failing calls, not in the program's own code."
         if [ "$calls" -lt "$least_calls" ] || [ "${failed:-0}" -lt $((calls * 99 / 100)) ] || [ "${again:-0}" -lt $((calls * 99 / 100)) ]; then
             surprise "the busy loop should make thousands of calls a second, (nearly) all failing with EAGAIN"
         fi
@@ -335,23 +355,31 @@ replay_02_non_blocking_02_eagain_loop() {
     else
         # what it wants, not only what it gets: a busy machine gives it less, yet it never sleeps
         busy_looping "$SERVER_PID" 0.3 ||
-            surprise "the busy loop should want a whole core and never sleep (it wanted ${CPU_WANTED:-?}%, slept ${CPU_SLEPT:-?} times)"
+            surprise "the busy loop should run and never sleep (it got ${CPU_GOT:-?}% of a core, wanted ${CPU_WANTED:-?}%, slept ${CPU_SLEPT:-?} times)"
     fi
 
     # The documents' second try: telnet, which sends each line as it is typed.
     again 02-non-blocking/02-eagain-loop || return
     cmd "terminal 2" "telnet localhost $port     then type: Hola mundo⏎"
     cmd "terminal 3" "telnet localhost $port     then type: Hola mundo⏎"
-    client_open uno "$port"
-    client_send uno 'Hola mundo\r\n'
-    wait_client_output uno 'Hola mundo\r\n'
-    client_open dos "$port"
-    client_send dos 'Hola mundo\r\n'
-    wait_client_output dos 'Hola mundo\r\n'
+    local name n=0 echoed=1
+    for name in uno dos; do
+        n=$((n + 1))
+        if [ "$HAVE_TELNET" = 1 ]; then
+            telnet_open "$name" "$port" "$n"
+            client_send "$name" 'Hola mundo\n' # (telnet sends the Enter as \r\n, and shows the \r\n it gets back as a line end)
+            wait_until 5 _telnet_echoed "$name" || echoed=0
+        else
+            client_open "$name" "$port"
+            client_send "$name" 'Hola mundo\r\n'
+            wait_client_output "$name" 'Hola mundo\r\n' || echoed=0
+        fi
+    done
+    [ "$HAVE_TELNET" = 1 ] || say "(telnet is not installed here: nc sends what telnet sends, Hola mundo\\r\\n and nothing after it. sudo apt-get install telnet for the real one.)"
     salida "Salida (servidor)" "$SERVER_OUT"
     salida "Salida cliente 1" "$LIB_TMP/uno.out"
     salida "Salida cliente 2" "$LIB_TMP/dos.out"
-    if ! got "$LIB_TMP/uno.out" 'Hola mundo\r\n' || ! got "$LIB_TMP/dos.out" 'Hola mundo\r\n'; then
+    if [ "$echoed" = 0 ] || [ "$(grep -c "^Toda la data leida: b'Hola mundo\\\\r\\\\n'$" "$SERVER_OUT")" -ne 2 ]; then
         surprise "both telnet clients should get their echo"
         return
     fi
@@ -371,21 +399,45 @@ replay_02_non_blocking_02_eagain_loop() {
     got "$LIB_TMP/telnet.out" 'la\r\n' || { surprise "the client should get back only la\\r\\n"; return; }
     verdict "\"Ho\" was read, then EAGAIN ended the pass and dropped it with the buffer: only \"la\\r\\n\" came back."
 }
+# telnet_open NAME PORT N: the real telnet as client NAME of the server on PORT, its N-th
+# connection (client_send types into it, its screen goes to $LIB_TMP/NAME.out).
+telnet_open() {
+    local name=$1 fifo=$LIB_TMP/$1.in fd pid
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    timeout "${CLIENT_TIMEOUT:-30}" telnet 127.0.0.1 "$2" <"$fifo" >"$LIB_TMP/$name.out" 2>"$LIB_TMP/$name.err" 3>&- &
+    pid=$!
+    LIB_PIDS+=("$pid")
+    printf -v "CLIENT_PID_$name" '%s' "$pid"
+    exec {fd}>"$fifo" # opening the fifo waits for telnet to open its end
+    LIB_FDS+=("$fd")
+    printf -v "CLIENT_FD_$name" '%s' "$fd"
+    wait_until 5 _connections_at_least "$2" "$3" || true
+}
+_connections_at_least() { [ "$(connections_to "$1")" -ge "$2" ]; }
+# _telnet_echoed NAME: telnet NAME's screen ends with the echoed line.
+_telnet_echoed() { [ "$(tail -n 1 "$LIB_TMP/$1.out")" = "Hola mundo" ]; }
+HAVE_TELNET=0
+command -v telnet >/dev/null && HAVE_TELNET=1
 _two_lines_nn() { [ "$(count_lines "$SERVER_OUT" "Data leida: b'\\n\\n'")" -ge 2 ]; }
 
 # look_idle: one second of scripts/peek.sh on the idle server ($SERVER_PID), kept for
 # idle_evidence, which prints it (taking it first if look_idle was not called) and sets CPU and
 # IDLE (for the verdict: the call it sleeps in, its calls in that second). A server that is not
 # asleep in its waiting call, or keeps calling, is a surprise (returns 1).
-look_idle() { peek "$SERVER_PID" >"$LIB_TMP/peek.out"; }
+look_idle() { look_at "$LIB_TMP/peek.out"; }
 idle_evidence() {
-    local call calls
+    local call="" calls
     [ -s "$LIB_TMP/peek.out" ] || look_idle
-    CPU=$(cpu_of "$LIB_TMP/peek.out")
+    CPU=""
+    fact "$LIB_TMP/peek.out" cpu && CPU=${KV[cpu_pct]}
     [ -n "$CPU" ] || CPU=$(cpu_percent "$SERVER_PID" 1)
     kernel "What the kernel sees while it is idle (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
-    call=$(sed -nE 's/^state: sleeping, in system call ((p?select6?|p?poll|epoll_p?wait2?|io_uring_enter)\([^)]*\)).*/\1/p' "$LIB_TMP/peek.out")
-    calls=$(calls_of "$LIB_TMP/peek.out" | cut -d' ' -f1)
+    if fact "$LIB_TMP/peek.out" thread "tid=$SERVER_PID" state=S; then
+        case ${KV[syscall]} in select | pselect6 | poll | ppoll | epoll_wait | epoll_pwait | epoll_pwait2 | io_uring_enter) call="${KV[syscall]}()" ;; esac
+    fi
+    fact "$LIB_TMP/peek.out" rate
+    calls=${KV[calls_per_s]:-}
     if [ -z "$call" ]; then
         surprise "the idle server should be asleep in select/poll/epoll_wait"
         return 1
@@ -395,7 +447,7 @@ idle_evidence() {
         return 1
     fi
     IDLE="it sleeps in $call and made ${calls:-?} system calls in that second ($(counted_by "$LIB_TMP/peek.out"))"
-    rm -f "$LIB_TMP/peek.out"
+    rm -f "$LIB_TMP/peek.out" "$LIB_TMP/peek.out.kv"
 }
 
 # --- sections 3 and 4: the event loop -------------------------------------------------------
@@ -506,16 +558,18 @@ replay_04_event_loop_01_callback_loop() {
 # Self-contained: its own helpers (roads_*), one function per stage; the stages are listed in
 # chapters/chapter-03/stages.txt with the others.
 
-# roads_blocked_in DIR: what the thread /proc/PID/task/TID (DIR) is doing: the system call it is
-# blocked in, by name (lib.sh's table, from this machine's headers; else its number), and the
-# kernel function it sleeps in (wchan).
-roads_blocked_in() {
-    local nr name
-    nr=$(cut -d' ' -f1 "$1/syscall" 2>/dev/null)
-    case $nr in "" | running) echo "running"; return ;; esac
-    [ ${#SYSCALL_NAME_OF[@]} -gt 0 ] || load_syscall_names
-    name=$(syscall_name "$nr")
-    printf '%s() (kernel: %s)\n' "$name" "$(cat "$1/wchan" 2>/dev/null)"
+# roads_threads PID: "TID WHAT" for each thread of PID, WHAT being where it is (probe threads):
+# the system call it is blocked in (by name, from this machine's headers; else its number)
+# and the kernel function it sleeps in, or "running" (not blocked).
+roads_threads() {
+    local line
+    while IFS= read -r line; do
+        probe_kv "$line"
+        case ${KV[syscall]} in
+            running | none | hidden) echo "${KV[tid]} ${KV[syscall]}" ;;
+            *) echo "${KV[tid]} ${KV[syscall]}() (kernel: ${KV[wchan]:-?})" ;;
+        esac
+    done < <(_probe threads "$1")
 }
 _roads_children_are() { [ "$(children_of "$1" | wc -l)" -eq "$2" ]; }
 _roads_threads_are() { local n; proc_field n "$1" Threads && [ "$n" -eq "$2" ]; }
@@ -556,9 +610,9 @@ replay_05_other_roads_01_fork_per_client() {
     roads_idle_and_hola 05-other-roads/01-fork-per-client "$port" || return
     cmd "terminal 4" "ps -o pid,ppid,stat,wchan,cmd --ppid $SERVER_PID      (or read /proc)"
     wait_until 3 _roads_children_are "$SERVER_PID" 1
-    lines+="process $SERVER_PID (parent): $(roads_blocked_in "/proc/$SERVER_PID/task/$SERVER_PID")"$'\n'
+    lines+="process $SERVER_PID (parent): $(roads_threads "$SERVER_PID" | cut -d' ' -f2-)"$'\n'
     for child in $(children_of "$SERVER_PID"); do
-        lines+="process $child (child, client 1): $(roads_blocked_in "/proc/$child/task/$child")"$'\n'
+        lines+="process $child (child, client 1): $(roads_threads "$child" | cut -d' ' -f2-)"$'\n'
     done
     printf '%s' "$lines" >"$LIB_TMP/ps.out"
     salida "Los procesos" "$LIB_TMP/ps.out"
@@ -574,7 +628,7 @@ replay_05_other_roads_01_fork_per_client() {
 }
 
 replay_05_other_roads_02_thread_per_client() {
-    local port stall t lines=""
+    local port stall t what lines=""
     port=$(free_port)
     title 05-other-roads/02-thread-per-client "Other roads · a thread per client (POSIX threads)"
     say "The same with threads: detached, 64 KiB stacks, one shared counter of lines echoed behind a mutex. A thread waits for Ctrl-C with sigwait() and prints the totals."
@@ -583,9 +637,7 @@ replay_05_other_roads_02_thread_per_client() {
     roads_idle_and_hola 05-other-roads/02-thread-per-client "$port" || return
     cmd "terminal 4" "for t in /proc/$SERVER_PID/task/*; do cat \$t/syscall \$t/wchan; done"
     wait_until 3 _roads_threads_are "$SERVER_PID" 3
-    for t in "/proc/$SERVER_PID/task/"*; do
-        lines+="thread ${t##*/}: $(roads_blocked_in "$t")"$'\n'
-    done
+    while read -r t what; do lines+="thread $t: $what"$'\n'; done < <(roads_threads "$SERVER_PID")
     printf '%s' "$lines" >"$LIB_TMP/threads.out"
     salida "Los hilos (threads)" "$LIB_TMP/threads.out"
     grep -q 'recvfrom' "$LIB_TMP/threads.out" || { surprise "client 1's thread should be asleep in recvfrom()"; return; }
@@ -604,7 +656,7 @@ replay_05_other_roads_02_thread_per_client() {
 }
 
 replay_05_other_roads_03_io_uring_lines() {
-    local port stall t lines=""
+    local port stall t what lines=""
     port=$(free_port)
     title 05-other-roads/03-io-uring-lines "Other roads · io_uring: ask the kernel to do it, hear when it is done"
     say "One thread. Requests (multishot accept, recv, send) go into the submission queue; the kernel does them and puts each result in the completion queue. No readiness loop, no recvfrom() in the process."
@@ -612,9 +664,7 @@ replay_05_other_roads_03_io_uring_lines() {
     start_server 05-other-roads/03-io-uring-lines "$port" || return
     roads_idle_and_hola 05-other-roads/03-io-uring-lines "$port" || return
     cmd "terminal 4" "cat /proc/$SERVER_PID/syscall /proc/$SERVER_PID/wchan"
-    for t in "/proc/$SERVER_PID/task/"*; do
-        lines+="thread ${t##*/}: $(roads_blocked_in "$t")"$'\n'
-    done
+    while read -r t what; do lines+="thread $t: $what"$'\n'; done < <(roads_threads "$SERVER_PID")
     printf '%s' "$lines" >"$LIB_TMP/threads.out"
     salida "Los hilos (threads)" "$LIB_TMP/threads.out"
     grep -q 'io_uring_enter' "$LIB_TMP/threads.out" || { surprise "the server should be asleep in io_uring_enter()"; return; }

@@ -17,7 +17,7 @@ export COLUMNS=200 PEEK_SECONDS=0.5
 
 # counted FILE: the look in FILE (--kv) has a call rate (else perf and strace both could not
 # count here: the rate tests are skipped, saying why).
-counted() { grep -q '^what=rate ' "$1" || skip "neither perf nor strace can count here"; }
+counted() { grep -q '^what=rate .*calls_per_s=' "$1" || skip "neither perf nor strace can count here"; }
 # kv_line FILE WHAT [KEY=VALUE...]: KV = the first line of FILE (peek --kv) of kind WHAT whose
 # fields include every KEY=VALUE given; fails if there is none.
 kv_line() {
@@ -99,7 +99,8 @@ kv_line() {
     # the taught flaw, whatever counts the calls: it never sleeps, and its CPU is in the
     # kernel (generous: the issue measured 97.6%)
     kv_line "$LIB_TMP/auto.kv" cpu busy=1 voluntary=0
-    [ "${KV[kernel_share]}" -ge 60 ]
+    # (a machine so loaded that it ran only a few clock ticks: the split of so few says little)
+    [ $((KV[utime] + KV[stime])) -lt 5 ] || [ "${KV[kernel_share]}" -ge 60 ]
     counted "$LIB_TMP/auto.kv"
     for f in auto strace; do
         kv_line "$LIB_TMP/$f.kv" rate
@@ -126,18 +127,23 @@ kv_line() {
     assert_line --index 1 "state: running: not blocked in a system call at this instant (on a core, in user or kernel mode)"
     refute_output --partial "computing"
     assert_line --index 2 --regexp "^CPU: [0-9]+% of one core over 0\.5 s: [0-9]+% in user mode \(its own code\), [0-9]+% in the kernel \(inside system calls\)$"
-    assert_line --index 3 "  it never went to sleep (0 voluntary context switches): a busy loop"
-    if grep -q '^calls/s: [0-9]' <<<"$output"; then
-        assert_line --index 4 --regexp "^  ~([6-9][0-9]|100)% of its CPU is in the kernel: failing (accept|recvfrom)\(\)/(accept|recvfrom)\(\) calls \(EAGAIN\)$"
+    assert_line "  it never went to sleep (0 voluntary context switches): a busy loop"
+    if ! grep -q '% of its CPU is in' <<<"$output"; then
+        # a machine so busy that it got a core for only a few clock ticks: it says so
+        assert_line --regexp "^  it was ready to run [0-9]+% of the time, but got a core for only [0-9]+%: this machine is busy$"
+    elif grep -q '^calls/s: [0-9]' <<<"$output"; then
+        assert_line --regexp "^  ~([6-9][0-9]|100)% of its CPU is in the kernel: failing (accept|recvfrom)\(\)/(accept|recvfrom)\(\) calls \(EAGAIN\)$"
     else
-        assert_line --index 4 --regexp "^  ~([6-9][0-9]|100)% of its CPU is in the kernel: its system calls$"
+        assert_line --regexp "^  ~([6-9][0-9]|100)% of its CPU is in the kernel: its system calls$"
     fi
     run env LANG=es_ES.UTF-8 bash scripts/peek.sh "$SERVER_PID"
     echo "$output"
     assert_line --index 1 "estado: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el núcleo)"
     assert_line --index 2 --regexp "^CPU: [0-9]+% de un núcleo durante 0\.5 s: [0-9]+% en modo usuario \(su propio código\), [0-9]+% en el núcleo \(dentro de llamadas al sistema\)$"
-    assert_line --index 3 "  no se durmió ni una vez (0 cambios de contexto voluntarios): un bucle activo"
-    assert_line --index 4 --regexp "^  ~([6-9][0-9]|100)% de su CPU está en el núcleo: "
+    assert_line "  no se durmió ni una vez (0 cambios de contexto voluntarios): un bucle activo"
+    if grep -q '% de su CPU' <<<"$output"; then
+        assert_line --regexp "^  ~([6-9][0-9]|100)% de su CPU está en el núcleo: (llamadas [a-z()/]+ que fallan \(EAGAIN\)|sus llamadas al sistema)$"
+    fi
 }
 
 @test "peek: the fixed stages idle sleep in select/poll/epoll_wait and make (almost) no calls; --watch refreshes" {
