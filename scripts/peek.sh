@@ -190,8 +190,8 @@ show_thread() {
         poll | ppoll) what=$(Lf "%s descriptors" "%s descriptores" "${KV[nfds]}") ;;
     esac
     if [ -n "${KV[timeout_ms]:-}" ]; then
-        if [ "${KV[timeout_ms]}" -lt 0 ]; then timeout=$(L none ninguno); else timeout="${KV[timeout_ms]} ms"; fi
-        what+=", timeout $timeout"
+        if [ "${KV[timeout_ms]}" -lt 0 ]; then timeout=$(L ", timeout none" ", sin plazo"); else timeout=$(Lf ", timeout %s ms" ", plazo %s ms" "${KV[timeout_ms]}"); fi
+        what+=$timeout
     fi
     Lf "%s: %s, in system call %s(%s)\n" "%s: %s, en la llamada al sistema %s(%s)\n" "$label" "$(state_word "${KV[state]}")" "$name" "$what"
     [ "${KV[state]}" = S ] || return 0
@@ -233,7 +233,7 @@ show_cpu() {
     local busy=${KV[busy]} slept=${KV[voluntary]}
     Lf "CPU: %s%% of one core over %s s: %s%% in user mode (its own code), %s%% in the kernel (inside system calls)\n" \
         "CPU: %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
-        "$cpu" "$SECONDS_" "$user" "$kern"
+        "$cpu" "$(L "$SECONDS_" "${SECONDS_/./,}")" "$user" "$kern"
     if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ]; then
         Lf "  it was ready to run %s%% of the time, but got a core for only %s%%: this machine is busy\n" \
             "  estuvo listo para ejecutarse el %s%% del tiempo, pero solo tuvo un núcleo el %s%%: esta máquina está ocupada\n" \
@@ -442,7 +442,7 @@ show_rate() {
     if [ "$counter" = auto ] || [ "$counter" = perf ]; then
         if count_perf "$SECONDS_" >"$out"; then
             rate_kv "$SECONDS_" perf "$out" >"$TMP/rate.kv"
-            if [ "$NARROW" = 1 ]; then how="perf stat"; else how=$(Lf "perf stat, counted inside the kernel over %s s: it slows a busy loop far less than strace" "perf stat, contadas dentro del núcleo durante %s s: frena un bucle activo mucho menos que strace" "$SECONDS_"); fi
+            if [ "$NARROW" = 1 ]; then how="perf stat"; else how=$(Lf "perf stat, counted inside the kernel over %s s: it slows a busy loop far less than strace" "perf stat, contadas dentro del núcleo durante %s s: frena un bucle activo mucho menos que strace" "$(L "$SECONDS_" "${SECONDS_/./,}")"); fi
             print_counts "$how"
             return
         fi
@@ -462,7 +462,7 @@ show_rate() {
         rate_kv "$SECONDS_" strace "$out" >"$TMP/rate.kv"
         if [ "$NARROW" = 1 ]; then how=$(L "strace: it slows the server" "strace: frena el servidor"); else
             how=$(Lf "strace -f over %s s: strace stops the server at every call, so a busy loop runs several times slower than without it" \
-                "strace -f durante %s s: strace detiene el servidor en cada llamada, así que un bucle activo va varias veces más lento que sin él" "$SECONDS_")
+                "strace -f durante %s s: strace detiene el servidor en cada llamada, así que un bucle activo va varias veces más lento que sin él" "$(L "$SECONDS_" "${SECONDS_/./,}")")
             [ -n "$why_perf" ] && how+=$(Lf "; perf could not: %s" "; perf no pudo: %s" "$why_perf")
         fi
         print_counts "$how"

@@ -41,7 +41,8 @@
  *                            user and kernel mode), user_pct kernel_pct cpu_pct (% of one
  *                            core), kernel_share (% of its CPU time spent in the kernel),
  *                            ran_pct and wanted_pct (% of the interval it ran, and ran or
- *                            waited for a core: /proc/PID/task/T/schedstat), voluntary and
+ *                            waited for a core: /proc/PID/task/T/schedstat; at most 100 a
+ *                            thread, since a wait is counted when it ends), voluntary and
  *                            involuntary (context switches: it went to sleep / was preempted),
  *                            state, and busy=1 when it behaves as a busy loop: it never went
  *                            to sleep (voluntary=0) and it ran (cpu_pct >= 10 or wanted_pct
@@ -900,8 +901,13 @@ static int cmd_cpu(int pid, const char *seconds_text)
     int kernel_pct = (int)((double)kt * 100.0 / (double)hz / elapsed + 0.5);
     int cpu_pct = (int)((double)(ut + kt) * 100.0 / (double)hz / elapsed + 0.5);
     int kernel_share = ut + kt > 0 ? (int)((double)kt * 100.0 / (double)(ut + kt) + 0.5) : 0;
+    /* The kernel adds a wait to schedstat when the wait ends, so a wait that began before the
+     * interval may be counted whole: never more than each thread's whole interval. */
+    int most = (int)(b.st.threads > 0 && b.st.threads < 100000 ? b.st.threads * 100 : 100);
     int ran_pct = (int)((double)ran / 1e7 / elapsed + 0.5);
     int wanted_pct = (int)((double)(ran + waited) / 1e7 / elapsed + 0.5);
+    ran_pct = ran_pct > most ? most : ran_pct;
+    wanted_pct = wanted_pct > most ? most : wanted_pct;
     bool busy = vol == 0 && (cpu_pct >= 10 || wanted_pct >= 50);
     printf("pid=%d seconds=%.3f hz=%ld utime=%llu stime=%llu user_pct=%d kernel_pct=%d cpu_pct=%d "
            "kernel_share=%d ran_pct=%d wanted_pct=%d voluntary=%llu involuntary=%llu state=%c busy=%d\n",
