@@ -431,7 +431,7 @@ busy_looping() {
 cpu_ticks() {
     probe_kv "$(_probe stat "$1")"
     [ -n "${KV[utime]:-}" ] || return 1
-    echo $((KV[utime] + KV[stime]))
+    echo $((${KV[utime]} + ${KV[stime]}))
 }
 
 # stop_all: kill everything started here and close every client. Never fails.

@@ -186,7 +186,7 @@ show_thread() {
     esac
     [ -n "${KV[fd]:-}" ] && what="fd ${KV[fd]} = $(describe_fd "$pid" "${KV[fd]}")"
     case $name in
-        select | pselect6) what=$(Lf "watching descriptors 0..%s" "vigilando los descriptores 0..%s" $((KV[nfds] - 1))) ;;
+        select | pselect6) what=$(Lf "watching descriptors 0..%s" "vigilando los descriptores 0..%s" $((${KV[nfds]} - 1))) ;;
         poll | ppoll) what=$(Lf "%s descriptors" "%s descriptores" "${KV[nfds]}") ;;
     esac
     if [ -n "${KV[timeout_ms]:-}" ]; then
@@ -231,9 +231,13 @@ show_cpu() {
     [ -n "${KV[cpu_pct]:-}" ] || return 0
     local cpu=${KV[cpu_pct]} user=${KV[user_pct]} kern=${KV[kernel_pct]} share=${KV[kernel_share]}
     local busy=${KV[busy]} slept=${KV[voluntary]}
-    Lf "CPU: %s%% of one core over %s s: %s%% in user mode (its own code), %s%% in the kernel (inside system calls)\n" \
-        "CPU: %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
-        "$cpu" "$(L "$SECONDS_" "${SECONDS_/./,}")" "$user" "$kern"
+    if [ "$NARROW" = 1 ]; then
+        Lf "CPU %s%% of one core: user %s%%, kernel %s%%\n" "CPU %s%% de un núcleo: usuario %s%%, núcleo %s%%\n" "$cpu" "$user" "$kern"
+    else
+        Lf "CPU %s%% of one core over %s s: %s%% in user mode (its own code), %s%% in the kernel (inside system calls)\n" \
+            "CPU %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
+            "$cpu" "$(L "$SECONDS_" "${SECONDS_/./,}")" "$user" "$kern"
+    fi
     if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ]; then
         Lf "  it was ready to run %s%% of the time, but got a core for only %s%%: this machine is busy\n" \
             "  estuvo listo para ejecutarse el %s%% del tiempo, pero solo tuvo un núcleo el %s%%: esta máquina está ocupada\n" \
@@ -244,7 +248,7 @@ show_cpu() {
             "  no se durmió ni una vez (%s cambios de contexto voluntarios): un bucle activo\n" "$slept"
     fi
     # (the split of a few clock ticks says little: only from 3 ticks, 30 ms at 100 Hz, on)
-    [ $((KV[utime] + KV[stime])) -ge 3 ] || return 0
+    [ $((${KV[utime]} + ${KV[stime]})) -ge 3 ] || return 0
     if [ "$share" -ge 50 ]; then
         failing_calls
         if [ -n "$FAILING" ]; then
@@ -420,7 +424,7 @@ print_counts() {
         printf '  %-15s %12s/s' "${KV[name]}" "$(commas "${KV[calls_per_s]}")"
         if [ "${KV[failed_per_s]}" -gt 0 ]; then
             # ("all failed" also when a few are short of it: perf's counters start ms apart)
-            if [ "${KV[failed_per_s]}" -ge $((KV[calls_per_s] - (KV[calls_per_s] > 20000 ? KV[calls_per_s] / 10000 : 0))) ]; then
+            if [ "${KV[failed_per_s]}" -ge $((${KV[calls_per_s]} - (${KV[calls_per_s]} > 20000 ? ${KV[calls_per_s]} / 10000 : 0))) ]; then
                 Lf "  all failed: %s" "  todas fallan: %s" "$errs"
             else
                 Lf "  failed %s/s: %s" "  fallan %s/s: %s" "$(commas "${KV[failed_per_s]}")" "$errs"

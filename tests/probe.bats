@@ -104,8 +104,8 @@ stall_01_04() {
     # its CPU time was in the kernel (failing accept() and recv() calls)
     [ "${KV[busy]}" = 1 ] && [ "${KV[voluntary]}" = 0 ]
     # (a machine so loaded that it ran only a few clock ticks: the split of so few says little)
-    [ $((KV[utime] + KV[stime])) -lt 5 ] || [ "${KV[kernel_share]}" -ge 60 ]
-    [ $((KV[user_pct] + KV[kernel_pct])) -ge $((KV[cpu_pct] - 1)) ]
+    [ $((${KV[utime]} + ${KV[stime]})) -lt 5 ] || [ "${KV[kernel_share]}" -ge 60 ]
+    [ $((${KV[user_pct]} + ${KV[kernel_pct]})) -ge $((${KV[cpu_pct]} - 1)) ]
     run "$PROBE" cpu "$SERVER_PID" 0.3
     probe_kv "$output"
     [ "${KV[busy]}" = 0 ] && [ "${KV[cpu_pct]}" -le 5 ] && [ "${KV[state]}" = S ]

@@ -32,7 +32,7 @@ no_telnet_path() {
     refute_output --partial "computing"
     # peek's block: running means not blocked; the split, measured
     assert_output --partial "state: running: not blocked in a system call at this instant (on a core, in user or kernel mode)"
-    assert_output --regexp "CPU: [0-9]+% of one core over 0\.5 s: [0-9]+% in user mode \(its own code\), [0-9]+% in the kernel \(inside system calls\)"
+    assert_output --regexp "CPU [0-9]+% of one core over 0\.5 s: [0-9]+% in user mode \(its own code\), [0-9]+% in the kernel \(inside system calls\)"
     # the verdict gives the split and says where the core goes
     assert_output --regexp "the server used [0-9]+% of a core \([0-9]+% of that in the kernel, [0-9]+% in its own code\)"
     # the notes' telnet: the real one, typed into; the server reads what telnet sends

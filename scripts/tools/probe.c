@@ -187,15 +187,29 @@ static bool read_stat(int pid, int tid, struct proc_stat *st)
     char *save = NULL;
     int field = 3;
     memset(st, 0, sizeof *st);
-    for (char *w = strtok_r(p + 1, " \n", &save); w != NULL; w = strtok_r(NULL, " \n", &save), field++) {
+    for (char *w = strtok_r(p + 1, " \n", &save); w != NULL;
+         w = strtok_r(NULL, " \n", &save), field++) {
         switch (field) {
-        case 3: st->state = w[0]; break;
-        case 4: st->ppid = strtol(w, NULL, 10); break;
-        case 14: st->utime = strtoull(w, NULL, 10); break;
-        case 15: st->stime = strtoull(w, NULL, 10); break;
-        case 20: st->threads = strtol(w, NULL, 10); break;
-        case 22: st->start = strtoull(w, NULL, 10); return true;
-        default: break;
+        case 3:
+            st->state = w[0];
+            break;
+        case 4:
+            st->ppid = strtol(w, NULL, 10);
+            break;
+        case 14:
+            st->utime = strtoull(w, NULL, 10);
+            break;
+        case 15:
+            st->stime = strtoull(w, NULL, 10);
+            break;
+        case 20:
+            st->threads = strtol(w, NULL, 10);
+            break;
+        case 22:
+            st->start = strtoull(w, NULL, 10);
+            return true;
+        default:
+            break;
         }
     }
     return false;
@@ -241,6 +255,8 @@ static int *list_ids(const char *path, size_t *count)
     if (ids == NULL)
         fail("malloc", errno);
     struct dirent *e;
+    /* (one thread: readdir's static buffer is safe here, and readdir_r is deprecated) */
+    // cppcheck-suppress readdirCalled
     while ((e = readdir(dir)) != NULL) {
         if (!isdigit((unsigned char)e->d_name[0]))
             continue;
@@ -272,22 +288,38 @@ struct syscall_name {
     bool fd_first; /* its first argument is a descriptor */
 };
 
-#define CALL(name, fd_first) {SYS_##name, #name, fd_first}
+#define CALL(name, fd_first)                                                                       \
+    {                                                                                              \
+        SYS_##name, #name, fd_first                                                                \
+    }
 static const struct syscall_name syscall_names[] = {
-    CALL(read, true), CALL(write, true), CALL(close, true), CALL(readv, true), CALL(writev, true),
+    CALL(read, true),
+    CALL(write, true),
+    CALL(close, true),
+    CALL(readv, true),
+    CALL(writev, true),
 #ifdef SYS_poll
     CALL(poll, false),
 #endif
 #ifdef SYS_select
     CALL(select, false),
 #endif
-    CALL(pselect6, false), CALL(ppoll, false),
+    CALL(pselect6, false),
+    CALL(ppoll, false),
 #ifdef SYS_accept
     CALL(accept, true),
 #endif
-    CALL(accept4, true), CALL(recvfrom, true), CALL(sendto, true), CALL(recvmsg, true),
-    CALL(sendmsg, true), CALL(shutdown, true), CALL(connect, true), CALL(bind, true),
-    CALL(listen, true), CALL(fcntl, true), CALL(ioctl, true),
+    CALL(accept4, true),
+    CALL(recvfrom, true),
+    CALL(sendto, true),
+    CALL(recvmsg, true),
+    CALL(sendmsg, true),
+    CALL(shutdown, true),
+    CALL(connect, true),
+    CALL(bind, true),
+    CALL(listen, true),
+    CALL(fcntl, true),
+    CALL(ioctl, true),
 #ifdef SYS_epoll_wait
     CALL(epoll_wait, true),
 #endif
@@ -299,12 +331,17 @@ static const struct syscall_name syscall_names[] = {
 #ifdef SYS_io_uring_enter
     CALL(io_uring_enter, true),
 #endif
-    CALL(futex, false), CALL(nanosleep, false), CALL(clock_nanosleep, false),
-    CALL(rt_sigtimedwait, false), CALL(rt_sigsuspend, false),
+    CALL(futex, false),
+    CALL(nanosleep, false),
+    CALL(clock_nanosleep, false),
+    CALL(rt_sigtimedwait, false),
+    CALL(rt_sigsuspend, false),
 #ifdef SYS_pause
     CALL(pause, false),
 #endif
-    CALL(wait4, false), CALL(waitid, false), CALL(exit_group, false),
+    CALL(wait4, false),
+    CALL(waitid, false),
+    CALL(exit_group, false),
 };
 #undef CALL
 #define N_CALLS (sizeof syscall_names / sizeof syscall_names[0])
@@ -338,10 +375,9 @@ struct tcp_socket {
 static const char *tcp_state_name(int state)
 {
     /* ss's names, in the kernel's order (include/net/tcp_states.h) */
-    static const char *names[] = {"?",        "ESTAB",      "SYN-SENT",   "SYN-RECV",
-                                  "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT",  "UNCONN",
-                                  "CLOSE-WAIT", "LAST-ACK",   "LISTEN",     "CLOSING",
-                                  "NEW-SYN-RECV"};
+    static const char *names[] = {
+        "?",      "ESTAB",      "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",  "TIME-WAIT",
+        "UNCONN", "CLOSE-WAIT", "LAST-ACK", "LISTEN",   "CLOSING",    "NEW-SYN-RECV"};
     if (state < 0 || state >= (int)(sizeof names / sizeof names[0]))
         return "?";
     return names[state];
@@ -351,7 +387,8 @@ enum { TCP_ESTAB = 1, TCP_TIMEWAIT = 6, TCP_CLOSEWAIT = 8, TCP_LISTENING = 10 };
 #define ALL_STATES 0xfffu
 #define LIVE_STATES (ALL_STATES & ~(1u << TCP_TIMEWAIT)) /* TIME-WAIT: nobody's socket */
 
-static void format_address(int family, const uint32_t *addr, uint16_t port_be, char *out, size_t size)
+static void format_address(int family, const uint32_t *addr, uint16_t port_be, char *out,
+                           size_t size)
 {
     char text[INET6_ADDRSTRLEN] = "?";
     inet_ntop(family, addr, text, sizeof text);
@@ -382,7 +419,8 @@ static void table_add(struct socket_table *t, const struct inet_diag_msg *m)
     s->wqueue = m->idiag_wqueue;
     s->inode = m->idiag_inode;
     format_address(m->idiag_family, m->id.idiag_src, m->id.idiag_sport, s->local, sizeof s->local);
-    format_address(m->idiag_family, m->id.idiag_dst, m->id.idiag_dport, s->remote, sizeof s->remote);
+    format_address(m->idiag_family, m->id.idiag_dst, m->id.idiag_dport, s->remote,
+                   sizeof s->remote);
 }
 
 /* Every TCP socket of family in one of the states (a bit mask, 1 << state), added to t. When
@@ -425,7 +463,8 @@ static void dump_family(int family, unsigned states, int port, struct socket_tab
         if (n == 0)
             break;
         size_t len = (size_t)n;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_type == NLMSG_DONE) {
                 close(fd);
                 return;
@@ -439,7 +478,8 @@ static void dump_family(int family, unsigned states, int port, struct socket_tab
                 }
                 fail("NETLINK_SOCK_DIAG dump", e->error < 0 ? -e->error : EPROTO);
             }
-            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+                h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
                 continue;
             const struct inet_diag_msg *m = NLMSG_DATA(h);
             if (port <= 0 || ntohs(m->id.idiag_sport) == port)
@@ -546,10 +586,17 @@ static int cmd_fds(int pid)
     return 0;
 }
 
+/* The inode of a descriptor's target "socket:[INODE]"; 0 for anything else. */
 static uint32_t socket_inode(const char *target)
 {
-    unsigned long inode = 0;
-    if (sscanf(target, "socket:[%lu]", &inode) != 1 || inode > UINT32_MAX)
+    static const char prefix[] = "socket:[";
+    if (strncmp(target, prefix, sizeof prefix - 1) != 0)
+        return 0;
+    const char *digits = target + sizeof prefix - 1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long inode = strtoull(digits, &end, 10);
+    if (errno != 0 || end == digits || strcmp(end, "]") != 0 || inode > UINT32_MAX)
         return 0;
     return (uint32_t)inode;
 }
@@ -593,7 +640,8 @@ static int cmd_sockets(int pid)
         for (int l = 0; l < n_listening; l++) {
             if (listening[l] != s->local_port)
                 continue;
-            printf("fd=- inode=0 state=%s local=%s remote=%s ", tcp_state_name(s->state), s->local, s->remote);
+            printf("fd=- inode=0 state=%s local=%s remote=%s ", tcp_state_name(s->state), s->local,
+                   s->remote);
             print_queues(s);
             printf(" queued=1\n");
             break;
@@ -626,8 +674,8 @@ static int cmd_stat(int pid, int tid)
         printf("state=gone\n");
         return EXIT_NO;
     }
-    printf("state=%c ppid=%ld threads=%ld utime=%llu stime=%llu start=%llu hz=%ld\n", st.state, st.ppid,
-           st.threads, st.utime, st.stime, st.start, sysconf(_SC_CLK_TCK));
+    printf("state=%c ppid=%ld threads=%ld utime=%llu stime=%llu start=%llu hz=%ld\n", st.state,
+           st.ppid, st.threads, st.utime, st.stime, st.start, sysconf(_SC_CLK_TCK));
     return 0;
 }
 
@@ -773,10 +821,19 @@ static void show_thread(int pid, int tid)
     } else if (strncmp(call, "running", 7) == 0) {
         printf(" syscall=running");
     } else {
-        long nr = 0;
-        unsigned long long a[6] = {0};
-        if (sscanf(call, "%ld %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]) < 1)
+        /* "NR ARG1 ... ARG6 SP PC", the arguments in hexadecimal; "-1 SP PC" outside a call */
+        char *end = NULL;
+        errno = 0;
+        long nr = strtol(call, &end, 10);
+        if (errno != 0 || end == call)
             nr = -1;
+        unsigned long long a[6] = {0};
+        for (int k = 0; k < 6 && nr >= 0; k++) {
+            const char *from = end;
+            a[k] = strtoull(from, &end, 16);
+            if (end == from)
+                break;
+        }
         if (nr < 0) {
             printf(" syscall=none");
         } else {
@@ -793,7 +850,8 @@ static void show_thread(int pid, int tid)
                 printf(" nfds=%llu", a[1]);
             if (c != NULL && strcmp(c->name, "poll") == 0)
                 printf(" timeout_ms=%ld", as_int_ms(a[2]));
-            if (c != NULL && (strcmp(c->name, "epoll_wait") == 0 || strcmp(c->name, "epoll_pwait") == 0))
+            if (c != NULL &&
+                (strcmp(c->name, "epoll_wait") == 0 || strcmp(c->name, "epoll_pwait") == 0))
                 printf(" timeout_ms=%ld", as_int_ms(a[3]));
         }
     }
@@ -849,11 +907,12 @@ static bool cpu_sample(int pid, struct cpu_sample *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         char file[96], text[8192], value[64];
-        unsigned long long ran = 0, waited = 0;
         snprintf(file, sizeof file, "/proc/%d/task/%d/schedstat", pid, tids[i]);
-        if (read_whole(file, text, sizeof text) > 0 && sscanf(text, "%llu %llu", &ran, &waited) == 2) {
-            s->ran_ns += ran;
-            s->waited_ns += waited;
+        if (read_whole(file, text, sizeof text) > 0) {
+            /* "RAN_NS WAITED_NS SLICES" */
+            char *end = NULL;
+            s->ran_ns += strtoull(text, &end, 10);
+            s->waited_ns += strtoull(end, NULL, 10);
         }
         snprintf(file, sizeof file, "/proc/%d/task/%d/status", pid, tids[i]);
         if (read_whole(file, text, sizeof text) <= 0)
@@ -869,7 +928,10 @@ static bool cpu_sample(int pid, struct cpu_sample *s)
 }
 
 /* b - a, 0 where a thread that ended took its count with it */
-static unsigned long long grew(unsigned long long a, unsigned long long b) { return b > a ? b - a : 0; }
+static unsigned long long increase(unsigned long long a, unsigned long long b)
+{
+    return b > a ? b - a : 0;
+}
 
 static int cmd_cpu(int pid, const char *seconds_text)
 {
@@ -894,9 +956,11 @@ static int cmd_cpu(int pid, const char *seconds_text)
     double elapsed = (double)(b.at_ns - a.at_ns) / 1e9;
     if (elapsed <= 0.0)
         elapsed = seconds;
-    unsigned long long ut = grew(a.st.utime, b.st.utime), kt = grew(a.st.stime, b.st.stime);
-    unsigned long long ran = grew(a.ran_ns, b.ran_ns), waited = grew(a.waited_ns, b.waited_ns);
-    unsigned long long vol = grew(a.voluntary, b.voluntary), invol = grew(a.involuntary, b.involuntary);
+    unsigned long long ut = increase(a.st.utime, b.st.utime), kt = increase(a.st.stime, b.st.stime);
+    unsigned long long ran = increase(a.ran_ns, b.ran_ns),
+                       waited = increase(a.waited_ns, b.waited_ns);
+    unsigned long long vol = increase(a.voluntary, b.voluntary),
+                       invol = increase(a.involuntary, b.involuntary);
     int user_pct = (int)((double)ut * 100.0 / (double)hz / elapsed + 0.5);
     int kernel_pct = (int)((double)kt * 100.0 / (double)hz / elapsed + 0.5);
     int cpu_pct = (int)((double)(ut + kt) * 100.0 / (double)hz / elapsed + 0.5);
@@ -910,9 +974,10 @@ static int cmd_cpu(int pid, const char *seconds_text)
     wanted_pct = wanted_pct > most ? most : wanted_pct;
     bool busy = vol == 0 && (cpu_pct >= 10 || wanted_pct >= 50);
     printf("pid=%d seconds=%.3f hz=%ld utime=%llu stime=%llu user_pct=%d kernel_pct=%d cpu_pct=%d "
-           "kernel_share=%d ran_pct=%d wanted_pct=%d voluntary=%llu involuntary=%llu state=%c busy=%d\n",
-           pid, elapsed, hz, ut, kt, user_pct, kernel_pct, cpu_pct, kernel_share, ran_pct, wanted_pct, vol, invol,
-           b.st.state, busy);
+           "kernel_share=%d ran_pct=%d wanted_pct=%d voluntary=%llu involuntary=%llu state=%c "
+           "busy=%d\n",
+           pid, elapsed, hz, ut, kt, user_pct, kernel_pct, cpu_pct, kernel_share, ran_pct,
+           wanted_pct, vol, invol, b.st.state, busy);
     return 0;
 }
 
