@@ -72,6 +72,18 @@ stall_01_04() {
     [ "${#lines[@]}" -eq 4 ]
 }
 
+@test "probe without NETLINK_SOCK_DIAG (/proc/net/tcp): the same sockets, the backlog unknown" {
+    stall_01_04
+    "$PROBE" sockets "$SERVER_PID" | sed 's/ backlog=[0-9]*$/ backlog=?/' >"$LIB_TMP/netlink"
+    PROBE_NO_NETLINK=1 "$PROBE" sockets "$SERVER_PID" >"$LIB_TMP/proc"
+    cat "$LIB_TMP/netlink" "$LIB_TMP/proc"
+    grep -q ' backlog=0$' "$LIB_TMP/proc"
+    assert_equal "$(sed 's/ backlog=0$/ backlog=?/' "$LIB_TMP/proc")" "$(cat "$LIB_TMP/netlink")"
+    assert_equal "$(PROBE_NO_NETLINK=1 "$PROBE" queues "$PORT_UNDER_TEST" | sort)" "$("$PROBE" queues "$PORT_UNDER_TEST" | sort)"
+    run env PROBE_NO_NETLINK=1 "$PROBE" listening "$PORT_UNDER_TEST"
+    assert_output "port=$PORT_UNDER_TEST listening=1"
+}
+
 @test "probe threads: the stalled server sleeps in recvfrom on client 1's descriptor" {
     stall_01_04
     fd=$("$PROBE" sockets "$SERVER_PID" | sed -n "s/^fd=\([0-9]*\) .* remote=127.0.0.1:$ONE .*/\1/p")

@@ -56,7 +56,8 @@
  * Sockets come from the kernel's socket table through NETLINK_SOCK_DIAG (inet_diag), as ss
  * asks it: exact numbers, filtered by state inside the kernel, in no particular order (none is
  * assumed). For a listening socket the kernel reports its accept queue in the receive-queue
- * field and its backlog in the send-queue field. Syscall names come from the C library's
+ * field and its backlog in the send-queue field. Where a kernel has no NETLINK_SOCK_DIAG (or
+ * PROBE_NO_NETLINK=1), the same rows come from /proc/net/tcp and tcp6, without the backlog. Syscall names come from the C library's
  * <sys/syscall.h> SYS_ constants, for the calls this chapter's servers make.
  */
 #include "util.h"
@@ -425,10 +426,13 @@ static void table_add(struct socket_table *t, const struct inet_diag_msg *m)
 
 /* Every TCP socket of family in one of the states (a bit mask, 1 << state), added to t. When
  * port > 0 only those with that local port: the kernel still walks its table, but the rows
- * are dropped here, before they are stored. */
-static void dump_family(int family, unsigned states, int port, struct socket_table *t)
+ * are dropped here, before they are stored. false (nothing added) where this kernel has no
+ * NETLINK_SOCK_DIAG (some sandboxes): the caller then reads /proc/net/tcp. */
+static bool dump_family(int family, unsigned states, int port, struct socket_table *t)
 {
     int fd = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
+    if (fd == -1 && (errno == EPROTONOSUPPORT || errno == EAFNOSUPPORT))
+        return false;
     if (fd == -1)
         fail("socket(NETLINK_SOCK_DIAG)", errno);
     struct {
@@ -467,14 +471,14 @@ static void dump_family(int family, unsigned states, int port, struct socket_tab
              h = NLMSG_NEXT(h, len)) {
             if (h->nlmsg_type == NLMSG_DONE) {
                 close(fd);
-                return;
+                return true;
             }
             if (h->nlmsg_type == NLMSG_ERROR) {
                 const struct nlmsgerr *e = NLMSG_DATA(h);
                 /* a kernel without IPv6 has no table for it: nothing to add */
                 if (family == AF_INET6 && (e->error == -ENOENT || e->error == -EAFNOSUPPORT)) {
                     close(fd);
-                    return;
+                    return true;
                 }
                 fail("NETLINK_SOCK_DIAG dump", e->error < 0 ? -e->error : EPROTO);
             }
@@ -487,11 +491,77 @@ static void dump_family(int family, unsigned states, int port, struct socket_tab
         }
     }
     close(fd);
+    return true;
+}
+
+/* An address of /proc/net/tcp ("0100007F:1F40": the 32-bit words as the kernel holds them,
+ * in hexadecimal, then the port) into addr and port (network byte order). */
+static void parse_proc_address(const char *text, int family, uint32_t *addr, uint16_t *port)
+{
+    size_t words = family == AF_INET6 ? 4 : 1;
+    char word[9];
+    for (size_t i = 0; i < words; i++) {
+        memcpy(word, text + 8 * i, 8);
+        word[8] = '\0';
+        addr[i] = (uint32_t)strtoul(word, NULL, 16);
+    }
+    const char *colon = strchr(text, ':');
+    *port = htons((uint16_t)(colon ? strtoul(colon + 1, NULL, 16) : 0));
+}
+
+/* The same rows from /proc/net/tcp or /proc/net/tcp6, where there is no NETLINK_SOCK_DIAG
+ * (PROBE_NO_NETLINK=1 forces it). There a listener's backlog is not shown: backlog=0. */
+static void dump_proc(int family, unsigned states, int port, struct socket_table *t)
+{
+    const char *path = family == AF_INET6 ? "/proc/net/tcp6" : "/proc/net/tcp";
+    FILE *file = fopen(path, "r");
+    if (file == NULL && family == AF_INET6)
+        return; /* a kernel without IPv6 */
+    if (file == NULL)
+        fail("fopen(/proc/net/tcp)", errno);
+    char *line = NULL;
+    size_t cap = 0;
+    bool header = true;
+    while (getline(&line, &cap, file) != -1) {
+        /* sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode */
+        char *w[10], *save = NULL;
+        int n = 0;
+        for (char *tok = strtok_r(line, " \n", &save); tok != NULL && n < 10;
+             tok = strtok_r(NULL, " \n", &save))
+            w[n++] = tok;
+        if (header || n < 10 || strlen(w[1]) < (family == AF_INET6 ? 37u : 13u)) {
+            header = false;
+            continue;
+        }
+        struct inet_diag_msg m;
+        memset(&m, 0, sizeof m);
+        m.idiag_family = (uint8_t)family;
+        m.idiag_state = (uint8_t)strtoul(w[3], NULL, 16);
+        parse_proc_address(w[1], family, m.id.idiag_src, &m.id.idiag_sport);
+        parse_proc_address(w[2], family, m.id.idiag_dst, &m.id.idiag_dport);
+        char *end = NULL;
+        unsigned long tx = strtoul(w[4], &end, 16);
+        unsigned long rx = *end == ':' ? strtoul(end + 1, NULL, 16) : 0;
+        /* (a listener's rx_queue is its accept queue; its tx_queue says nothing) */
+        m.idiag_rqueue = (uint32_t)rx;
+        m.idiag_wqueue = m.idiag_state == TCP_LISTENING ? 0 : (uint32_t)tx;
+        m.idiag_inode = (uint32_t)strtoul(w[9], NULL, 10);
+        if ((states & (1u << m.idiag_state)) && (port <= 0 || ntohs(m.id.idiag_sport) == port))
+            table_add(t, &m);
+    }
+    free(line);
+    fclose(file);
 }
 
 static void dump_tcp(unsigned states, int port, struct socket_table *t)
 {
-    dump_family(AF_INET, states, port, t);
+    const char *forced = getenv("PROBE_NO_NETLINK");
+    bool proc = forced != NULL && strcmp(forced, "1") == 0;
+    if (proc || !dump_family(AF_INET, states, port, t)) {
+        dump_proc(AF_INET, states, port, t);
+        dump_proc(AF_INET6, states, port, t);
+        return;
+    }
     dump_family(AF_INET6, states, port, t);
 }
 
