@@ -171,8 +171,12 @@ show_thread() {
     name=${KV[syscall]}
     case $name in
         running)
-            Lf "%s: running: not blocked in a system call at this instant (on a core, in user or kernel mode)\n" \
-                "%s: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el núcleo)\n" "$label"
+            if [ "$NARROW" = 1 ]; then
+                Lf "%s: running: not blocked (on a core, user or kernel mode)\n" "%s: en marcha: no bloqueado (en un núcleo, modo usuario o núcleo)\n" "$label"
+            else
+                Lf "%s: running: not blocked in a system call at this instant (on a core, in user or kernel mode)\n" \
+                    "%s: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el núcleo)\n" "$label"
+            fi
             return ;;
         none)
             Lf "%s: %s, not in a system call%s\n" "%s: %s, fuera de toda llamada al sistema%s\n" "$label" "$(state_word "${KV[state]}")" "${KV[wchan]:+ (kernel: ${KV[wchan]})}"
@@ -238,7 +242,9 @@ show_cpu() {
             "CPU %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
             "$cpu" "$(L "$SECONDS_" "${SECONDS_/./,}")" "$user" "$kern"
     fi
-    if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ]; then
+    if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ] && [ "$NARROW" = 1 ]; then
+        Lf "  ready to run %s%% of the time: this machine is busy\n" "  listo para ejecutarse el %s%% del tiempo: la máquina está ocupada\n" "${KV[wanted_pct]}"
+    elif [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ]; then
         Lf "  it was ready to run %s%% of the time, but got a core for only %s%%: this machine is busy\n" \
             "  estuvo listo para ejecutarse el %s%% del tiempo, pero solo tuvo un núcleo el %s%%: esta máquina está ocupada\n" \
             "${KV[wanted_pct]}" "${KV[ran_pct]}"
