@@ -108,13 +108,17 @@ _probe() {
     [ -x "$p" ] || { echo "lib.sh: $p is not built (run make)" >&2; return 2; }
     "$p" "$@"
 }
-# probe_kv LINE: KV[KEY]=VALUE for each field of LINE, one line of the probe's output.
+# probe_kv LINE: KV[KEY]=VALUE for each field of LINE, one line of the probe's output (a
+# field whose value is "the rest of the line", as comm=, keeps its first word here).
 declare -gA KV=() # (-g: bats sources this file inside a function)
 probe_kv() {
     local _w _words
     KV=()
     read -ra _words <<<"$1"
-    for _w in "${_words[@]}"; do KV[${_w%%=*}]=${_w#*=}; done
+    for _w in "${_words[@]}"; do
+        [[ $_w == [a-zA-Z_]*=* ]] && KV[${_w%%=*}]=${_w#*=} # (words of a text at the end: skipped)
+    done
+    return 0
 }
 
 # port_in_use PORT: some TCP socket on this machine has local port PORT (any state, IPv4 or

@@ -277,8 +277,8 @@ failing_calls() {
     while IFS= read -r line; do
         probe_kv "$line"
         case ${KV[what]} in
-            rate) total=${KV[calls_per_s]} failed=${KV[failed_per_s]} again=${KV[eagain_per_s]:-0} ;;
-            call) [ "${KV[failed_per_s]}" -gt 0 ] && names+="${names:+/}${KV[name]}()" ;;
+            rate) total=${KV[calls_per_s]:-} failed=${KV[failed_per_s]:-0} again=${KV[eagain_per_s]:-0} ;;
+            call) [ "${KV[failed_per_s]:-0}" -gt 0 ] && names+="${names:+/}${KV[name]}()" ;;
         esac
     done <"$TMP/rate.kv"
     [ -n "$total" ] && [ "$total" -gt 0 ] && [ "$failed" -ge $((total * 9 / 10)) ] && [ -n "$names" ] || return 0
@@ -441,12 +441,18 @@ print_counts() {
 }
 
 # show_rate: count the calls into $TMP/rate.kv and print them (or why they were not counted).
+# not_counted WHY: the calls were not counted: "calls/s: WHY" for the reader, and WHY in the
+# facts (what=rate counter=none why=..., the rest of the line) for the replay to quote.
+not_counted() {
+    printf '%s: %s\n' "$(L calls/s llamadas/s)" "$1"
+    echo "what=rate counter=none why=$1" >"$TMP/rate.kv"
+}
 show_rate() {
     local counter=$COUNTER why_perf="" out=$TMP/counts.txt how
     echo "what=rate counter=none" >"$TMP/rate.kv" # (replaced once the calls are counted)
     if [ "$counter" = none ]; then
-        Lf "calls/s: not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s counts them)\n" \
-            "llamadas/s: sin contar (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s las cuenta)\n" "$PID"
+        not_counted "$(Lf "not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s counts them)" \
+            "sin contar (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s las cuenta)" "$PID")"
         return
     fi
     if [ "$counter" = auto ] || [ "$counter" = perf ]; then
@@ -458,13 +464,13 @@ show_rate() {
         fi
         why_perf=$(tr '\n' ' ' <"$TMP/why")
         if [ "$counter" = perf ]; then
-            Lf "calls/s: cannot count with perf: %s%s\n" "llamadas/s: perf no puede contarlas: %s%s\n" "$why_perf" "$(as_root_hint)"
+            not_counted "$(Lf "cannot count with perf: %s%s" "perf no puede contarlas: %s%s" "$why_perf" "$(as_root_hint)")"
             return
         fi
         if [ "$WATCH" = 1 ]; then # strace on every look would slow the server all the time
-            Lf "calls/s: not counted: perf cannot here (%s), and strace at every look would keep slowing the server (PEEK_COUNTER=strace to use it anyway)%s\n" \
-                "llamadas/s: sin contar: perf no puede aquí (%s), y strace en cada vistazo frenaría el servidor todo el rato (PEEK_COUNTER=strace para usarlo de todos modos)%s\n" \
-                "$why_perf" "$(as_root_hint)"
+            not_counted "$(Lf "not counted: perf cannot here (%s), and strace at every look would keep slowing the server (PEEK_COUNTER=strace to use it anyway)%s" \
+                "sin contar: perf no puede aquí (%s), y strace en cada vistazo frenaría el servidor todo el rato (PEEK_COUNTER=strace para usarlo de todos modos)%s" \
+                "$why_perf" "$(as_root_hint)")"
             return
         fi
     fi
@@ -478,8 +484,8 @@ show_rate() {
         print_counts "$how"
         return
     fi
-    Lf "calls/s: cannot count them: %sstrace: %s%s\n" "llamadas/s: no se pueden contar: %sstrace: %s%s\n" \
-        "${why_perf:+perf: $why_perf; }" "$(tr '\n' ' ' <"$TMP/why")" "$(as_root_hint)"
+    not_counted "$(Lf "cannot count them: %sstrace: %s%s" "no se pueden contar: %sstrace: %s%s" \
+        "${why_perf:+perf: $why_perf; }" "$(tr '\n' ' ' <"$TMP/why")" "$(as_root_hint)")"
 }
 # as_root_hint: where root could do what this user cannot, say so.
 as_root_hint() { [ "$(id -u)" = 0 ] || Lf '; as root it can: sudo scripts/peek.sh %s' '; como root sí puede: sudo scripts/peek.sh %s' "$PID"; }

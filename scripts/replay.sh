@@ -88,13 +88,13 @@ fact() {
     KV=()
     return 1
 }
-# counted_by FILE: which tool counted the calls of the look in FILE.
+# counted_by FILE: which tool counted the calls of the look in FILE, or why none could.
 counted_by() {
     fact "$1" rate
     case ${KV[counter]:-none} in
         perf) L "counted by perf stat" "contadas por perf stat" ;;
         strace) L "counted by strace, which slows the server" "contadas por strace, que frena el servidor" ;;
-        *) L "not counted: see the calls/s line above" "sin contar: mira la línea de llamadas/s de arriba" ;;
+        *) [ -n "${KV[why]:-}" ] && sed -n 's/^what=rate counter=none why=//p' "$1.kv" ;; # (its text: the rest of the line)
     esac
 }
 commas() { awk -v n="$1" -v sep="$(L , .)" 'BEGIN { t = sprintf("%d", n); o = ""; while (length(t) > 3) { o = sep substr(t, length(t) - 2) o; t = substr(t, 1, length(t) - 3) }; print t o }'; }

@@ -226,6 +226,19 @@ _flood_held() {
     [[ $output == *"kernel.perf_event_paranoid = "* ]]
     [[ $output == *"strace: strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted"* ]]
     [[ $output == *"state: sleeping, in system call pselect6("* ]]   # the rest is still shown
+    # a busy loop, uncounted: its CPU is still split, and the facts say why nothing counted
+    port=$(free_port)
+    select_lines=$SERVER_PID
+    start_server 02-non-blocking/02-eagain-loop "$port"
+    run env PATH="$LIB_TMP/neither:$PATH" bash scripts/peek.sh "$SERVER_PID"
+    echo "$output"
+    assert_success
+    assert_line --partial "calls/s: cannot count them: perf: this user cannot see the tracepoint"
+    assert_line "  it never went to sleep (0 voluntary context switches): a busy loop"
+    env PATH="$LIB_TMP/neither:$PATH" bash scripts/peek.sh --kv "$SERVER_PID" >"$LIB_TMP/uncounted.kv"
+    kv_line "$LIB_TMP/uncounted.kv" rate counter=none
+    grep -q "^what=rate counter=none why=cannot count them: perf: this user cannot see" "$LIB_TMP/uncounted.kv"
+    SERVER_PID=$select_lines
     run env PATH="$LIB_TMP/neither:$PATH" PEEK_COUNTER=perf bash scripts/peek.sh "$SERVER_PID"
     [[ $output == *"calls/s: cannot count with perf: this user cannot see"* ]]
     # --watch does not fall back to strace: it would slow the server at every look
