@@ -57,8 +57,9 @@
  * asks it: exact numbers, filtered by state inside the kernel, in no particular order (none is
  * assumed). For a listening socket the kernel reports its accept queue in the receive-queue
  * field and its backlog in the send-queue field. Where a kernel has no NETLINK_SOCK_DIAG (or
- * PROBE_NO_NETLINK=1), the same rows come from /proc/net/tcp and tcp6, without the backlog. Syscall names come from the C library's
- * <sys/syscall.h> SYS_ constants, for the calls this chapter's servers make.
+ * PROBE_NO_NETLINK=1), the same rows come from /proc/net/tcp and tcp6, without the backlog.
+ * Syscall names come from the C library's <sys/syscall.h> SYS_ constants, for the calls this
+ * chapter's servers make.
  */
 #include "util.h"
 
@@ -523,7 +524,7 @@ static void dump_proc(int family, unsigned states, int port, struct socket_table
     size_t cap = 0;
     bool header = true;
     while (getline(&line, &cap, file) != -1) {
-        /* sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode */
+        /* sl local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode */
         char *w[10], *save = NULL;
         int n = 0;
         for (char *tok = strtok_r(line, " \n", &save); tok != NULL && n < 10;
@@ -683,7 +684,7 @@ static int cmd_sockets(int pid)
     }
     struct socket_table t = {0};
     dump_tcp(LIVE_STATES, 0, &t);
-    int listening[16], n_listening = 0;
+    int listening[16], n_listening = 0; /* (the ports it listens on: a server has one or two) */
     for (size_t i = 0; i < n; i++) {
         uint32_t inode = socket_inode(links[i].target);
         if (inode == 0)
