@@ -301,7 +301,7 @@ ERRNOS="11:EAGAIN 4:EINTR 104:ECONNRESET"
 # EAGAIN when (nearly) all failures are.
 count_perf() {
     local totals=() per_name=() name nr e ids=()
-    command -v perf >/dev/null || { echo "perf is not installed (linux-perf)" >"$TMP/why"; return 1; }
+    command -v perf >/dev/null || { L "perf is not installed (linux-perf)" "perf no está instalado (linux-perf)" >"$TMP/why"; return 1; }
     totals+=(-e raw_syscalls:sys_enter -e raw_syscalls:sys_exit --filter 'ret < 0')
     for e in $ERRNOS; do totals+=(-e raw_syscalls:sys_exit --filter "ret == -${e%%:*}"); done
     for name in $WATCHED; do
@@ -317,13 +317,16 @@ count_perf() {
             >/dev/null 2>"$TMP/perf"; }; then
         if grep -q 'event syntax error' "$TMP/perf"; then
             # perf finds tracepoints in tracefs, which only root may read on most systems
-            echo "this user cannot see the tracepoint raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, is root's)" >"$TMP/why"
+            L "this user cannot see the tracepoint raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, is root's)" \
+                "este usuario no puede ver el punto de traza raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, es de root)" >"$TMP/why"
+            echo >>"$TMP/why"
         else
             { grep -m1 -iE 'paranoid|permission|access|denied|not supported|No such|mount|error' "$TMP/perf" ||
                 head -n 1 "$TMP/perf"; } >"$TMP/why"
         fi
         if [ -r /proc/sys/kernel/perf_event_paranoid ]; then
-            printf '(kernel.perf_event_paranoid = %s; perf needs root, CAP_PERFMON or a lower value, and a readable tracefs)\n' \
+            Lf '(kernel.perf_event_paranoid = %s; perf needs root, CAP_PERFMON or a lower value, and a readable tracefs)\n' \
+                '(kernel.perf_event_paranoid = %s; perf necesita root, CAP_PERFMON o un valor más bajo, y poder leer tracefs)\n' \
                 "$(cat /proc/sys/kernel/perf_event_paranoid)" >>"$TMP/why"
         fi
         return 1
@@ -331,7 +334,7 @@ count_perf() {
     # one number per event, in the order given (<not counted>: the process never ran: 0)
     grep -E '^([0-9]+|<not counted>),' "$TMP/perf" | cut -d, -f1 | sed 's/<not counted>/0/' >"$TMP/counts"
     if [ "$(wc -l <"$TMP/counts")" -lt 2 ]; then
-        echo "perf stat counted nothing: $(head -n 1 "$TMP/perf")" >"$TMP/why"
+        Lf "perf stat counted nothing: %s\n" "perf stat no contó nada: %s\n" "$(head -n 1 "$TMP/perf")" >"$TMP/why"
         return 1
     fi
     awk -v errnos="$ERRNOS" -v names="${ids[*]}" '
@@ -362,13 +365,15 @@ count_perf() {
 
 # count_strace SECONDS: strace -f attached for SECONDS; the same lines as count_perf.
 count_strace() {
-    command -v strace >/dev/null || { echo "strace is not installed" >"$TMP/why"; return 1; }
+    command -v strace >/dev/null || { L "strace is not installed" "strace no está instalado" >"$TMP/why"; return 1; }
     timeout -s INT "$1" strace -f -qq -p "$PID" -o "$TMP/trace" 2>"$TMP/strace" &
     wait $!
     if [ ! -s "$TMP/trace" ] && [ -s "$TMP/strace" ]; then
         { head -n 1 "$TMP/strace"
           [ -r /proc/sys/kernel/yama/ptrace_scope ] &&
-              echo "(kernel.yama.ptrace_scope = $(cat /proc/sys/kernel/yama/ptrace_scope): strace -p needs the same user and ptrace_scope 0, or root)"
+              Lf "(kernel.yama.ptrace_scope = %s: strace -p needs the same user and ptrace_scope 0, or root)\n" \
+                  "(kernel.yama.ptrace_scope = %s: strace -p necesita el mismo usuario y ptrace_scope 0, o root)\n" \
+                  "$(cat /proc/sys/kernel/yama/ptrace_scope)"
         } >"$TMP/why"
         return 1
     fi
