@@ -231,3 +231,15 @@ stall_01_04() {
     assert_failure 1
     assert_output "pid=2147483647 state=gone"
 }
+
+@test "probe's parsers, on texts no machine shows at once (tests/unit/probe.c)" {
+    unit=$BUILD_DIR/tests/unit/probe
+    [ -x "$unit" ] || { echo "not built: $unit (run make)" >&2; false; }
+    run timeout 20 "$unit"
+    echo "$output"
+    assert_success
+    refute_output --partial "not ok"
+    # every check ran: the plan line counts them
+    assert_line --index $((${#lines[@]} - 1)) "1..$(grep -c '^ok ' <<<"$output")"
+    [ "${#lines[@]}" -ge 25 ]
+}
