@@ -101,6 +101,8 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+# (tests/unit/probe.c includes the probe's source whole, to test its static functions)
+$(BUILD)/tests/unit/probe: scripts/tools/probe.c
 
 $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_OBJS) $(COMMON_HDRS)
 	@mkdir -p $(@D)
