@@ -118,6 +118,8 @@ $(BUILD)/tools/%: scripts/tools/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)
 	$(SAY) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
+# (tests/unit/probe.c includes the probe's source whole, to test its static functions)
+$(BUILD)/tests/unit/probe: scripts/tools/probe.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	@mkdir -p $(@D)

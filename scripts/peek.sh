@@ -1,48 +1,57 @@
 #!/usr/bin/env bash
-# scripts/peek.sh - what the kernel holds for a running server: the system call it sleeps in,
-# the bytes waiting in each of its sockets, the clients queued before accept(), and how many
-# system calls it makes per second. Only standard Linux tools: /proc, ss (iproute2), and perf
-# or strace for the call rate.
+# scripts/peek.sh - what the kernel holds for a running server: the system call each thread
+# sleeps in, the bytes waiting in each of its sockets, the clients queued before accept(), its
+# CPU split into user and kernel time, and how many system calls it makes per second.
 #
-#   scripts/peek.sh PID              one look (about 1 s: the call rate is measured over 1 s)
+#   scripts/peek.sh PID              one look (about 1 s: CPU and calls are measured over 1 s)
 #   scripts/peek.sh --watch PID      look again every second (Ctrl-C ends it); the demo's pane
-#   scripts/peek.sh --no-rate PID    no call rate (instant)
+#   scripts/peek.sh --no-rate PID    no CPU share, no call rate (instant)
+#   scripts/peek.sh --kv PID         the same facts as key=value lines, for scripts: each line
+#                                    starts with what=process|cpu|thread|socket|child|rate|call
+#                                    and goes on with the probe's fields (scripts/tools/probe.c)
+#   PEEK_KV=FILE scripts/peek.sh PID the human look, and its facts as --kv writes them in FILE
+#                                    (the replay shows the one and reasons on the other)
 #
 # Environment:
 #   PEEK_COUNTER=perf|strace|none   how to count the calls (default: perf if it works here,
 #                                   else strace, else none, saying why). perf stat counts inside
 #                                   the kernel and slows a busy loop a little; strace stops the
 #                                   server at every call, so it slows a busy loop several times.
-#   PEEK_SECONDS=1                  how long the calls are counted.
+#   PEEK_SECONDS=1                  how long CPU and calls are measured.
 #   COLUMNS                         below 110 (or a terminal that narrow): shorter lines.
+#   LANG / LANGUAGE                 es...: Spanish (scripts/i18n.sh).
 #
-# Every line is also something you can ask the kernel yourself: see "Looking inside" in
-# chapters/chapter-03/README.md (ss -tnp, ss -ltn, /proc/PID/syscall, strace, perf stat).
+# Every fact comes from build/tools/probe (key=value lines); this script only formats them,
+# and counts calls with perf or strace. Each line is also something you can ask the kernel
+# yourself: see "Looking inside" in chapters/chapter-03/README.md (ss -tnp, ss -ltn,
+# /proc/PID/syscall, /proc/PID/stat, strace, perf stat).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/i18n.sh"
 
 usage() {
-    echo "usage: scripts/peek.sh [--watch] [--no-rate] PID" >&2
+    L "usage: scripts/peek.sh [--watch] [--no-rate] [--kv] PID" "uso: scripts/peek.sh [--watch] [--no-rate] [--kv] PID" >&2
+    echo >&2
     exit 2
 }
 
-WATCH=0 RATE=1 PID=""
+WATCH=0 RATE=1 KV_ONLY=0 PID=""
 while [ $# -gt 0 ]; do
     case $1 in
         --watch) WATCH=1 ;;
         --no-rate) RATE=0 ;;
+        --kv) KV_ONLY=1 ;;
         -h | --help) usage ;;
-        *[!0-9]* | "") echo "peek: not a process id: $1" >&2; usage ;;
+        *[!0-9]* | "") Lf "peek: not a process id: %s\n" "peek: no es un número de proceso: %s\n" "$1" >&2; usage ;;
         *) PID=$1 ;;
     esac
     shift
 done
 [ -n "$PID" ] || usage
-[ -d "/proc/$PID" ] || { echo "peek: no process $PID" >&2; exit 1; }
-command -v ss >/dev/null || { echo "peek: needs ss (sudo apt-get install iproute2)" >&2; exit 1; }
+_probe state "$PID" >/dev/null || { Lf "peek: no process %s\n" "peek: no hay ningún proceso %s\n" "$PID" >&2; exit 1; }
 COUNTER=${PEEK_COUNTER:-auto}
 SECONDS_=${PEEK_SECONDS:-1}
-case $COUNTER in auto | perf | strace | none) ;; *) echo "peek: PEEK_COUNTER must be perf, strace or none" >&2; exit 2 ;; esac
+case $COUNTER in auto | perf | strace | none) ;; *) L "peek: PEEK_COUNTER must be perf, strace or none" "peek: PEEK_COUNTER tiene que ser perf, strace o none" >&2; echo >&2; exit 2 ;; esac
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 # A narrow terminal (the demo's pane) gets shorter lines.
@@ -51,190 +60,231 @@ COLS=${COLUMNS:-}
 NARROW=0
 [ "${COLS:-200}" -lt 110 ] && NARROW=1
 
-# --- system call numbers -> names: load_syscall_names and syscall_name, in lib.sh -----------
+commas() { # 1234567 -> 1,234,567 (1.234.567 in Spanish)
+    local t=$1 out="" sep=,
+    lang_es && sep=.
+    while [ ${#t} -gt 3 ]; do out=$sep${t: -3}$out t=${t:0:${#t}-3}; done
+    printf '%s%s' "$t" "$out"
+}
+human() { # 13 -> "13 B", 2605056 -> "2.6 MB (2,605,056 B)"
+    local b=$1
+    if [ "$b" -lt 1000 ]; then printf '%d B' "$b"; return; fi
+    if [ "$b" -lt 1000000 ]; then printf '%d KB' $(((b + 500) / 1000)); else printf '%d.%d MB' $((b / 1000000)) $((b % 1000000 / 100000)); fi
+    [ "$NARROW" = 1 ] || printf ' (%s B)' "$(commas "$b")"
+}
+pyaddr() { # 127.0.0.1:40312 -> ('127.0.0.1', 40312), the way the stages print a client
+    local a=${1%:*}
+    a=${a#[} a=${a%]}
+    printf "('%s', %s)" "$a" "${1##*:}"
+}
 
-# --- sockets --------------------------------------------------------------------------------
-# python_addr 127.0.0.1:40312 -> ('127.0.0.1', 40312), the way the stages print a client.
-python_addr() {
-    local a=$1
-    case $a in
-        *'*') printf '%s' "$a" ;;
-        \[*) printf "('%s', %s)" "$(sed 's/^\[//; s/\]:[0-9]*$//' <<<"$a")" "${a##*:}" ;;
-        *) printf "('%s', %s)" "${a%:*}" "${a##*:}" ;;
-    esac
-}
-# ss -Htane: state recv-q send-q local peer ... ino:N. One read for everything below.
-read_sockets() {
-    # (without the TIME-WAIT rows: nobody owns them, and a busy machine has thousands)
-    ss -Htane exclude time-wait 2>/dev/null | awk '{
-        ino = 0
-        for (i = 6; i <= NF; i++) if ($i ~ /^ino:/) { ino = substr($i, 5) }
-        print ino, $1, $2, $3, $4, $5
-    }' >"$TMP/ss"
-}
-# the process's descriptors, "FD LINK" a line (socket:[INODE] for a socket): lib.sh's fd_links
-read_fds() { fd_links "$PID" >"$TMP/fds"; }
-# describe_fd FD: what the descriptor is, in the workbook's words.
+# --- sockets and descriptors (probe sockets, probe fds) -------------------------------------
+# describe_fd PID FD: what the descriptor is, in the workbook's words.
 describe_fd() {
-    local link ino row state local_ peer
-    link=$(awk -v f="$1" '$1 == f { print $2 }' "$TMP/fds")
-    case $link in
-        "socket:["*)
-            ino=${link#socket:[} ino=${ino%]}
-            row=$(awk -v i="$ino" '$1 == i' "$TMP/ss")
-            if [ -z "$row" ]; then
-                printf 'a socket (not TCP)'
-                return
-            fi
-            read -r _ state _ _ local_ peer <<<"$row"
-            if [ "$state" = LISTEN ]; then
-                printf 'the listening socket %s' "$local_"
-            else
-                printf 'client %s' "$(python_addr "$peer")"
-            fi
-            ;;
-        "anon_inode:[eventpoll]") printf 'the epoll instance' ;;
-        "anon_inode:[io_uring]") printf 'the io_uring instance' ;;
-        pipe:*) printf 'a pipe' ;;
-        /dev/pts/* | /dev/tty*) printf 'the terminal' ;;
-        "") printf 'nothing (closed)' ;;
-        *) printf '%s' "$link" ;;
-    esac
-}
-# show_sockets: every TCP socket among the descriptors ($TMP/fds), joined by inode with the
-# kernel's table ($TMP/ss), then the connections queued on its listening ports. One awk.
-show_sockets() {
-    if [ "$NARROW" = 1 ]; then
-        echo "TCP sockets (Recv-Q: not read yet; Send-Q: not acknowledged yet):"
-    else
-        echo "TCP sockets (Recv-Q: bytes arrived, not yet read by the server; Send-Q: bytes sent, not yet acknowledged by the client):"
-    fi
-    awk -v narrow="$NARROW" '
-        function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
-        function human(b) {   # 13 -> "13 B", 2605056 -> "2.6 MB (2,605,056 B)"
-            if (b < 1000) return sprintf("%d B", b)
-            if (b < 1000000) return sprintf("%.0f KB", b / 1000) (narrow ? "" : " (" commas(b) " B)")
-            return sprintf("%.1f MB", b / 1000000) (narrow ? "" : " (" commas(b) " B)")
-        }
-        function pyaddr(a,  port) {   # 127.0.0.1:40312 -> client (127.0.0.1, 40312), as the stages print it
-            port = a; sub(/.*:/, "", port); sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
-            return "client (\047" a "\047, " port ")"
-        }
-        FNR == NR {                                       # the kernel table: ino state rq sq local peer
-            if ($1 == 0) orphan[++no] = $0; else ino[$1] = $0  # inode 0: no descriptor yet (or any more)
-            next
-        }
-        {                                                 # the descriptors: fd link
-            if ($2 !~ /^socket:\[/) next
-            i = $2; gsub(/[^0-9]/, "", i)
-            if (!(i in ino)) next
-            split(ino[i], r, " "); n++
-            if (r[2] == "LISTEN") {
-                if (narrow) printf "  fd %-3s LISTEN  %-27s accept queue %s (backlog %s)\n", $1, r[5], r[3], r[4]
-                else printf "  fd %-3s LISTEN  %-29s accept queue: %s waiting (backlog %s)\n", $1, r[5], r[3], r[4]
-                p = r[5]; sub(/.*:/, "", p); listening[p] = 1
-            } else
-                printf "  fd %-3s %-7s %-" (narrow ? 27 : 29) "s Recv-Q %-" (narrow ? 8 : 22) "s Send-Q %s\n", $1, r[2], pyaddr(r[6]), human(r[3]), human(r[4])
-        }
-        END {
-            if (!n) print "  (none)"
-            # Connections the kernel has completed on our listening ports but nobody has
-            # accept()ed: no descriptor yet (inode 0), waiting in the accept queue.
-            for (k = 1; k <= no; k++) {
-                split(orphan[k], r, " ")
-                if (r[2] != "ESTAB" && r[2] != "CLOSE-WAIT") continue
-                p = r[5]; sub(/.*:/, "", p)
-                if (p in listening)
-                    if (narrow) printf "  no fd  %-7s %-27s Recv-Q %-8s in the accept queue\n", r[2], pyaddr(r[6]), human(r[3])
-                    else printf "  no fd  %-7s %-29s Recv-Q %-22s in the accept queue: connected, not accept()ed yet\n", r[2], pyaddr(r[6]), human(r[3])
-            }
-        }' "$TMP/ss" <(sort -n "$TMP/fds")
-}
-
-# --- where each thread is -------------------------------------------------------------------
-STATE_WORDS="R:running S:sleeping D:waiting (uninterruptible) T:stopped t:stopped by a tracer Z:zombie I:idle"
-state_word() {
-    local w
-    for w in $STATE_WORDS; do
-        [ "${w%%:*}" = "$1" ] && { printf '%s' "${w#*:}"; return; }
-    done
-    printf '%s' "$1"
-}
-FD_FIRST=" io_uring_enter read write close accept accept4 recvfrom sendto recvmsg sendmsg shutdown fcntl readv writev epoll_wait epoll_pwait epoll_pwait2 epoll_ctl ioctl connect bind listen getsockopt setsockopt "
-# show_thread TID LABEL: "LABEL: STATE, in NAME(fd N = WHAT) ..." from /proc/PID/task/TID.
-show_thread() {
-    local tid=$1 label=$2 stat st sc nr a0 a1 a2 a3 name what wchan="" look
-    # The state, the kernel function and the call are three reads, one after the other. A thread
-    # caught running is looked at again (up to four looks, 20 ms apart): a server that woke for
-    # its once-a-second time-out is back asleep in its call by then, a busy loop still runs.
-    # (Caught between a wake-up and its read of the call, a sleeping thread also reads as
-    # "running": /proc/PID/syscall says "running" unless the thread stays asleep while it looks.)
-    for look in 1 2 3 4; do
-        proc_stat stat "$PID" "$tid" || return
-        st=${stat[0]}
-        slurp wchan "/proc/$PID/task/$tid/wchan"
-        [ "$wchan" = 0 ] && wchan=""
-        if ! sc=$(cat "/proc/$PID/task/$tid/syscall" 2>"$TMP/err"); then
-            # /proc/PID/syscall needs ptrace permission (kernel.yama.ptrace_scope = 1 refuses it
-            # even for your own processes); /proc/PID/wchan, the kernel function it waits in, not.
-            printf '%s: %s%s; its system call is hidden: /proc/%s/task/%s/syscall: %s (it needs permission to ptrace the process)%s\n' \
-                "$label" "$(state_word "$st")" "${wchan:+, waiting in the kernel function $wchan()$(wchan_call "$wchan")}" \
-                "$PID" "$tid" "$(sed 's/.*: //' "$TMP/err")" "$(as_root_hint)"
+    local line target=""
+    while IFS= read -r line; do
+        probe_kv "$line"
+        if [ "${KV[fd]}" = "$2" ]; then
+            case ${KV[state]} in
+                LISTEN) Lf 'the listening socket %s' 'el socket que escucha, %s' "${KV[local]}" ;;
+                *) Lf 'client %s' 'cliente %s' "$(pyaddr "${KV[remote]}")" ;;
+            esac
             return
         fi
-        read -r nr a0 a1 a2 a3 _ <<<"$sc"
-        [ "$st" != R ] && [ "$nr" != running ] && break
-        [ "$look" -lt 4 ] && sleep 0.02
-    done
-    case $nr in
-        running)
-            printf '%s: %s, not inside a system call at this instant (it is computing)\n' "$label" "$(state_word R)"
-            return ;;
-        -1)
-            printf '%s: %s, not in a system call%s\n' "$label" "$(state_word "$st")" "${wchan:+ (kernel: $wchan)}"
-            return ;;
+    done <"$TMP/sockets.$1"
+    while IFS= read -r line; do
+        [ "${line%% *}" = "fd=$2" ] && target=${line#* target=}
+    done <"$TMP/fds.$1"
+    case $target in
+        "socket:["*) L 'a socket (not TCP)' 'un socket (no TCP)' ;;
+        "anon_inode:[eventpoll]") L 'the epoll instance' 'la instancia de epoll' ;;
+        "anon_inode:[io_uring]") L 'the io_uring instance' 'la instancia de io_uring' ;;
+        pipe:*) L 'a pipe' 'una tubería (pipe)' ;;
+        /dev/pts/* | /dev/tty*) L 'the terminal' 'la terminal' ;;
+        "") L 'nothing (closed)' 'nada (cerrado)' ;;
+        *) printf '%s' "$target" ;;
     esac
-    name=$(syscall_name "$nr")
-    case $FD_FIRST in
-        *" $name "*) what="fd $((a0)) = $(describe_fd $((a0)))" ;;
-        *) what="" ;;
-    esac
-    case $name in
-        select | pselect6) what="watching descriptors 0..$((a0 - 1))" ;;
-        poll | ppoll) what="$((a1)) descriptors" ;;
-    esac
-    case $name in
-        poll) what+=", timeout $(timeout_ms "$a2")" ;;
-        epoll_wait | epoll_pwait) what+=", timeout $(timeout_ms "$a3")" ;;
-    esac
-    printf '%s: %s, in system call %s(%s)\n' "$label" "$(state_word "$st")" "$name" "$what"
-    case $st:$name in
-        S:accept | S:accept4) echo "    asleep until a client connects" ;;
-        S:recvfrom | S:read | S:recvmsg) echo "    asleep until that client sends something (or hangs up)" ;;
-        S:sendto | S:write | S:sendmsg) echo "    asleep until there is room in that socket's send buffer" ;;
-        S:select | S:pselect6 | S:poll | S:ppoll | S:epoll_wait | S:epoll_pwait | S:epoll_pwait2)
-            echo "    asleep until one of the watched descriptors is ready (or the timeout)" ;;
-        S:io_uring_enter) echo "    asleep until one of the operations it submitted completes" ;;
-        S:rt_sigtimedwait | S:rt_sigsuspend | S:pause) echo "    asleep until a signal arrives (Ctrl-C, kill)" ;;
-        S:futex) echo "    waiting for another thread (a lock or a condition)" ;;
-        S:nanosleep | S:clock_nanosleep) echo "    sleeping for a set time" ;;
-        S:wait4 | S:waitid) echo "    waiting for a child process to end" ;;
+}
+
+# show_sockets PID: every TCP socket PID holds, then the connections queued on its listening
+# ports, from the probe's lines.
+show_sockets() {
+    local line w=29 qw=22
+    [ "$NARROW" = 1 ] && w=27 qw=8
+    if [ "$NARROW" = 1 ]; then
+        L "TCP sockets (Recv-Q: not read yet; Send-Q: not acknowledged yet):" "sockets TCP (Recv-Q: sin leer aún; Send-Q: sin confirmar aún):"
+    else
+        L "TCP sockets (Recv-Q: bytes arrived, not yet read by the server; Send-Q: bytes sent, not yet acknowledged by the client):" \
+            "sockets TCP (Recv-Q: bytes que llegaron y el servidor aún no leyó; Send-Q: bytes enviados que el cliente aún no confirmó):"
+    fi
+    echo
+    [ -s "$TMP/sockets.$1" ] || { L "  (none)" "  (ninguno)"; echo; return; }
+    while IFS= read -r line; do
+        probe_kv "$line"
+        if [ "${KV[state]}" = LISTEN ]; then
+            if [ "$NARROW" = 1 ]; then
+                Lf "  fd %-3s LISTEN  %-${w}s accept queue %s (backlog %s)\n" "  fd %-3s LISTEN  %-${w}s cola de accept %s (backlog %s)\n" \
+                    "${KV[fd]}" "${KV[local]}" "${KV[accept_queue]}" "${KV[backlog]}"
+            else
+                Lf "  fd %-3s LISTEN  %-${w}s accept queue: %s waiting (backlog %s)\n" "  fd %-3s LISTEN  %-${w}s cola de accept: %s esperando (backlog %s)\n" \
+                    "${KV[fd]}" "${KV[local]}" "${KV[accept_queue]}" "${KV[backlog]}"
+            fi
+        elif [ "${KV[queued]:-0}" = 1 ]; then
+            if [ "$NARROW" = 1 ]; then
+                Lf "  no fd  %-7s %-${w}s Recv-Q %-${qw}s in the accept queue\n" "  sin fd %-7s %-${w}s Recv-Q %-${qw}s en la cola de accept\n" \
+                    "${KV[state]}" "$(L client cliente) $(pyaddr "${KV[remote]}")" "$(human "${KV[recvq]}")"
+            else
+                Lf "  no fd  %-7s %-${w}s Recv-Q %-${qw}s in the accept queue: connected, not accept()ed yet\n" \
+                    "  sin fd %-7s %-${w}s Recv-Q %-${qw}s en la cola de accept: conectado, nadie lo ha aceptado (accept) aún\n" \
+                    "${KV[state]}" "$(L client cliente) $(pyaddr "${KV[remote]}")" "$(human "${KV[recvq]}")"
+            fi
+        else
+            printf "  fd %-3s %-7s %-${w}s Recv-Q %-${qw}s Send-Q %s\n" "${KV[fd]}" "${KV[state]}" \
+                "$(L client cliente) $(pyaddr "${KV[remote]}")" "$(human "${KV[recvq]}")" "$(human "${KV[sendq]}")"
+        fi
+    done <"$TMP/sockets.$1"
+}
+
+# --- where each thread is (probe threads) ---------------------------------------------------
+state_word() {
+    case $1 in
+        R) L running "en marcha" ;; S) L sleeping durmiendo ;; D) L "waiting (uninterruptible)" "esperando (no interrumpible)" ;;
+        T) L stopped detenido ;; t) L "stopped by a tracer" "detenido por un trazador" ;; Z) L zombie zombi ;; I) L idle inactivo ;;
+        *) printf '%s' "$1" ;;
     esac
 }
 # wchan_call FUNCTION: the system call a kernel function usually means, for the usual ones.
 wchan_call() {
     case $1 in
         inet_csk_accept*) printf ' (accept)' ;;
-        wait_woken* | sk_wait_data*) printf ' (recv, most likely)' ;;
-        do_select* | core_sys_select* | poll_schedule_timeout* | do_sys_poll*) printf ' (select or poll)' ;;
+        wait_woken* | sk_wait_data*) printf ' (recv)' ;;
+        do_select* | core_sys_select* | poll_schedule_timeout* | do_sys_poll*) printf ' (select, poll)' ;;
         ep_poll* | do_epoll_wait*) printf ' (epoll_wait)' ;;
         io_cqring_wait* | io_uring*) printf ' (io_uring_enter)' ;;
     esac
 }
-timeout_ms() { # a register value, as /proc shows it, read as a C int of milliseconds
-    local v=$(($1 & 0xffffffff))
-    [ "$v" -ge 2147483648 ] && v=$((v - 4294967296))
-    if [ "$v" -lt 0 ]; then printf 'none'; else printf '%d ms' "$v"; fi
+# show_thread PID LABEL LINE: "LABEL: STATE, in NAME(fd N = WHAT)" and why it sleeps there,
+# from one line of probe threads.
+show_thread() {
+    local pid=$1 label=$2 name what="" timeout=""
+    probe_kv "$3"
+    name=${KV[syscall]}
+    case $name in
+        running)
+            if [ "$NARROW" = 1 ]; then
+                Lf "%s: running: not blocked (on a core, user or kernel mode)\n" "%s: en marcha: no bloqueado (en un núcleo, modo usuario o núcleo)\n" "$label"
+            else
+                Lf "%s: running: not blocked in a system call at this instant (on a core, in user or kernel mode)\n" \
+                    "%s: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el núcleo)\n" "$label"
+            fi
+            return ;;
+        none)
+            Lf "%s: %s, not in a system call%s\n" "%s: %s, fuera de toda llamada al sistema%s\n" "$label" "$(state_word "${KV[state]}")" "${KV[wchan]:+ (kernel: ${KV[wchan]})}"
+            return ;;
+        hidden)
+            Lf "%s: %s%s; its system call is hidden: /proc/%s/task/%s/syscall: %s (it needs permission to ptrace the process)%s\n" \
+                "%s: %s%s; su llamada al sistema no se ve: /proc/%s/task/%s/syscall: %s (hace falta permiso para hacer ptrace al proceso)%s\n" \
+                "$label" "$(state_word "${KV[state]}")" "${KV[wchan]:+, $(L "waiting in the kernel function" "esperando en la función del núcleo") ${KV[wchan]}()$(wchan_call "${KV[wchan]}")}" \
+                "$pid" "${KV[tid]}" "${KV[error]//_/ }" "$(as_root_hint)"
+            return ;;
+    esac
+    [ -n "${KV[fd]:-}" ] && what="fd ${KV[fd]} = $(describe_fd "$pid" "${KV[fd]}")"
+    case $name in
+        select | pselect6) what=$(Lf "watching descriptors 0..%s" "vigilando los descriptores 0..%s" $((${KV[nfds]} - 1))) ;;
+        poll | ppoll) what=$(Lf "%s descriptors" "%s descriptores" "${KV[nfds]}") ;;
+    esac
+    if [ -n "${KV[timeout_ms]:-}" ]; then
+        if [ "${KV[timeout_ms]}" -lt 0 ]; then timeout=$(L ", timeout none" ", sin plazo"); else timeout=$(Lf ", timeout %s ms" ", plazo %s ms" "${KV[timeout_ms]}"); fi
+        what+=$timeout
+    fi
+    Lf "%s: %s, in system call %s(%s)\n" "%s: %s, en la llamada al sistema %s(%s)\n" "$label" "$(state_word "${KV[state]}")" "$name" "$what"
+    [ "${KV[state]}" = S ] || return 0
+    case $name in
+        accept | accept4) L "    asleep until a client connects" "    duerme hasta que se conecte un cliente" ;;
+        recvfrom | read | recvmsg) L "    asleep until that client sends something (or hangs up)" "    duerme hasta que ese cliente envíe algo (o cuelgue)" ;;
+        sendto | write | sendmsg) L "    asleep until there is room in that socket's send buffer" "    duerme hasta que haya sitio en el búfer de envío de ese socket" ;;
+        select | pselect6 | poll | ppoll | epoll_wait | epoll_pwait | epoll_pwait2)
+            L "    asleep until one of the watched descriptors is ready (or the timeout)" "    duerme hasta que alguno de los descriptores vigilados esté listo (o venza el plazo)" ;;
+        io_uring_enter) L "    asleep until one of the operations it submitted completes" "    duerme hasta que termine alguna de las operaciones que encargó" ;;
+        rt_sigtimedwait | rt_sigsuspend | pause) L "    asleep until a signal arrives (Ctrl-C, kill)" "    duerme hasta que llegue una señal (Ctrl-C, kill)" ;;
+        futex) L "    waiting for another thread (a lock or a condition)" "    espera a otro hilo (un cerrojo o una condición)" ;;
+        nanosleep | clock_nanosleep) L "    sleeping for a set time" "    duerme un tiempo fijo" ;;
+        wait4 | waitid) L "    waiting for a child process to end" "    espera a que termine un proceso hijo" ;;
+        *) return 0 ;;
+    esac
+    echo
+}
+show_threads() { # PID [INDENT]
+    local line n label
+    n=$(wc -l <"$TMP/threads.$1")
+    [ "$n" -gt 1 ] && { Lf "%sthreads: %s\n" "%shilos: %s\n" "${2:-}" "$n"; }
+    while IFS= read -r line; do
+        probe_kv "$line"
+        if [ "$n" -gt 1 ]; then
+            label="${2:-}  $(L thread hilo) ${KV[tid]} (${line##* comm=})"
+        else
+            label="${2:-}$(L state estado)"
+        fi
+        show_thread "$1" "$label" "$line"
+    done <"$TMP/threads.$1"
+}
+
+# --- CPU: the probe's cpu line, where the core goes -------------------------------------------
+show_cpu() {
+    probe_kv "$(cat "$TMP/cpu")"
+    [ -n "${KV[cpu_pct]:-}" ] || return 0
+    local cpu=${KV[cpu_pct]} user=${KV[user_pct]} kern=${KV[kernel_pct]} share=${KV[kernel_share]}
+    local busy=${KV[busy]} slept=${KV[voluntary]}
+    if [ "$NARROW" = 1 ]; then
+        Lf "CPU %s%% of one core: user %s%%, kernel %s%%\n" "CPU %s%% de un núcleo: usuario %s%%, núcleo %s%%\n" "$cpu" "$user" "$kern"
+    else
+        Lf "CPU %s%% of one core over %s s: %s%% in user mode (its own code), %s%% in the kernel (inside system calls)\n" \
+            "CPU %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
+            "$cpu" "$(L "$SECONDS_" "${SECONDS_/./,}")" "$user" "$kern"
+    fi
+    if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ] && [ "$NARROW" = 1 ]; then
+        Lf "  ready to run %s%% of the time: this machine is busy\n" "  listo para ejecutarse el %s%% del tiempo: la máquina está ocupada\n" "${KV[wanted_pct]}"
+    elif [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ]; then
+        Lf "  it was ready to run %s%% of the time, but got a core for only %s%%: this machine is busy\n" \
+            "  estuvo listo para ejecutarse el %s%% del tiempo, pero solo tuvo un núcleo el %s%%: esta máquina está ocupada\n" \
+            "${KV[wanted_pct]}" "${KV[ran_pct]}"
+    fi
+    if [ "$busy" = 1 ]; then
+        Lf "  it never went to sleep (%s voluntary context switches): a busy loop\n" \
+            "  no se durmió ni una vez (%s cambios de contexto voluntarios): un bucle activo\n" "$slept"
+    fi
+    # (the split of a few clock ticks says little: only from 3 ticks, 30 ms at 100 Hz, on)
+    [ $((${KV[utime]} + ${KV[stime]})) -ge 3 ] || return 0
+    if [ "$share" -ge 50 ]; then
+        failing_calls
+        if [ -n "$FAILING" ]; then
+            Lf "  ~%s%% of its CPU is in the kernel: failing %s calls%s\n" "  ~%s%% de su CPU está en el núcleo: llamadas %s que fallan%s\n" \
+                "$share" "$FAILING" "${FAILING_WITH:+ ($FAILING_WITH)}"
+        else
+            Lf "  ~%s%% of its CPU is in the kernel: its system calls\n" "  ~%s%% de su CPU está en el núcleo: sus llamadas al sistema\n" "$share"
+        fi
+    else
+        Lf "  ~%s%% of its CPU is in user mode: its own code\n" "  ~%s%% de su CPU está en modo usuario: su propio código\n" $((100 - share))
+    fi
+}
+# failing_calls: FAILING="accept()/recvfrom()" when (nearly) all the calls counted failed, and
+# FAILING_WITH=EAGAIN when (nearly) all of those failed with it.
+failing_calls() {
+    FAILING="" FAILING_WITH=""
+    [ -s "$TMP/rate.kv" ] || return 0
+    # (what=rate counter=none: not counted)
+    local line names="" total="" failed="" again=""
+    while IFS= read -r line; do
+        probe_kv "$line"
+        case ${KV[what]} in
+            rate) total=${KV[calls_per_s]:-} failed=${KV[failed_per_s]:-0} again=${KV[eagain_per_s]:-0} ;;
+            call) [ "${KV[failed_per_s]:-0}" -gt 0 ] && names+="${names:+/}${KV[name]}()" ;;
+        esac
+    done <"$TMP/rate.kv"
+    [ -n "$total" ] && [ "$total" -gt 0 ] && [ "$failed" -ge $((total * 9 / 10)) ] && [ -n "$names" ] || return 0
+    FAILING=$names
+    [ "$again" -ge $((failed * 9 / 10)) ] && FAILING_WITH=EAGAIN
+    return 0
 }
 
 # --- the call rate --------------------------------------------------------------------------
@@ -251,7 +301,7 @@ ERRNOS="11:EAGAIN 4:EINTR 104:ECONNRESET"
 # EAGAIN when (nearly) all failures are.
 count_perf() {
     local totals=() per_name=() name nr e ids=()
-    command -v perf >/dev/null || { echo "perf is not installed (linux-perf)" >"$TMP/why"; return 1; }
+    command -v perf >/dev/null || { L "perf is not installed (linux-perf)" "perf no está instalado (linux-perf)" >"$TMP/why"; return 1; }
     totals+=(-e raw_syscalls:sys_enter -e raw_syscalls:sys_exit --filter 'ret < 0')
     for e in $ERRNOS; do totals+=(-e raw_syscalls:sys_exit --filter "ret == -${e%%:*}"); done
     for name in $WATCHED; do
@@ -267,13 +317,16 @@ count_perf() {
             >/dev/null 2>"$TMP/perf"; }; then
         if grep -q 'event syntax error' "$TMP/perf"; then
             # perf finds tracepoints in tracefs, which only root may read on most systems
-            echo "this user cannot see the tracepoint raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, is root's)" >"$TMP/why"
+            L "this user cannot see the tracepoint raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, is root's)" \
+                "este usuario no puede ver el punto de traza raw_syscalls:sys_enter (tracefs, /sys/kernel/tracing, es de root)" >"$TMP/why"
+            echo >>"$TMP/why"
         else
             { grep -m1 -iE 'paranoid|permission|access|denied|not supported|No such|mount|error' "$TMP/perf" ||
                 head -n 1 "$TMP/perf"; } >"$TMP/why"
         fi
         if [ -r /proc/sys/kernel/perf_event_paranoid ]; then
-            printf '(kernel.perf_event_paranoid = %s; perf needs root, CAP_PERFMON or a lower value, and a readable tracefs)\n' \
+            Lf '(kernel.perf_event_paranoid = %s; perf needs root, CAP_PERFMON or a lower value, and a readable tracefs)\n' \
+                '(kernel.perf_event_paranoid = %s; perf necesita root, CAP_PERFMON o un valor más bajo, y poder leer tracefs)\n' \
                 "$(cat /proc/sys/kernel/perf_event_paranoid)" >>"$TMP/why"
         fi
         return 1
@@ -281,7 +334,7 @@ count_perf() {
     # one number per event, in the order given (<not counted>: the process never ran: 0)
     grep -E '^([0-9]+|<not counted>),' "$TMP/perf" | cut -d, -f1 | sed 's/<not counted>/0/' >"$TMP/counts"
     if [ "$(wc -l <"$TMP/counts")" -lt 2 ]; then
-        echo "perf stat counted nothing: $(head -n 1 "$TMP/perf")" >"$TMP/why"
+        Lf "perf stat counted nothing: %s\n" "perf stat no contó nada: %s\n" "$(head -n 1 "$TMP/perf")" >"$TMP/why"
         return 1
     fi
     awk -v errnos="$ERRNOS" -v names="${ids[*]}" '
@@ -312,13 +365,15 @@ count_perf() {
 
 # count_strace SECONDS: strace -f attached for SECONDS; the same lines as count_perf.
 count_strace() {
-    command -v strace >/dev/null || { echo "strace is not installed" >"$TMP/why"; return 1; }
+    command -v strace >/dev/null || { L "strace is not installed" "strace no está instalado" >"$TMP/why"; return 1; }
     timeout -s INT "$1" strace -f -qq -p "$PID" -o "$TMP/trace" 2>"$TMP/strace" &
     wait $!
     if [ ! -s "$TMP/trace" ] && [ -s "$TMP/strace" ]; then
         { head -n 1 "$TMP/strace"
           [ -r /proc/sys/kernel/yama/ptrace_scope ] &&
-              echo "(kernel.yama.ptrace_scope = $(cat /proc/sys/kernel/yama/ptrace_scope): strace -p needs the same user and ptrace_scope 0, or root)"
+              Lf "(kernel.yama.ptrace_scope = %s: strace -p needs the same user and ptrace_scope 0, or root)\n" \
+                  "(kernel.yama.ptrace_scope = %s: strace -p necesita el mismo usuario y ptrace_scope 0, o root)\n" \
+                  "$(cat /proc/sys/kernel/yama/ptrace_scope)"
         } >"$TMP/why"
         return 1
     fi
@@ -352,112 +407,156 @@ summarize_strace() {
         }' "$1"
 }
 
-# print_counts SECONDS HOW: the lines of count_* as a student reads them, per second.
+# rate_kv SECONDS HOW FILE: the lines of count_* as key=value lines, per second.
+rate_kv() {
+    awk -v s="$1" -v how="$2" '
+        function rate(n) { return int(n / s + 0.5) }
+        function errs(prefix,  i, out) { out = ""; for (i = 4; i <= NF; i++) { split($i, p, ":"); out = out " " prefix tolower(p[1]) "_per_s=" rate(p[2]) }; return out }
+        $1 == "TOTAL" { print "what=rate counter=" how " seconds=" s " calls_per_s=" rate($2) " failed_per_s=" rate($3) errs("") ; next }
+        $3 == "?" { print "what=call name=other calls_per_s=" rate($2) " failed_per_s=0"; next }
+        { print "what=call name=" $1 " calls_per_s=" rate($2) " failed_per_s=" rate($3) errs("") }' "$3"
+}
+# print_counts HOW: the rate lines ($TMP/rate.kv) as a student reads them: the totals, then
+# each call, the most frequent first.
 print_counts() {
-    local secs=$1 how=$2
-    awk -v s="$secs" -v how="$how" '
-        function commas(n,  t, out) { t = sprintf("%d", n); out = ""; while (length(t) > 3) { out = "," substr(t, length(t) - 2) out; t = substr(t, 1, length(t) - 3) }; return t out }
-        function rate(n) { return commas(n / s + 0.5) }
-        function errs(  i, out) { out = ""; for (i = 4; i <= NF; i++) { split($i, p, ":"); out = out (out ? ", " : "") p[1] " " rate(p[2]) }; return out }
-        $1 == "TOTAL" {
-            printf "calls/s: %s, failed/s: %s%s   [%s]\n", rate($2), rate($3), ($3 > 0 ? " (" errs() ")" : ""), how
-            next
-        }
-        { lines[++n] = $0 }
-        END {
-            for (i = 1; i <= n; i++) {
-                $0 = lines[i]
-                if ($2 / s < 0.5) continue
-                if ($3 == "?") { printf "  %-15s %12s/s\n", $1, rate($2); continue }
-                printf "  %-15s %12s/s%s\n", $1, rate($2), ($3 > 0 ? (($3 >= $2 - ($2 > 20000 ? $2 / 10000 : 0)) ? "  all failed: " : "  failed " rate($3) "/s: ") errs() : "")
-            }
-        }' < <(sort -k2,2nr "$3")
+    local line key errs
+    while IFS= read -r line; do
+        probe_kv "$line"
+        errs=""
+        for key in $(printf '%s\n' "${!KV[@]}" | sort); do
+            case $key in calls_per_s | failed_per_s) ;; *_per_s) errs+="${errs:+, }$(tr a-z A-Z <<<"${key%_per_s}") $(commas "${KV[$key]}")" ;; esac
+        done
+        if [ "${KV[what]}" = rate ]; then
+            Lf "calls/s: %s, failed/s: %s%s   [%s]\n" "llamadas/s: %s, fallidas/s: %s%s   [%s]\n" \
+                "$(commas "${KV[calls_per_s]}")" "$(commas "${KV[failed_per_s]}")" "${errs:+ ($errs)}" "$1"
+            continue
+        fi
+        [ "${KV[calls_per_s]}" -gt 0 ] || continue
+        printf '  %-15s %12s/s' "${KV[name]}" "$(commas "${KV[calls_per_s]}")"
+        if [ "${KV[failed_per_s]}" -gt 0 ]; then
+            # ("all failed" also when a few are short of it: perf's counters start ms apart)
+            if [ "${KV[failed_per_s]}" -ge $((${KV[calls_per_s]} - (${KV[calls_per_s]} > 20000 ? ${KV[calls_per_s]} / 10000 : 0))) ]; then
+                Lf "  all failed: %s" "  todas fallan: %s" "$errs"
+            else
+                Lf "  failed %s/s: %s" "  fallan %s/s: %s" "$(commas "${KV[failed_per_s]}")" "$errs"
+            fi
+        fi
+        echo
+    done < <(grep '^what=rate ' "$TMP/rate.kv"; grep '^what=call ' "$TMP/rate.kv" | sort -t' ' -k3.13,3nr)
 }
 
+# show_rate: count the calls into $TMP/rate.kv and print them (or why they were not counted).
+# not_counted WHY: the calls were not counted: "calls/s: WHY" for the reader, and WHY in the
+# facts (what=rate counter=none why=..., the rest of the line) for the replay to quote.
+not_counted() {
+    printf '%s: %s\n' "$(L calls/s llamadas/s)" "$1"
+    echo "what=rate counter=none why=$1" >"$TMP/rate.kv"
+}
 show_rate() {
     local counter=$COUNTER why_perf="" out=$TMP/counts.txt how
+    echo "what=rate counter=none" >"$TMP/rate.kv" # (replaced once the calls are counted)
     if [ "$counter" = none ]; then
-        echo "calls/s: not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p $PID counts them)"
+        not_counted "$(Lf "not counted (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s counts them)" \
+            "sin contar (PEEK_COUNTER=none; perf stat -e raw_syscalls:sys_enter -p %s las cuenta)" "$PID")"
         return
     fi
     if [ "$counter" = auto ] || [ "$counter" = perf ]; then
         if count_perf "$SECONDS_" >"$out"; then
-            if [ "$NARROW" = 1 ]; then how="perf stat"; else how="perf stat, counted inside the kernel over ${SECONDS_} s: it slows a busy loop far less than strace"; fi
-            print_counts "$SECONDS_" "$how" "$out"
+            rate_kv "$SECONDS_" perf "$out" >"$TMP/rate.kv"
+            if [ "$NARROW" = 1 ]; then how="perf stat"; else how=$(Lf "perf stat, counted inside the kernel over %s s: it slows a busy loop far less than strace" "perf stat, contadas dentro del núcleo durante %s s: frena un bucle activo mucho menos que strace" "$(L "$SECONDS_" "${SECONDS_/./,}")"); fi
+            print_counts "$how"
             return
         fi
         why_perf=$(tr '\n' ' ' <"$TMP/why")
         if [ "$counter" = perf ]; then
-            echo "calls/s: cannot count with perf: $why_perf$(as_root_hint)"
+            not_counted "$(Lf "cannot count with perf: %s%s" "perf no puede contarlas: %s%s" "$why_perf" "$(as_root_hint)")"
             return
         fi
         if [ "$WATCH" = 1 ]; then # strace on every look would slow the server all the time
-            echo "calls/s: not counted: perf cannot here ($why_perf), and strace at every look would keep slowing the server (PEEK_COUNTER=strace to use it anyway)$(as_root_hint)"
+            not_counted "$(Lf "not counted: perf cannot here (%s), and strace at every look would keep slowing the server (PEEK_COUNTER=strace to use it anyway)%s" \
+                "sin contar: perf no puede aquí (%s), y strace en cada vistazo frenaría el servidor todo el rato (PEEK_COUNTER=strace para usarlo de todos modos)%s" \
+                "$why_perf" "$(as_root_hint)")"
             return
         fi
     fi
     if count_strace "$SECONDS_" >"$out"; then
-        if [ "$NARROW" = 1 ]; then how="strace: it slows the server"; else how="strace -f over ${SECONDS_} s: strace stops the server at every call, so a busy loop runs several times slower than without it${why_perf:+; perf could not: $why_perf}"; fi
-        print_counts "$SECONDS_" "$how" "$out"
+        rate_kv "$SECONDS_" strace "$out" >"$TMP/rate.kv"
+        if [ "$NARROW" = 1 ]; then how=$(L "strace: it slows the server" "strace: frena el servidor"); else
+            how=$(Lf "strace -f over %s s: strace stops the server at every call, so a busy loop runs several times slower than without it" \
+                "strace -f durante %s s: strace detiene el servidor en cada llamada, así que un bucle activo va varias veces más lento que sin él" "$(L "$SECONDS_" "${SECONDS_/./,}")")
+            [ -n "$why_perf" ] && how+=$(Lf "; perf could not: %s" "; perf no pudo: %s" "$why_perf")
+        fi
+        print_counts "$how"
         return
     fi
-    echo "calls/s: cannot count them: ${why_perf:+perf: $why_perf; }strace: $(tr '\n' ' ' <"$TMP/why")$(as_root_hint)"
+    not_counted "$(Lf "cannot count them: %sstrace: %s%s" "no se pueden contar: %sstrace: %s%s" \
+        "${why_perf:+perf: $why_perf; }" "$(tr '\n' ' ' <"$TMP/why")" "$(as_root_hint)")"
 }
 # as_root_hint: where root could do what this user cannot, say so.
-as_root_hint() { [ "$(id -u)" = 0 ] || printf '; as root it can: sudo scripts/peek.sh %s' "$PID"; }
-
-# show_children: a server that forks a process per client keeps the client sockets there:
-# where each child is and what it holds.
-show_children() {
-    local parent=$PID child
-    for child in $(children_of "$parent"); do
-        PID=$child
-        read_fds
-        printf 'child process %s (%s):\n' "$child" "$(cat "/proc/$child/comm" 2>/dev/null)"
-        show_thread "$child" "  state"
-        show_sockets | tail -n +2 | sed 's/^/  /'
-    done
-    PID=$parent
-    read_fds
-}
+as_root_hint() { [ "$(id -u)" = 0 ] || Lf '; as root it can: sudo scripts/peek.sh %s' '; como root sí puede: sudo scripts/peek.sh %s' "$PID"; }
 
 # --- one look -------------------------------------------------------------------------------
+# look PID: the probe's answers for PID into $TMP/{threads,sockets,fds}.PID
+look() {
+    _probe threads "$1" >"$TMP/threads.$1" 2>/dev/null
+    _probe sockets "$1" >"$TMP/sockets.$1" 2>/dev/null
+    _probe fds "$1" >"$TMP/fds.$1" 2>/dev/null
+}
+# emit_kv: the facts of this look as key=value lines (--kv, PEEK_KV).
+emit_kv() {
+    local child
+    echo "what=process pid=$PID comm=$comm rss_kb=$rss tracer=$tracer"
+    [ -s "$TMP/cpu" ] && sed 's/^/what=cpu /' "$TMP/cpu"
+    sed "s/^/what=thread pid=$PID /" "$TMP/threads.$PID"
+    sed "s/^/what=socket pid=$PID /" "$TMP/sockets.$PID"
+    for child in $(sed 's/^pid=//' "$TMP/children"); do
+        echo "what=child pid=$child parent=$PID"
+        sed "s/^/what=thread pid=$child /" "$TMP/threads.$child"
+        sed "s/^/what=socket pid=$child /" "$TMP/sockets.$child"
+    done
+    [ -s "$TMP/rate.kv" ] && cat "$TMP/rate.kv"
+    return 0
+}
 peek_once() {
-    local comm rss t0 t1 hz tids tid n=0 cpu="" started ended tracer
-    slurp comm "/proc/$PID/comm" || { echo "peek: process $PID has ended"; return 1; }
-    proc_field rss "$PID" VmRSS
+    local child comm rss tracer
+    rm -f "$TMP/cpu" "$TMP/rate.kv" "$TMP/rate"
+    : >"$TMP/cpu"
+    probe_kv "$(_probe status "$PID" Name VmRSS TracerPid)"
+    [ -n "${KV[Name]:-}" ] || { Lf "peek: process %s has ended\n" "peek: el proceso %s ha terminado\n" "$PID"; return 1; }
+    comm=${KV[Name]} rss=${KV[VmRSS]:-?} tracer=${KV[TracerPid]:-0}
     if [ "$RATE" = 1 ]; then
-        # The rate's second also gives the CPU share: one sample for both. It starts once perf
-        # (or strace) is set up: starting them takes CPU too, and would lower the server's share.
-        hz=$(getconf CLK_TCK)
+        # CPU and calls over the same interval. The CPU sample starts once perf (or strace) is
+        # set up: starting them takes CPU too, and would lower the server's share.
         show_rate >"$TMP/rate" &
         sleep 0.2
-        t0=$(cpu_ticks "$PID") || return 1
-        started=$(date +%s%N)
+        _probe cpu "$PID" "$SECONDS_" >"$TMP/cpu" 2>/dev/null
         wait $!
-        ended=$(date +%s%N)
-        t1=$(cpu_ticks "$PID") || { echo "peek: process $PID has ended"; return 1; }
-        # (only over a real sample: PEEK_COUNTER=none takes no time)
-        cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v ns=$((ended - started)) \
-            'BEGIN { if (ns > 2e8) printf "%d%%", (b - a) * 100 / hz / (ns / 1e9) }')
+        _probe state "$PID" >/dev/null || { Lf "peek: process %s has ended\n" "peek: el proceso %s ha terminado\n" "$PID"; return 1; }
     fi
-    read_fds
-    read_sockets
-    printf 'process %s (%s), memory (RSS) %s KB%s\n' "$PID" "$comm" "${rss:-?}" "${cpu:+, CPU $cpu of one core}"
-    proc_field tracer "$PID" TracerPid
-    if [ -n "$tracer" ] && [ "$tracer" != 0 ]; then
-        echo "  traced by process $tracer ($(cat "/proc/$tracer/comm" 2>/dev/null)): it stops at every system call, so it runs slower than alone"
+    look "$PID"
+    _probe children "$PID" >"$TMP/children" 2>/dev/null
+    for child in $(sed 's/^pid=//' "$TMP/children"); do look "$child"; done
+    emit_kv >"$TMP/kv"
+    [ -n "${PEEK_KV:-}" ] && cp "$TMP/kv" "$PEEK_KV"
+    if [ "$KV_ONLY" = 1 ]; then
+        cat "$TMP/kv"
+        return 0
     fi
-    tids=$(ls "/proc/$PID/task" 2>/dev/null | sort -n)
-    for tid in $tids; do n=$((n + 1)); done
-    if [ "$n" -le 1 ]; then
-        show_thread "$PID" "state"
-    else
-        echo "threads: $n"
-        for tid in $tids; do show_thread "$tid" "  thread $tid ($(cat "/proc/$PID/task/$tid/comm" 2>/dev/null))"; done
+    Lf "process %s (%s), memory (RSS) %s KB\n" "proceso %s (%s), memoria (RSS) %s KB\n" "$PID" "$comm" "$rss"
+    if [ "$tracer" != 0 ]; then
+        Lf "  traced by process %s (%s): it stops at every system call, so it runs slower than alone\n" \
+            "  lo traza el proceso %s (%s): se detiene en cada llamada al sistema, así que va más lento que solo\n" \
+            "$tracer" "$(probe_kv "$(_probe status "$tracer" Name)"; echo "${KV[Name]:-?}")"
     fi
-    show_sockets
-    show_children
+    show_threads "$PID"
+    show_cpu
+    show_sockets "$PID"
+    for child in $(sed 's/^pid=//' "$TMP/children"); do
+        probe_kv "$(_probe status "$child" Name)"
+        Lf "child process %s (%s):\n" "proceso hijo %s (%s):\n" "$child" "${KV[Name]:-?}"
+        show_threads "$child" "  "
+        show_sockets "$child" | tail -n +2 | sed 's/^/  /'
+    done
     [ "$RATE" = 1 ] && cat "$TMP/rate"
     return 0
 }
@@ -465,17 +564,18 @@ peek_once() {
 load_syscall_names
 if [ "$WATCH" = 1 ]; then
     trap 'rm -rf "$TMP"; printf "\n"; exit 0' INT TERM
-    while [ -d "/proc/$PID" ]; do
-        started=$(date +%s%N)
+    while _probe state "$PID" >/dev/null; do
+        started=${EPOCHREALTIME//[!0-9]/}
         # draw the whole look first, then replace the screen with it: no flicker
         if peek_once >"$TMP/screen" 2>&1; then
             printf '\e[H\e[2J%s\n' "$(date +%T)"
             cat "$TMP/screen"
         fi
         # one look a second (a look with a call rate takes that second already)
-        sleep "$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { s = 1 - (b - a) / 1e9; print (s > 0 ? s : 0) }')"
+        left=$((1000000 - (${EPOCHREALTIME//[!0-9]/} - started)))
+        [ "$left" -gt 0 ] && sleep "$(printf '0.%06d' "$left")"
     done
-    echo "peek: process $PID has ended"
+    Lf "peek: process %s has ended\n" "peek: el proceso %s ha terminado\n" "$PID"
     exit 0
 fi
 peek_once
