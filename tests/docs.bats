@@ -155,6 +155,26 @@ unpaired_marks() {
     assert_failure
     assert_output --partial "the link targets differ"
 
+    # a Spanish page links to the Spanish twin of another page (X.es.md where English has X.md),
+    # never to the English page when the Spanish one exists
+    mkdir -p "$dir/tree/a" "$dir/tree/b"
+    printf '# A\n\nSee [b](../b/README.md).\n' >"$dir/tree/a/README.md"
+    printf '# A\n\nMira [b](../b/README.es.md).\n' >"$dir/tree/a/README.es.md"
+    printf '# B\n' >"$dir/tree/b/README.md"
+    printf '# B\n' >"$dir/tree/b/README.es.md"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$dir/tree"
+    assert_success
+    printf '# A\n\nMira [b](../b/README.md).\n' >"$dir/tree/a/README.es.md"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$dir/tree"
+    assert_failure
+    assert_output --partial "links to English pages whose Spanish twin exists"
+    assert_output --partial "../b/README.md"
+    printf '# A\n\nMira [b](../a/README.es.md).\n' >"$dir/tree/a/README.es.md"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$dir/tree"
+    assert_failure
+    assert_output --partial "the link targets differ"
+    rm -r "$dir/tree"
+
     # a Spanish document without its English twin
     rm "$en"
     run "$LIB_ROOT/scripts/doc-twins.sh" "$dir"
