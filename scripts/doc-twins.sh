@@ -19,6 +19,9 @@
 #             "other language" link) is left out; NAME.es.md counts as NAME.md (a Spanish page
 #             links to the Spanish pages); and #anchors are left out, since headings translate,
 #             except in links to MEASUREMENTS.md, which is one file for both languages.
+#   Spanish   a Spanish page links to the Spanish twin of a page wherever one exists: a link
+#             from NAME.es.md to OTHER.md, when OTHER.es.md is there, is reported (the link to
+#             its own English twin, the "other language" link, excepted).
 #   numbers   every run of digits in the prose (outside code blocks and link targets), as a
 #             sorted list: 141,346 and 141 346 or 0.5 and 0,5 are the same digits, and a
 #             sentence may order its figures differently in another language.
@@ -65,6 +68,24 @@ extract() {
         }' "$2"
 }
 
+# english_links ES: each link of the Spanish page ES to an English page OTHER.md whose Spanish
+# twin OTHER.es.md exists (its own English twin left out), one a line.
+english_links() {
+    local es=$1 dir t path
+    dir=$(dirname "$es")
+    while IFS= read -r t; do
+        case $t in *.es.md | *MEASUREMENTS.md | *://*) continue ;; *.md) ;; *) continue ;; esac
+        path=$(realpath -m -- "$dir/$t")
+        [ "$path" = "$(realpath -m -- "${es%.es.md}.md")" ] && continue
+        [ -f "${path%.md}.es.md" ] && echo "$t"
+    done < <(awk '/^(```|~~~)/ { fence = !fence; next } !fence {
+        while (match($0, /\]\([^)]*\)/)) {
+            t = substr($0, RSTART + 2, RLENGTH - 3); sub(/ .*/, "", t); sub(/#.*/, "", t)
+            if (t != "") print t
+            $0 = substr($0, RSTART + RLENGTH)
+        } }' "$es")
+}
+
 # compare EN ES: 0 when the pair agrees; otherwise print what differs and return 1.
 compare() {
     local en=$1 es=$2 kind bad=0 a b
@@ -82,6 +103,12 @@ compare() {
             bad=1
         fi
     done
+    a=$(english_links "$es")
+    if [ -n "$a" ]; then
+        echo "doc-twins: $es links to English pages whose Spanish twin exists (link to the .es.md):"
+        printf '%s\n' "$a" | head -n 20 | sed 's/^/  /'
+        bad=1
+    fi
     return $bad
 }
 

@@ -141,8 +141,8 @@ unpaired_marks() {
     assert_failure
     assert_output --partial "the headings differ"
 
-    # a figure changed (44 code lines -> 45)
-    sed 's/`make diff STAGE=01-blocking\/02-recv-two-bytes`: 44 /`make diff STAGE=01-blocking\/02-recv-two-bytes`: 45 /' \
+    # a figure changed (26 code lines -> 27)
+    sed 's/`make diff STAGE=01-blocking\/02-recv-two-bytes`: 26 /`make diff STAGE=01-blocking\/02-recv-two-bytes`: 27 /' \
         "$LIB_ROOT/chapters/chapter-03/01-blocking/README.es.md" >"$es"
     run "$LIB_ROOT/scripts/doc-twins.sh" "$en" "$es"
     assert_failure
@@ -154,6 +154,26 @@ unpaired_marks() {
     run "$LIB_ROOT/scripts/doc-twins.sh" "$en" "$es"
     assert_failure
     assert_output --partial "the link targets differ"
+
+    # a Spanish page links to the Spanish twin of another page (X.es.md where English has X.md),
+    # never to the English page when the Spanish one exists
+    mkdir -p "$dir/tree/a" "$dir/tree/b"
+    printf '# A\n\nSee [b](../b/README.md).\n' >"$dir/tree/a/README.md"
+    printf '# A\n\nMira [b](../b/README.es.md).\n' >"$dir/tree/a/README.es.md"
+    printf '# B\n' >"$dir/tree/b/README.md"
+    printf '# B\n' >"$dir/tree/b/README.es.md"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$dir/tree"
+    assert_success
+    printf '# A\n\nMira [b](../b/README.md).\n' >"$dir/tree/a/README.es.md"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$dir/tree"
+    assert_failure
+    assert_output --partial "links to English pages whose Spanish twin exists"
+    assert_output --partial "../b/README.md"
+    printf '# A\n\nMira [b](../a/README.es.md).\n' >"$dir/tree/a/README.es.md"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$dir/tree"
+    assert_failure
+    assert_output --partial "the link targets differ"
+    rm -r "$dir/tree"
 
     # a Spanish document without its English twin
     rm "$en"

@@ -4,6 +4,9 @@
 # and runs it from the repository root with every stage built. Each function below starts its
 # own server on a free port, prints what the guide quotes, and kills everything it started.
 
+echo "## 3. select, poll, epoll"
+echo
+
 # A free port: a random one below Linux's ephemeral range (32768 and up, where the clients'
 # own ports come from) that no socket uses.
 m3_free_port() {

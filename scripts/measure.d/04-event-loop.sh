@@ -3,6 +3,9 @@
 # Sourced by scripts/measure.sh after 03-selectors.sh, whose helpers (m3_start, m3_stop,
 # m3_silent_client) it uses.
 
+echo "## 4. The event loop"
+echo
+
 # m4_stop_after_signal: send SIGINT to the server and print how long it took to exit, in ms.
 m4_stop_after_signal() {
     local start end

@@ -3,13 +3,16 @@
 # Sourced by scripts/measure.sh after 03-selectors.sh, whose helpers (m3_start, m3_stop,
 # m3_silent_client) it uses.
 
+echo "## 5. Other roads"
+echo
+
 # m5_where PID: the system call PID sleeps in (named for the ones these stages use, x86-64
 # numbers) and where in the kernel (wchan).
 m5_where() {
     local nr name
     nr=$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)
     case $nr in
-        43) name=accept ;; 45) name=recvfrom ;; 44) name=sendto ;; 128) name=rt_sigtimedwait ;;
+        43) name=accept ;; 45) name=recvfrom ;; 44) name=sendto ;; 7) name=poll ;; 202) name=futex ;;
         426) name=io_uring_enter ;; 61) name=wait4 ;; *) name="syscall ${nr:-?}" ;;
     esac
     printf '%s (kernel: %s)\n' "$name" "$(cat "/proc/$1/wchan" 2>/dev/null)"
