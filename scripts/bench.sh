@@ -347,7 +347,7 @@ fmt_cpu() {
     else
         pct=$([ "$1" = "$2" ] || vs_baseline "$1" "$2")
         awk -v t="$total" -v u="$user" -v k="$sys" -v p="$pct" 'BEGIN {
-            if (u == "none") printf "%.2f µs (split: too few ticks)", t
+            if (u == "none") printf "? + ? = %.2f µs", t
             else printf "%.2f + %.2f = %.2f µs", u, k, t
             if (p != "") printf " (%s%%)", p }'
     fi
@@ -565,6 +565,8 @@ echo "at the same load. The baseline (build/tools/echo-baseline) is the least an
 echo "do: one epoll_wait, recv and send per line, nothing framed or printed; what a stage spends"
 echo "above it is its own work. Most of a line's CPU is the kernel's TCP work, which no server"
 echo "avoids: a server cannot be much faster than the baseline, only slower."
+echo "User and kernel are split as the kernel's clock ticks (USER_HZ) split them: \"?\" when a run"
+echo "held too few ticks, and only rough for a server of many processes (fork per client)."
 [ -n "$PLOT_NOTE" ] && echo "$PLOT_NOTE"
 [ "$PLOT" = 1 ] && plot_charts
 
