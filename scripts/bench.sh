@@ -365,73 +365,175 @@ verdict() {
     fi
 }
 
-# plot_charts: with gnuplot, three SVG charts of this run in PLOT_DIR, named in the output:
-# messages/s and p99 round trip against ping-pong clients (one line per server that never
-# stalled), and memory per idle client (one bar per server measured).
+# The charts' colours: one per section of the chapter (colour-blind safe: Paul Tol's), the
+# baseline black, the Python peers grey. A chart read from the back of a classroom: the colour
+# says the section, the name at the left the stage.
+section_colour() {
+    case $1 in
+        baseline) echo 0x222222 ;;
+        01-*) echo 0xEE6677 ;;
+        02-*) echo 0xDDAA33 ;;
+        03-*) echo 0x4477AA ;;
+        04-*) echo 0x228833 ;;
+        05-*) echo 0xAA3377 ;;
+        *) echo 0x999999 ;;
+    esac
+}
+# lighter COLOUR: the same colour, halfway to white (the user-space part of a CPU bar).
+lighter() { printf '0x%06X\n' "$(($1 / 65536 % 256 / 2 + 128 << 16 | $1 / 256 % 256 / 2 + 128 << 8 | $1 % 256 / 2 + 128))"; }
+
+# panel_chart OUT TITLE XLABEL DATA XMIN XMAX LOG REFERENCE PANEL_TITLE...: horizontal bars,
+# one panel per PANEL_TITLE (DATA's blocks, in order), one row per server, from XMIN to XMAX
+# (log scale when LOG is 1). Each row of DATA: row "name" colour value user_value "text"
+# light_colour reference; value is drawn in colour, then user_value (0: none) in light_colour
+# after it, and text at its end. REFERENCE=1: a dashed line at each panel's reference (the
+# baseline's value) and a dotted one WITHIN% above it.
+panel_chart() {
+    local out=$1 title=$2 xlabel=$3 data=$4 xmin=$5 xmax=$6 log=$7 reference=$8
+    shift 8
+    local panels=$# rows i names="" key="" lines="" sub=${subtitle//@/at}
+    sub=${sub//[\{\}^_&~]/} # (gnuplot's enhanced text would take them for markup)
+    rows=$(awk 'NF { n++ } END { print n }' "$data")
+    rows=$((rows / panels))
+    for ((i = 1; i <= panels; i++)); do names+="${names:+, }\"${!i}\""; done
+    # The key, one row under the panels: a colour box and the section's name, evenly spaced.
+    local x=0.09
+    for entry in "01-|01 blocking" "02-|02 non-blocking" "03-|03 selectors" "04-|04 event loop" \
+        "05-|05 other roads" "baseline|baseline" "python|Python"; do
+        key+="set object rect from screen $x, 0.025 to screen $x + 0.018, 0.06 fc rgb '#$(printf '%06X' "$(section_colour "${entry%%|*}")")' fs solid noborder
+set label '${entry#*|}' at screen $x + 0.024, 0.0425 left font 'sans,19'
+"
+        x=$(awk -v x="$x" -v t="${entry#*|}" 'BEGIN { print x + 0.04 + length(t) * 0.0068 }')
+    done
+    if [ "$reference" = 1 ]; then
+        lines="set arrow 1 from REF[i], graph 0 to REF[i], graph 1 nohead lw 2 lc rgb '#222222' front
+set arrow 2 from REF[i] * (1 + $WITHIN / 100.0), graph 0 to REF[i] * (1 + $WITHIN / 100.0), graph 1 nohead lw 3 dt 2 lc rgb '#CC3311' front"
+    fi
+    gnuplot <<EOF 2>"$PLOT_DIR/data/gnuplot.err" || { echo "gnuplot failed: $(cat "$PLOT_DIR/data/gnuplot.err")"; return 1; }
+set encoding utf8
+set terminal svg size 1600,900 dynamic font 'sans,20' background '#ffffff'
+set output '$out'
+set style fill solid 1.0 noborder
+set style textbox opaque noborder margins 0.5,0.5
+array P[$panels] = [$names]
+array REF[$panels]
+do for [i=1:$panels] { stats '$data' index (i - 1) using 8 nooutput; REF[i] = STATS_max }
+set multiplot layout 1,$panels title "$title\n{/*0.6 $sub}" font 'sans,30' margins 0.17,0.97,0.22,0.79 spacing 0.015,0
+set yrange [$rows - 0.5:-0.5]
+set xrange [$xmin:$xmax]
+$([ "$log" = 1 ] && echo "set logscale x")
+set grid xtics lc rgb '#cccccc'
+set xtics font 'sans,16' nomirror
+unset key
+do for [i=1:$panels] {
+    set title P[i] font 'sans,26'
+    if (i == ($panels + 1) / 2) { set xlabel "$xlabel" font 'sans,20' } else { unset xlabel }
+    unset arrow
+    if (REF[i] > 0) { $lines }
+    if (i == 1) {
+        $key
+        set ytics scale 0 font 'sans,20'
+        plot '$data' index (i - 1) using ($xmin):1:($xmin):4:(\$1 - 0.38):(\$1 + 0.38):3:ytic(2) with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using 4:1:4:(\$4 + \$5):(\$1 - 0.38):(\$1 + 0.38):7 with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using (\$4 + \$5 > $xmin ? \$4 + \$5 : $xmin):1:6 with labels boxed left offset char 0.4,0 font 'sans,17' notitle
+    } else {
+        unset ytics
+        unset object
+        unset label
+        plot '$data' index (i - 1) using ($xmin):1:($xmin):4:(\$1 - 0.38):(\$1 + 0.38):3 with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using 4:1:4:(\$4 + \$5):(\$1 - 0.38):(\$1 + 0.38):7 with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using (\$4 + \$5 > $xmin ? \$4 + \$5 : $xmin):1:6 with labels boxed left offset char 0.4,0 font 'sans,17' notitle
+    }
+}
+unset multiplot
+EOF
+}
+
+# plot_charts: with gnuplot, four SVG charts of this run in PLOT_DIR, named in the output:
+# messages/s, CPU per line (kernel, then user space, lighter) and p99 round trip, one panel
+# per number of ping-pong clients, one bar per server; and memory per idle client.
 plot_charts() {
-    local label n p rate p99 safe data=$PLOT_DIR/data
+    local data=$PLOT_DIR/data label n p rate p99 cpu user sys colour row text="" base short
     mkdir -p "$data"
     rm -f "$data"/*.dat
-    local lines_rate="" lines_p99="" i=0
-    for entry in "${SERVERS[@]}"; do
-        IFS='|' read -r label _ _ <<<"$entry"
-        safe=${label//[^A-Za-z0-9]/_}
-        : >"$data/$safe.dat"
-        for n in "${PING_SIZES[@]}"; do
+    local panels=()
+    for n in "${PING_SIZES[@]}"; do panels+=("$n client$([ "$n" -gt 1 ] && echo s)"); done
+    local rate_max=0 p99_max=0 p99_min=1e9 cpu_max=0 mem_max=0 cap=0
+    # CPU bars longer than 4 times the baseline's longest are cut there (their number says so):
+    # a busy loop's hundreds of µs would squash the differences of 15% the chart is for.
+    for n in "${PING_SIZES[@]}"; do
+        cap=$(awk -v c="$cap" -v b="$(field cpu_us_per_line "${RESULT[baseline,ping$n]}")" \
+            'BEGIN { b *= 4; print (b > c) ? b : c }')
+    done
+    for n in "${PING_SIZES[@]}"; do
+        row=0
+        base=$(field cpu_us_per_line "${RESULT[baseline,ping$n]}")
+        for entry in "${SERVERS[@]}"; do
+            IFS='|' read -r label _ _ <<<"$entry"
+            short=${label#*/}
+            colour=$(section_colour "$label")
             p=${RESULT[$label,ping$n]}
-            rate=$(field rate "$p") p99=$(field p99_us "$p")
-            # a server with stalled clients has no meaningful rate at that size: left out
-            [ -n "$rate" ] && [ "$(field stalled "$p")" = 0 ] && echo "$n $rate $p99" >>"$data/$safe.dat"
+            rate=$(field rate "$p") p99=$(field p99_us "$p") cpu=$(field cpu_us_per_line "$p")
+            user=$(field user_us_per_line "$p") sys=$(field sys_us_per_line "$p")
+            if [ -z "$rate" ]; then
+                rate=0 p99=0 cpu=0 user=0 sys=0 text="error"
+            elif [ "$(field stalled "$p")" != 0 ]; then
+                rate=0 p99=0 cpu=0 user=0 sys=0 text="stalls"
+            fi
+            [[ $cpu =~ ^[0-9.]+$ ]] || cpu=0
+            [[ $user =~ ^[0-9.]+$ && $sys =~ ^[0-9.]+$ ]] || { user=0 sys=$cpu; }
+            [ "$text" = stalls ] || [ "$text" = error ] || text=""
+            local cpu_text
+            cpu_text=$(awk -v v="$cpu" -v c="$cap" 'BEGIN { printf (c > 0 && v > c) ? "%.0f →" : "%.1f", v }')
+            if [[ $cpu_text == *→ ]]; then
+                sys=$cap user=0 cpu=$cap
+            fi
+            printf '%d "%s" %d %s 0 "%s" %d 0\n' "$row" "$short" "$colour" "$(awk -v r="$rate" 'BEGIN { print r / 1000 }')" \
+                "${text:-$(awk -v r="$rate" 'BEGIN { if (r >= 1000) printf "%.0fk", r / 1000; else printf "%d", r }')}" \
+                "$colour" >>"$data/rate.dat"
+            printf '%d "%s" %d %s 0 "%s" %d 0\n' "$row" "$short" "$colour" \
+                "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" \
+                "${text:-$(awk -v v="$p99" 'BEGIN { v /= 1000; if (v < 1) printf "%.2f", v; else printf "%.1f", v }')}" \
+                "$colour" >>"$data/p99.dat"
+            printf '%d "%s" %d %s %s "%s" %d %s\n' "$row" "$short" "$colour" "$sys" "$user" \
+                "${text:-$cpu_text}" "$(lighter "$colour")" \
+                "$([ "$label" = baseline ] && echo "${base:-0}" || echo 0)" >>"$data/cpu.dat"
+            rate_max=$(awk -v a="$rate_max" -v b="$rate" 'BEGIN { print (b > a) ? b : a }')
+            cpu_max=$(awk -v a="$cpu_max" -v b="$cpu" 'BEGIN { print (b > a) ? b : a }')
+            p99_max=$(awk -v a="$p99_max" -v b="$p99" 'BEGIN { print (b > a) ? b : a }')
+            p99_min=$(awk -v a="$p99_min" -v b="$p99" 'BEGIN { print (b > 0 && b < a) ? b : a }')
+            text=""
+            row=$((row + 1))
         done
-        [ -s "$data/$safe.dat" ] || continue
-        i=$((i + 1))
-        lines_rate+="${lines_rate:+, }'$data/$safe.dat' using 1:2 with linespoints ls $i title '$label'"
-        lines_p99+="${lines_p99:+, }'$data/$safe.dat' using 1:(\$3/1000) with linespoints ls $i title '$label'"
+        printf '\n\n' | tee -a "$data/p99.dat" "$data/cpu.dat" >>"$data/rate.dat"
     done
-    : >"$data/memory.dat"
+    row=0
     for entry in "${SERVERS[@]}"; do
         IFS='|' read -r label _ _ <<<"$entry"
-        case ${RESULT[$label,memory]} in n/a | error | "") continue ;; esac
-        printf '"%s" %s\n' "$label" "${RESULT[$label,memory]}" >>"$data/memory.dat"
+        colour=$(section_colour "$label")
+        case ${RESULT[$label,memory]} in
+            n/a | error | "") p=0 text="-" ;;
+            *) p=${RESULT[$label,memory]} text="${RESULT[$label,memory]} KiB" ;;
+        esac
+        printf '%d "%s" %d %s 0 "%s" %d 0\n' "$row" "${label#*/}" "$colour" "$p" "$text" "$colour" >>"$data/memory.dat"
+        mem_max=$(awk -v a="$mem_max" -v b="$p" 'BEGIN { print (b > a) ? b : a }')
+        row=$((row + 1))
     done
-    local common
-    common="set terminal svg size 900,520 dynamic font 'sans,11' background '#ffffff'
-set key outside right top
-set grid
-set logscale x
-set xlabel 'ping-pong clients'
-set xtics ($(IFS=,; echo "${PING_SIZES[*]}"))
-do for [i=1:16] { set style line i linewidth 2 pointtype (i % 7) + 1 }
-"
-    local subtitle="$date_text, $cores cores${cpu_model:+ ($cpu_model)}, $kernel"
-    gnuplot <<EOF 2>"$data/gnuplot.err" || { echo "gnuplot failed: $(cat "$data/gnuplot.err")"; return; }
-$common
-set output '$PLOT_DIR/bench-rate.svg'
-set title "Messages per second against clients (make bench)\n{/*0.8 $subtitle}"
-set ylabel 'messages / s'
-set yrange [0:*]
-plot $lines_rate
-set output '$PLOT_DIR/bench-p99.svg'
-set title "Round trip, 99th percentile, against clients (make bench)\n{/*0.8 $subtitle}"
-set ylabel 'p99 (ms, log scale)'
-set logscale y
-set yrange [*:*]
-plot $lines_p99
-unset logscale
-set output '$PLOT_DIR/bench-memory.svg'
-set title "Memory per idle client, PSS of the process tree, $MEMORY_CLIENTS clients (make bench)\n{/*0.8 $subtitle}"
-set ylabel 'KiB per client'
-set xlabel ''
-unset xtics
-set xtics rotate by -35 nomirror
-set yrange [0:*]
-set style fill solid 0.6
-set boxwidth 0.6
-unset key
-plot '$data/memory.dat' using 0:2:xtic(1) with boxes lc rgb '#4477aa', '' using 0:2:(sprintf('%.1f', \$2)) with labels offset 0,0.8 notitle
-EOF
+    local subtitle="make bench, $date_text, $cores cores${cpu_model:+ ($cpu_model)}, $kernel"
+    local roomy='BEGIN { print (m > 0 ? m : 1) * 1.3 }' # room at the right for the labels
+    panel_chart "$PLOT_DIR/bench-rate.svg" "Messages per second (more is better)" "thousands of messages per second" \
+        "$data/rate.dat" 0 "$(awk -v m="$rate_max" "$roomy" | awk '{ print $1 / 1000 }')" 0 0 "${panels[@]}" || return
+    panel_chart "$PLOT_DIR/bench-cpu.svg" "Server CPU per echoed line: kernel, then user (less is better; →: off the scale)" \
+        "µs per line (black line: the baseline; red dashes: $WITHIN% above it)" \
+        "$data/cpu.dat" 0 "$(awk -v m="$cpu_max" "$roomy")" 0 1 "${panels[@]}" || return
+    panel_chart "$PLOT_DIR/bench-p99.svg" "Round trip, 99th percentile (less is better)" "ms (log scale)" \
+        "$data/p99.dat" "$(awk -v m="$p99_min" 'BEGIN { print m / 1000 / 2 }')" \
+        "$(awk -v m="$p99_max" 'BEGIN { print m / 1000 * 8 }')" 1 0 "${panels[@]}" || return
+    panel_chart "$PLOT_DIR/bench-memory.svg" "Memory per idle client, $MEMORY_CLIENTS clients (less is better)" \
+        "KiB per client (PSS of the server's processes)" \
+        "$data/memory.dat" 0 "$(awk -v m="$mem_max" "$roomy")" 0 0 "$MEMORY_CLIENTS idle clients" || return
     echo
-    echo "Charts: $PLOT_DIR/bench-rate.svg, $PLOT_DIR/bench-p99.svg, $PLOT_DIR/bench-memory.svg"
+    echo "Charts: $PLOT_DIR/bench-rate.svg, $PLOT_DIR/bench-cpu.svg, $PLOT_DIR/bench-p99.svg, $PLOT_DIR/bench-memory.svg"
 }
 
 date_text=$(date -u +"%Y-%m-%d %H:%M UTC")
