@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG_LEN 12 /* "Hola-NNNNN\r\n" */
+#define MSG_LEN 12         /* "Hola-NNNNN\r\n" */
 #define MIN_SPLIT_TICKS 10 /* fewer clock ticks in a run: its user/kernel split is unknown */
 
 struct client {
@@ -340,14 +340,29 @@ static int by_pid(const void *a, const void *b)
 /* The first number of the file at path (schedstat: ns on a CPU), or 0 if it has gone. */
 static unsigned long long first_number(const char *path)
 {
-    unsigned long long value = 0;
+    char text[128];
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    if (fscanf(f, "%llu", &value) != 1)
-        value = 0;
+    size_t len = fread(text, 1, sizeof text - 1, f);
     fclose(f);
-    return value;
+    text[len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    return (end == text || errno != 0) ? 0 : value;
+}
+
+/* Step *at from the ')' that ends comm past field 3, the state letter; -1 if there is none. */
+static int skip_state(const char **at)
+{
+    const char *c = *at + 1;
+    while (*c == ' ')
+        c++;
+    if (*c == '\0')
+        return -1;
+    *at = c + 1;
+    return 0;
 }
 
 /* Read process name (its pid as text) from /proc; 0, or -1 if it has gone meanwhile. */
@@ -362,16 +377,28 @@ static int read_proc_cpu(const char *name, struct proc_cpu *p)
     fclose(f);
     text[len] = '\0';
     /* "pid (comm) state ppid ...": comm may hold spaces and ')', so the fields start after the
-     * last ')'. utime, stime, cutime, cstime are fields 14 to 17 (proc(5)); %*s skips one. */
-    const char *rest = strrchr(text, ')');
-    unsigned long long user, sys, child_user, child_sys;
-    if (rest == NULL || sscanf(rest + 1, " %*s %ld %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %llu %llu",
-                               &p->ppid, &user, &sys, &child_user, &child_sys) != 5)
+     * last ')': field 3, the state letter, then numbers. ppid is field 4; utime, stime,
+     * cutime, cstime are fields 14 to 17 (proc(5)). */
+    const char *at = strrchr(text, ')');
+    if (at == NULL || skip_state(&at) == -1)
         return -1;
+    long long field[18];
+    for (int k = 4; k <= 17; k++) {
+        char *end;
+        errno = 0;
+        field[k] = strtoll(at, &end, 10);
+        if (end == at || errno != 0)
+            return -1;
+        at = end;
+    }
+    for (int k = 14; k <= 17; k++)
+        if (field[k] < 0)
+            return -1;
     p->pid = strtol(name, NULL, 10);
-    p->reaped = child_user + child_sys;
-    p->user = user + child_user;
-    p->sys = sys + child_sys;
+    p->ppid = (long)field[4];
+    p->reaped = (unsigned long long)(field[16] + field[17]);
+    p->user = (unsigned long long)(field[14] + field[16]);
+    p->sys = (unsigned long long)(field[15] + field[17]);
     p->in_tree = 0;
     p->ns = 0;
     return 0;
@@ -386,6 +413,9 @@ static void read_proc_ns(struct proc_cpu *p)
     if (tasks == NULL)
         return; /* gone meanwhile */
     struct dirent *entry;
+    /* readdir() is not reentrant, and need not be: one thread, one directory at a time
+     * (readdir_r() is deprecated). */
+    /* cppcheck-suppress readdirCalled */
     while ((entry = readdir(tasks)) != NULL) {
         if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
             continue;
@@ -420,6 +450,7 @@ static int server_cpu(long server, double *all_s, double *user_s, double *sys_s,
     if (all == NULL)
         die("malloc");
     struct dirent *entry;
+    /* cppcheck-suppress readdirCalled */
     while ((entry = readdir(proc)) != NULL) {
         if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
             continue; /* not a process */
@@ -491,7 +522,8 @@ static int mode_pingpong(int port, int n, double seconds, long server)
         if (!cs[i].done && cs[i].waiting && end - cs[i].sent_at > seconds / 2)
             stalled++;
     size_t count = r.count;
-    qsort(r.v, count, sizeof *r.v, compare_doubles);
+    if (count > 0)
+        qsort(r.v, count, sizeof *r.v, compare_doubles);
     double p50 = count ? r.v[count / 2] * 1e6 : -1;
     double p99 = count ? r.v[(size_t)((double)(count - 1) * 0.99)] * 1e6 : -1;
     printf("clients=%d messages=%zu rate=%.0f p50_us=%.0f p99_us=%.0f errors=%d stalled=%d", n,
