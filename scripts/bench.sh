@@ -356,8 +356,8 @@ fmt_cpu() {
 # there is none.
 verdict() {
     local pct
-    [ "$1" = baseline ] && { echo "(the reference)"; return; }
-    pct=$(vs_baseline "${RESULT[$1,ping$big]}" "${RESULT[baseline,ping$big]}")
+    case $1 in baseline | "$AGAIN") echo "(the reference: the mean of these two)"; return ;; esac
+    pct=$(vs_baseline "${RESULT[$1,ping$big]}" "${RESULT[reference,ping$big]}")
     if [ -z "$pct" ]; then
         echo "- (not measured)"
     else
@@ -462,12 +462,12 @@ plot_charts() {
     # CPU bars longer than 4 times the baseline's longest are cut there (their number says so):
     # a busy loop's hundreds of µs would squash the differences of 15% the chart is for.
     for n in "${PING_SIZES[@]}"; do
-        cap=$(awk -v c="$cap" -v b="$(field cpu_us_per_line "${RESULT[baseline,ping$n]}")" \
+        cap=$(awk -v c="$cap" -v b="$(field cpu_us_per_line "${RESULT[reference,ping$n]}")" \
             'BEGIN { b *= 4; print (b > c) ? b : c }')
     done
     for n in "${PING_SIZES[@]}"; do
         row=0
-        base=$(field cpu_us_per_line "${RESULT[baseline,ping$n]}")
+        base=$(field cpu_us_per_line "${RESULT[reference,ping$n]}")
         for entry in "${SERVERS[@]}"; do
             IFS='|' read -r label _ _ <<<"$entry"
             short=${label#*/}
@@ -564,6 +564,21 @@ for entry in "${SERVERS[@]}"; do
     fi
 done
 
+# The baseline's ping-pong runs again, last. The reference of every comparison is the mean of
+# its two runs; how far apart they are shows how much the machine changed meanwhile (the other
+# programs running): a difference of that size says nothing about a stage.
+AGAIN="baseline again (end of run)"
+echo "bench: $AGAIN ..." >&2
+for n in "${PING_SIZES[@]}"; do RESULT[$AGAIN,ping$n]=$(measure_pingpong peer "$BASELINE" "$n"); done
+RESULT[$AGAIN,crowd]=$(measure_crowd peer "$BASELINE")
+RESULT[$AGAIN,stall]="" RESULT[$AGAIN,cpu]="" RESULT[$AGAIN,clients]="" RESULT[$AGAIN,memory]=""
+for key in "${PING_SIZES[@]/#/ping}" crowd; do # a loadgen-like line holding the mean alone
+    RESULT[reference,$key]="stalled=0 cpu_us_per_line=$(awk -v a="$(field cpu_us_per_line "${RESULT[baseline,$key]}")" \
+        -v b="$(field cpu_us_per_line "${RESULT[$AGAIN,$key]}")" 'BEGIN {
+            n = (a ~ /^[0-9.]+$/) + (b ~ /^[0-9.]+$/)
+            if (n == 0) print "none"; else printf "%.2f\n", ((a ~ /^[0-9.]+$/ ? a : 0) + (b ~ /^[0-9.]+$/ ? b : 0)) / n }')"
+done
+
 big=${PING_SIZES[-1]}
 if [ "$CSV" = 1 ]; then
     header="server,stall_ms,idle_cpu_percent"
@@ -573,7 +588,7 @@ if [ "$CSV" = 1 ]; then
         header+=",cpu_us_per_line_$n,user_us_per_line_$n,sys_us_per_line_$n,vs_baseline_percent_$n"
     done
     echo "$header,within_${WITHIN}_percent,date,cores"
-    for entry in "${SERVERS[@]}"; do
+    for entry in "${SERVERS[@]}" "$AGAIN||"; do
         IFS='|' read -r label _ _ <<<"$entry"
         row="$label,${RESULT[$label,stall]},${RESULT[$label,cpu]}"
         for n in "${PING_SIZES[@]}"; do
@@ -587,9 +602,9 @@ if [ "$CSV" = 1 ]; then
         for n in "${PING_SIZES[@]}" crowd; do
             key=ping$n
             [ "$n" = crowd ] && key=crowd
-            p=${RESULT[$label,$key]} b=${RESULT[baseline,$key]}
+            p=${RESULT[$label,$key]:-} b=${RESULT[reference,$key]}
             row+=",$(field cpu_us_per_line "$p"),$(field user_us_per_line "$p"),$(field sys_us_per_line "$p")"
-            row+=",$([ "$label" = baseline ] || vs_baseline "$p" "$b")"
+            row+=",$(vs_baseline "$p" "$b")"
         done
         v=$(verdict "$label")
         case $v in *yes) v=yes ;; *NO) v=no ;; *) v="" ;; esac
@@ -647,26 +662,27 @@ for n in "${PING_SIZES[@]}"; do
 done
 echo "$head $CROWD_ACTIVE clients among $CROWD_IDLE idle | within $WITHIN% of the baseline, at $big clients |"
 echo "$rule---|---|"
-for entry in "${SERVERS[@]}"; do
+for entry in "${SERVERS[@]}" "$AGAIN||"; do
     IFS='|' read -r label _ _ <<<"$entry"
     row="| $label |"
     for n in "${PING_SIZES[@]}"; do
-        row+=" $(fmt_cpu "${RESULT[$label,ping$n]}" "${RESULT[baseline,ping$n]}") |"
+        row+=" $(fmt_cpu "${RESULT[$label,ping$n]}" "${RESULT[reference,ping$n]}") |"
     done
     if [ "${RESULT[$label,crowd]}" = n/a ]; then
         row+=" - (not measured) |"
     else
-        row+=" $(fmt_cpu "${RESULT[$label,crowd]}" "${RESULT[baseline,crowd]}") |"
+        row+=" $(fmt_cpu "${RESULT[$label,crowd]}" "${RESULT[reference,crowd]}") |"
     fi
     echo "$row $(verdict "$label") |"
 done
 echo
-echo "Each cell: the server's CPU (its whole process tree) per echoed line over the ping-pong run"
-echo "above, in user space + in the kernel = in all, and (in %) how much more than the baseline's"
-echo "at the same load. The baseline (build/tools/echo-baseline) is the least an echo server can"
-echo "do: one epoll_wait, recv and send per line, nothing framed or printed; what a stage spends"
-echo "above it is its own work. Most of a line's CPU is the kernel's TCP work, which no server"
-echo "avoids: a server cannot be much faster than the baseline, only slower."
+echo "Each cell: the server's CPU (its whole process tree) per echoed line over the ping-pong"
+echo "run above, in user space + in the kernel = in all, and (in %) how much more than the"
+echo "baseline's at the same load: the mean of its two runs, first and last (how far apart those"
+echo "two are is how much the machine itself varied meanwhile). The baseline"
+echo "(build/tools/echo-baseline) is the least an echo server can do: one epoll_wait, recv and"
+echo "send per line, nothing framed or printed; what a stage spends above it is its own work."
+echo "Most of a line's CPU is the kernel's TCP work, which no server avoids."
 echo "User and kernel are split as the kernel's clock ticks (USER_HZ) split them: \"?\" when a run"
 echo "held too few ticks, and only rough for a server of many processes (fork per client)."
 [ -n "$PLOT_NOTE" ] && echo "$PLOT_NOTE"

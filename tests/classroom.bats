@@ -302,13 +302,16 @@ CPU_CELL='([0-9]+\.[0-9]{2}|\?) \+ ([0-9]+\.[0-9]{2}|\?) = [0-9]+\.[0-9]{2} µs'
         assert_equal "$(awk -F'|' '{ print NF }' <<<"$row")" "$columns"
         [[ $row != *error* ]]
     done <<<"$table"
-    # CPU per echoed line: user + kernel = in all, for the baseline and the stage at every
-    # load, the stage's against the baseline's in %, and its verdict as a number
+    # CPU per echoed line: user + kernel = in all, for the baseline (measured first and last)
+    # and the stage at every load, each against the mean of the baseline's two runs in %, and
+    # the stage's verdict as a number
     cpu=$(awk '/^### CPU per echoed line/ { on = 1; next } on && /^\| server \|/ { t = 1 } t && /^$/ { exit } t && !/^\|---/' <<<"$output")
     assert_equal "$(sed -n 1p <<<"$cpu")" "| server | ping-pong, 1 client | ping-pong, 10 clients | ping-pong, 50 clients | 10 clients among 50 idle | within 15% of the baseline, at 50 clients |"
-    assert_equal "$(wc -l <<<"$cpu")" 3
-    [[ $(sed -n 2p <<<"$cpu") =~ ^\|\ baseline\ \|(\ $CPU_CELL\ \|){4}\ \(the\ reference\)\ \|$ ]]
+    assert_equal "$(wc -l <<<"$cpu")" 4
+    reference='\ \(the\ reference:\ the\ mean\ of\ these\ two\)\ \|$'
+    [[ $(sed -n 2p <<<"$cpu") =~ ^\|\ baseline\ \|(\ $CPU_CELL\ \([+-][0-9]+%\)\ \|){4}$reference ]]
     [[ $(sed -n 3p <<<"$cpu") =~ ^\|\ 03-selectors/02-select-lines\ \|(\ $CPU_CELL\ \([+-][0-9]+%\)\ \|){4}\ [+-][0-9]+%:\ (yes|NO)\ \|$ ]]
+    [[ $(sed -n 4p <<<"$cpu") =~ ^\|\ baseline\ again\ \(end\ of\ run\)\ \|(\ $CPU_CELL\ \([+-][0-9]+%\)\ \|){4}$reference ]]
     # the targets table: one verdict per line, yes or NO; the CPU one against the baseline,
     # none against asyncio
     grep -qE '^\| 03-selectors/02-select-lines: stall < 5 ms \| .* \| (yes|NO) \|$' <<<"$output"
@@ -317,28 +320,31 @@ CPU_CELL='([0-9]+\.[0-9]{2}|\?) \+ ([0-9]+\.[0-9]{2}|\?) = [0-9]+\.[0-9]{2} µs'
     no_stage_processes
 }
 
-@test "bench: --csv prints a header, the baseline's row and one row per server" {
+@test "bench: --csv prints a header, the baseline's rows and one row per server" {
     run env BENCH_ONLY="02-non-blocking/02-eagain-loop" bash -c 'bash scripts/bench.sh --quick --csv 2>/dev/null'
     assert_success
     assert_line --index 0 --regexp '^server,stall_ms,idle_cpu_percent,'
     assert_line --index 1 --regexp '^baseline,'
     assert_line --index 2 --regexp '^02-non-blocking/02-eagain-loop,'
-    assert_equal "${#lines[@]}" 3
+    assert_line --index 3 --regexp '^baseline again \(end of run\),'
+    assert_equal "${#lines[@]}" 4
     # a stall in ms and an idle CPU share, as numbers (what the share is depends on the load)
     [[ ${lines[2]} =~ ^02-non-blocking/02-eagain-loop,[0-9.]+,[0-9]+, ]]
     assert_equal "$(awk -F, '{ print NF }' <<<"${lines[1]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
     assert_equal "$(awk -F, '{ print NF }' <<<"${lines[2]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
-    # CPU per line at each load, as numbers (user and kernel: "none" when too few ticks), the
-    # stage's against the baseline's in %, and the verdict
+    assert_equal "$(awk -F, '{ print NF }' <<<"${lines[3]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
+    # CPU per line at each load, as numbers (user and kernel: "none" when too few ticks), each
+    # against the mean of the baseline's two runs in %, and the stage's verdict
     csv_field() { awk -F, -v name="$1" -v row="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) col = i }
         NR == row + 1 && col { print $col }' <<<"$output"; }
     for n in 1 10 50 crowd; do
-        [[ $(csv_field "cpu_us_per_line_$n" 1) =~ ^[0-9]+\.[0-9]{2}$ ]]
-        [[ $(csv_field "cpu_us_per_line_$n" 2) =~ ^[0-9]+\.[0-9]{2}$ ]]
+        for row in 1 2 3; do
+            [[ $(csv_field "cpu_us_per_line_$n" $row) =~ ^[0-9]+\.[0-9]{2}$ ]]
+            [[ $(csv_field "vs_baseline_percent_$n" $row) =~ ^[+-][0-9]+$ ]]
+        done
         [[ $(csv_field "user_us_per_line_$n" 2) =~ ^([0-9]+\.[0-9]{2}|none)$ ]]
         [[ $(csv_field "sys_us_per_line_$n" 2) =~ ^([0-9]+\.[0-9]{2}|none)$ ]]
-        assert_equal "$(csv_field "vs_baseline_percent_$n" 1)" ""
-        [[ $(csv_field "vs_baseline_percent_$n" 2) =~ ^[+-][0-9]+$ ]]
     done
+    assert_equal "$(csv_field within_15_percent 1)" ""
     [[ $(csv_field within_15_percent 2) =~ ^(yes|no)$ ]]
 }
