@@ -432,11 +432,14 @@ static void read_proc_ns(struct proc_cpu *p)
  * one at the end of the measured run, nothing in between.
  *   in all: schedstat's time on a CPU (ns, exact) of every thread of the tree, plus the
  *           cutime and cstime of each process: its children already waited for (a child that
- *           ends during the run takes its CPU to its parent's line, not away).
+ *           ends during the run takes its CPU to its parent's line, not away). A thread that
+ *           ends during the run takes its time away: the threaded stages end a client's thread
+ *           only once that client has gone, after the run.
  *   the split: utime and stime (proc(5)) count in clock ticks (USER_HZ, 100 a second), and each
- *           process's count is rounded down to a whole tick: summed over a thousand children
- *           of a few ms each it says nothing. So only the totals of the whole tree give the
- *           user share, and *ticks says how many ticks they held (few: the split is unknown).
+ *           process's count is rounded down to a whole tick: per process, for a thousand
+ *           children of a few ms each, they say nothing. So the exact total is split in the
+ *           share of the whole tree's ticks, and *ticks says how many that was (too few: the
+ *           caller calls the split unknown).
  * Returns -1 if the server is not there.
  */
 static int server_cpu(long server, double *all_s, double *user_s, double *sys_s,
