@@ -406,8 +406,8 @@ set label '${entry#*|}' at screen $x + 0.024, 0.0425 left font 'sans,19'
         x=$(awk -v x="$x" -v t="${entry#*|}" 'BEGIN { print x + 0.04 + length(t) * 0.0068 }')
     done
     if [ "$reference" = 1 ]; then
-        lines="set arrow 1 from REF[i], graph 0 to REF[i], graph 1 nohead lw 2 lc rgb '#222222' front
-set arrow 2 from REF[i] * (1 + $WITHIN / 100.0), graph 0 to REF[i] * (1 + $WITHIN / 100.0), graph 1 nohead lw 3 dt 2 lc rgb '#CC3311' front"
+        lines="set arrow 1 from REF[i], graph 0 to REF[i], graph 1 nohead lw 2 lc rgb '#222222' back
+set arrow 2 from REF[i] * (1 + $WITHIN / 100.0), graph 0 to REF[i] * (1 + $WITHIN / 100.0), graph 1 nohead lw 3 dt 2 lc rgb '#CC3311' back"
     fi
     gnuplot <<EOF 2>"$PLOT_DIR/data/gnuplot.err" || { echo "gnuplot failed: $(cat "$PLOT_DIR/data/gnuplot.err")"; return 1; }
 set encoding utf8
