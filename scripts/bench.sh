@@ -4,12 +4,22 @@
 #   scripts/bench.sh [--quick] [--csv] [--plot]   (make bench [QUICK=1] [CSV=1] [PLOT=1])
 #   BENCH_ONLY="02-non-blocking/02-eagain-loop python asyncio"   measure only these servers
 #
-# For each server (the C stages that serve many clients, and, when python3 is here, two Python
-# peers: the documents' busy loop and an asyncio line-echo server):
+# For each server: first the baseline (build/tools/echo-baseline, the least an echo server can
+# do per line: the machine's limit, measured in the same run), then the C stages that serve
+# many clients (tagged bench in chapters/chapter-03/stages.txt), and, when python3 is here, two
+# Python peers for comparison: the documents' busy loop and an asyncio line-echo server:
 #   stall     how long client 2 waits for its echo while client 1 is connected and idle
 #   idle CPU  the server's CPU use while 100 clients are connected and silent
 #   ping-pong N clients each send a line and wait for its echo, again and again: messages per
-#             second and round-trip p50/p99, for N = 1, 100, 1000
+#             second and round-trip p50/p99, for N = 1, 100, 1000 (after a warm-up: each
+#             client's first echo)
+#   CPU per line
+#             what the server itself spent per echoed line over each ping-pong run, in µs,
+#             user space and kernel apart (its whole process tree; read from /proc by loadgen),
+#             and against the baseline's at the same load. Messages per second depend on the
+#             machine and on who else is running; CPU per line much less, and most of it is
+#             the kernel's TCP work that every echo server pays: the baseline pays only that.
+#             Verdict: within 15% of the baseline, at the most ping-pong clients.
 #   clients   the most concurrent clients all echoed correctly (100, 1000, 5000, 10000), and
 #             what stopped it (FD_SETSIZE, the stage's own limit, the fd limit, errors)
 #   crowd     ping-pong again, 100 clients, while 5000 more are connected and silent: what each
@@ -24,7 +34,9 @@
 #             shared by the processes of a fork server count once in all, split between them.
 #             The kernel's own per-socket memory is not in it (the same for every server).
 #   --plot    (make bench PLOT=1) with gnuplot: SVG charts next to the table, in BENCH_PLOTS
-#             (default build/bench): messages/s and p99 against clients, memory per client
+#             (default build/bench): messages/s, CPU per line and p99 as bars grouped by the
+#             number of clients, one colour per section; memory per client
+# BENCH_ONLY keeps the baseline: it is what the verdicts compare with.
 # Every run is bounded in time and talks only to 127.0.0.1. Needs Linux (/proc) and build/tools.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -51,7 +63,11 @@ if [ "$PLOT" = 1 ] && ! command -v gnuplot >/dev/null; then
 fi
 
 LOADGEN=$BUILD_DIR/tools/loadgen
-[ -x "$LOADGEN" ] || { echo "bench: $LOADGEN is missing: run make first" >&2; exit 1; }
+BASELINE=$BUILD_DIR/tools/echo-baseline
+for tool in "$LOADGEN" "$BASELINE"; do
+    [ -x "$tool" ] || { echo "bench: $tool is missing: run make first" >&2; exit 1; }
+done
+WITHIN=15 # the target: a stage's CPU per line at most this % above the baseline's
 
 if [ "$QUICK" = 1 ]; then
     STALL_CAP_MS=500 IDLE_CLIENTS=20 IDLE_SECONDS=0.2 PING_SECONDS=0.3
@@ -70,7 +86,7 @@ FD_LIMIT=$(ulimit -n)
 trap stop_remembered EXIT
 
 # The servers: "label|kind|what" where kind is stage (a stage path) or peer (a command).
-SERVERS=()
+SERVERS=("baseline|peer|$BASELINE")
 mapfile -t stages < <(stage_list bench) # the stages tagged bench in chapters/chapter-03/stages.txt
 for stage in "${stages[@]}"; do
     [ -x "$(stage_bin "$stage")" ] && SERVERS+=("$stage|stage|$stage")
@@ -78,7 +94,7 @@ done
 if [ -n "${BENCH_ONLY:-}" ]; then
     kept=()
     for entry in "${SERVERS[@]}"; do
-        case " $BENCH_ONLY " in *" ${entry%%|*} "*) kept+=("$entry") ;; esac
+        case " baseline $BENCH_ONLY " in *" ${entry%%|*} "*) kept+=("$entry") ;; esac
     done
     SERVERS=("${kept[@]}")
 fi
@@ -190,7 +206,7 @@ measure_pingpong() { # kind what n
     local port out
     port=$(free_port)
     start "$1" "$2" "$port" || { echo "error"; return; }
-    out=$(timeout 60 "$LOADGEN" pingpong "$port" "$3" "$PING_SECONDS" 3>&-)
+    out=$(timeout 90 "$LOADGEN" pingpong "$port" "$3" "$PING_SECONDS" "$SERVER_PID" 3>&-)
     stop_tree
     echo "$out"
 }
@@ -202,7 +218,7 @@ measure_crowd() {
     port=$(free_port)
     start "$1" "$2" "$port" || { echo "error"; return; }
     if hold "$port" "$CROWD_IDLE" 60; then
-        out=$(timeout 60 "$LOADGEN" pingpong "$port" "$CROWD_ACTIVE" "$PING_SECONDS" 3>&-)
+        out=$(timeout 90 "$LOADGEN" pingpong "$port" "$CROWD_ACTIVE" "$PING_SECONDS" "$SERVER_PID" 3>&-)
     fi
     unhold
     stop_tree
@@ -308,73 +324,216 @@ fmt_ping() { # loadgen line -> "rate msg/s, p50/p99", or how many clients stalle
     fi
 }
 
-# plot_charts: with gnuplot, three SVG charts of this run in PLOT_DIR, named in the output:
-# messages/s and p99 round trip against ping-pong clients (one line per server that never
-# stalled), and memory per idle client (one bar per server measured).
+# vs_baseline LINE BASE_LINE: how much more CPU per line the server of LINE spent than the
+# baseline (BASE_LINE, at the same load), in % ("+8", "-3"); nothing if either is unknown.
+vs_baseline() {
+    local mine theirs
+    mine=$(field cpu_us_per_line "$1") theirs=$(field cpu_us_per_line "$2")
+    [ "$(field stalled "$1")" = 0 ] || return 0
+    awk -v a="$mine" -v b="$theirs" 'BEGIN {
+        if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%+.0f\n", (a / b - 1) * 100 }'
+}
+# fmt_cpu LINE BASE_LINE: "user + kernel = total µs" per echoed line (and against the baseline)
+fmt_cpu() {
+    local total user sys stalled pct
+    total=$(field cpu_us_per_line "$1") user=$(field user_us_per_line "$1")
+    sys=$(field sys_us_per_line "$1") stalled=$(field stalled "$1")
+    if [ -z "$total" ]; then
+        echo "error"
+    elif [ "${stalled:-0}" -gt 0 ]; then
+        echo "- (stalls)"
+    elif [ "$total" = none ]; then
+        echo "- (no line echoed)"
+    else
+        pct=$([ "$1" = "$2" ] || vs_baseline "$1" "$2")
+        awk -v t="$total" -v u="$user" -v k="$sys" -v p="$pct" 'BEGIN {
+            if (u == "none") printf "? + ? = %.2f µs", t
+            else printf "%.2f + %.2f = %.2f µs", u, k, t
+            if (p != "") printf " (%s%%)", p }'
+    fi
+}
+# verdict LABEL: "+8%: yes" (within WITHIN% of the baseline at the most ping-pong clients), or why
+# there is none.
+verdict() {
+    local pct
+    case $1 in baseline | "$AGAIN") echo "(the reference: the mean of these two)"; return ;; esac
+    pct=$(vs_baseline "${RESULT[$1,ping$big]}" "${RESULT[reference,ping$big]}")
+    if [ -z "$pct" ]; then
+        echo "- (not measured)"
+    else
+        echo "$pct%: $(awk -v p="$pct" -v w="$WITHIN" 'BEGIN { print (p <= w) ? "yes" : "NO" }')"
+    fi
+}
+
+# The charts' colours: one per section of the chapter (colour-blind safe: Paul Tol's), the
+# baseline black, the Python peers grey. A chart read from the back of a classroom: the colour
+# says the section, the name at the left the stage.
+section_colour() {
+    case $1 in
+        baseline) echo 0x222222 ;;
+        01-*) echo 0xEE6677 ;;
+        02-*) echo 0xDDAA33 ;;
+        03-*) echo 0x4477AA ;;
+        04-*) echo 0x228833 ;;
+        05-*) echo 0xAA3377 ;;
+        *) echo 0x999999 ;;
+    esac
+}
+# lighter COLOUR: the same colour, halfway to white (the user-space part of a CPU bar).
+lighter() { printf '0x%06X\n' "$(($1 / 65536 % 256 / 2 + 128 << 16 | $1 / 256 % 256 / 2 + 128 << 8 | $1 % 256 / 2 + 128))"; }
+
+# panel_chart OUT TITLE XLABEL DATA XMIN XMAX LOG REFERENCE PANEL_TITLE...: horizontal bars,
+# one panel per PANEL_TITLE (DATA's blocks, in order), one row per server, from XMIN to XMAX
+# (log scale when LOG is 1). Each row of DATA: row "name" colour value user_value "text"
+# light_colour reference; value is drawn in colour, then user_value (0: none) in light_colour
+# after it, and text at its end. REFERENCE=1: a dashed line at each panel's reference (the
+# baseline's value) and a dotted one WITHIN% above it.
+panel_chart() {
+    local out=$1 title=$2 xlabel=$3 data=$4 xmin=$5 xmax=$6 log=$7 reference=$8
+    shift 8
+    local panels=$# rows i names="" key="" lines="" sub=${subtitle//@/at}
+    sub=${sub//[\{\}^_&~]/} # (gnuplot's enhanced text would take them for markup)
+    rows=$(awk 'NF { n++ } END { print n }' "$data")
+    rows=$((rows / panels))
+    for ((i = 1; i <= panels; i++)); do names+="${names:+, }\"${!i}\""; done
+    # The key, one row under the panels: a colour box and the section's name, evenly spaced.
+    local x=0.09
+    for entry in "01-|01 blocking" "02-|02 non-blocking" "03-|03 selectors" "04-|04 event loop" \
+        "05-|05 other roads" "baseline|baseline" "python|Python"; do
+        key+="set object rect from screen $x, 0.025 to screen $x + 0.018, 0.06 fc rgb '#$(printf '%06X' "$(section_colour "${entry%%|*}")")' fs solid noborder
+set label '${entry#*|}' at screen $x + 0.024, 0.0425 left font 'sans,19'
+"
+        x=$(awk -v x="$x" -v t="${entry#*|}" 'BEGIN { print x + 0.04 + length(t) * 0.0068 }')
+    done
+    if [ "$reference" = 1 ]; then
+        lines="set arrow 1 from REF[i], graph 0 to REF[i], graph 1 nohead lw 2 lc rgb '#222222' back
+set arrow 2 from REF[i] * (1 + $WITHIN / 100.0), graph 0 to REF[i] * (1 + $WITHIN / 100.0), graph 1 nohead lw 3 dt 2 lc rgb '#CC3311' back"
+    fi
+    gnuplot <<EOF 2>"$PLOT_DIR/data/gnuplot.err" || { echo "gnuplot failed: $(cat "$PLOT_DIR/data/gnuplot.err")"; return 1; }
+set encoding utf8
+set terminal svg size 1600,900 dynamic font 'sans,20' background '#ffffff'
+set output '$out'
+set style fill solid 1.0 noborder
+set style textbox opaque noborder margins 0.5,0.5
+array P[$panels] = [$names]
+array REF[$panels]
+do for [i=1:$panels] { stats '$data' index (i - 1) using 8 nooutput; REF[i] = STATS_max }
+set multiplot layout 1,$panels title "$title\n{/*0.6 $sub}" font 'sans,30' margins 0.17,0.97,0.22,0.79 spacing 0.015,0
+set yrange [$rows - 0.5:-0.5]
+set xrange [$xmin:$xmax]
+$([ "$log" = 1 ] && echo "set logscale x")
+set grid xtics lc rgb '#cccccc'
+set xtics font 'sans,16' nomirror
+unset key
+do for [i=1:$panels] {
+    set title P[i] font 'sans,26'
+    if (i == ($panels + 1) / 2) { set xlabel "$xlabel" font 'sans,20' } else { unset xlabel }
+    unset arrow
+    if (REF[i] > 0) { $lines }
+    if (i == 1) {
+        $key
+        set ytics scale 0 font 'sans,20'
+        plot '$data' index (i - 1) using ($xmin):1:($xmin):4:(\$1 - 0.38):(\$1 + 0.38):3:ytic(2) with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using 4:1:4:(\$4 + \$5):(\$1 - 0.38):(\$1 + 0.38):7 with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using (\$4 + \$5 > $xmin ? \$4 + \$5 : $xmin):1:6 with labels boxed left offset char 0.4,0 font 'sans,17' notitle
+    } else {
+        unset ytics
+        unset object
+        unset label
+        plot '$data' index (i - 1) using ($xmin):1:($xmin):4:(\$1 - 0.38):(\$1 + 0.38):3 with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using 4:1:4:(\$4 + \$5):(\$1 - 0.38):(\$1 + 0.38):7 with boxxyerror lc rgb variable notitle, \\
+             '' index (i - 1) using (\$4 + \$5 > $xmin ? \$4 + \$5 : $xmin):1:6 with labels boxed left offset char 0.4,0 font 'sans,17' notitle
+    }
+}
+unset multiplot
+EOF
+}
+
+# plot_charts: with gnuplot, four SVG charts of this run in PLOT_DIR, named in the output:
+# messages/s, CPU per line (kernel, then user space, lighter) and p99 round trip, one panel
+# per number of ping-pong clients, one bar per server; and memory per idle client.
 plot_charts() {
-    local label n p rate p99 safe data=$PLOT_DIR/data
+    local data=$PLOT_DIR/data label n p rate p99 cpu user sys colour row text="" base short
     mkdir -p "$data"
     rm -f "$data"/*.dat
-    local lines_rate="" lines_p99="" i=0
-    for entry in "${SERVERS[@]}"; do
-        IFS='|' read -r label _ _ <<<"$entry"
-        safe=${label//[^A-Za-z0-9]/_}
-        : >"$data/$safe.dat"
-        for n in "${PING_SIZES[@]}"; do
+    local panels=()
+    for n in "${PING_SIZES[@]}"; do panels+=("$n client$([ "$n" -gt 1 ] && echo s)"); done
+    local rate_max=0 p99_max=0 p99_min=1e9 cpu_max=0 mem_max=0 cap=0
+    # CPU bars longer than 4 times the baseline's longest are cut there (their number says so):
+    # a busy loop's hundreds of µs would squash the differences of 15% the chart is for.
+    for n in "${PING_SIZES[@]}"; do
+        cap=$(awk -v c="$cap" -v b="$(field cpu_us_per_line "${RESULT[reference,ping$n]}")" \
+            'BEGIN { b *= 4; print (b > c) ? b : c }')
+    done
+    for n in "${PING_SIZES[@]}"; do
+        row=0
+        base=$(field cpu_us_per_line "${RESULT[reference,ping$n]}")
+        for entry in "${SERVERS[@]}"; do
+            IFS='|' read -r label _ _ <<<"$entry"
+            short=${label#*/}
+            colour=$(section_colour "$label")
             p=${RESULT[$label,ping$n]}
-            rate=$(field rate "$p") p99=$(field p99_us "$p")
-            # a server with stalled clients has no meaningful rate at that size: left out
-            [ -n "$rate" ] && [ "$(field stalled "$p")" = 0 ] && echo "$n $rate $p99" >>"$data/$safe.dat"
+            rate=$(field rate "$p") p99=$(field p99_us "$p") cpu=$(field cpu_us_per_line "$p")
+            user=$(field user_us_per_line "$p") sys=$(field sys_us_per_line "$p")
+            if [ -z "$rate" ]; then
+                rate=0 p99=0 cpu=0 user=0 sys=0 text="error"
+            elif [ "$(field stalled "$p")" != 0 ]; then
+                rate=0 p99=0 cpu=0 user=0 sys=0 text="stalls"
+            fi
+            [[ $cpu =~ ^[0-9.]+$ ]] || cpu=0
+            [[ $user =~ ^[0-9.]+$ && $sys =~ ^[0-9.]+$ ]] || { user=0 sys=$cpu; }
+            [ "$text" = stalls ] || [ "$text" = error ] || text=""
+            local cpu_text
+            cpu_text=$(awk -v v="$cpu" -v c="$cap" 'BEGIN { printf (c > 0 && v > c) ? "%.0f →" : "%.1f", v }')
+            if [[ $cpu_text == *→ ]]; then
+                sys=$cap user=0 cpu=$cap
+            fi
+            printf '%d "%s" %d %s 0 "%s" %d 0\n' "$row" "$short" "$colour" "$(awk -v r="$rate" 'BEGIN { print r / 1000 }')" \
+                "${text:-$(awk -v r="$rate" 'BEGIN { if (r >= 1000) printf "%.0fk", r / 1000; else printf "%d", r }')}" \
+                "$colour" >>"$data/rate.dat"
+            printf '%d "%s" %d %s 0 "%s" %d 0\n' "$row" "$short" "$colour" \
+                "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" \
+                "${text:-$(awk -v v="$p99" 'BEGIN { v /= 1000; if (v < 1) printf "%.2f", v; else printf "%.1f", v }')}" \
+                "$colour" >>"$data/p99.dat"
+            printf '%d "%s" %d %s %s "%s" %d %s\n' "$row" "$short" "$colour" "$sys" "$user" \
+                "${text:-$cpu_text}" "$(lighter "$colour")" \
+                "$([ "$label" = baseline ] && echo "${base:-0}" || echo 0)" >>"$data/cpu.dat"
+            rate_max=$(awk -v a="$rate_max" -v b="$rate" 'BEGIN { print (b > a) ? b : a }')
+            cpu_max=$(awk -v a="$cpu_max" -v b="$cpu" 'BEGIN { print (b > a) ? b : a }')
+            p99_max=$(awk -v a="$p99_max" -v b="$p99" 'BEGIN { print (b > a) ? b : a }')
+            p99_min=$(awk -v a="$p99_min" -v b="$p99" 'BEGIN { print (b > 0 && b < a) ? b : a }')
+            text=""
+            row=$((row + 1))
         done
-        [ -s "$data/$safe.dat" ] || continue
-        i=$((i + 1))
-        lines_rate+="${lines_rate:+, }'$data/$safe.dat' using 1:2 with linespoints ls $i title '$label'"
-        lines_p99+="${lines_p99:+, }'$data/$safe.dat' using 1:(\$3/1000) with linespoints ls $i title '$label'"
+        printf '\n\n' | tee -a "$data/p99.dat" "$data/cpu.dat" >>"$data/rate.dat"
     done
-    : >"$data/memory.dat"
+    row=0
     for entry in "${SERVERS[@]}"; do
         IFS='|' read -r label _ _ <<<"$entry"
-        case ${RESULT[$label,memory]} in n/a | error | "") continue ;; esac
-        printf '"%s" %s\n' "$label" "${RESULT[$label,memory]}" >>"$data/memory.dat"
+        colour=$(section_colour "$label")
+        case ${RESULT[$label,memory]} in
+            n/a | error | "") p=0 text="-" ;;
+            *) p=${RESULT[$label,memory]} text="${RESULT[$label,memory]} KiB" ;;
+        esac
+        printf '%d "%s" %d %s 0 "%s" %d 0\n' "$row" "${label#*/}" "$colour" "$p" "$text" "$colour" >>"$data/memory.dat"
+        mem_max=$(awk -v a="$mem_max" -v b="$p" 'BEGIN { print (b > a) ? b : a }')
+        row=$((row + 1))
     done
-    local common
-    common="set terminal svg size 900,520 dynamic font 'sans,11' background '#ffffff'
-set key outside right top
-set grid
-set logscale x
-set xlabel 'ping-pong clients'
-set xtics ($(IFS=,; echo "${PING_SIZES[*]}"))
-do for [i=1:16] { set style line i linewidth 2 pointtype (i % 7) + 1 }
-"
-    local subtitle="$date_text, $cores cores${cpu_model:+ ($cpu_model)}, $kernel"
-    gnuplot <<EOF 2>"$data/gnuplot.err" || { echo "gnuplot failed: $(cat "$data/gnuplot.err")"; return; }
-$common
-set output '$PLOT_DIR/bench-rate.svg'
-set title "Messages per second against clients (make bench)\n{/*0.8 $subtitle}"
-set ylabel 'messages / s'
-set yrange [0:*]
-plot $lines_rate
-set output '$PLOT_DIR/bench-p99.svg'
-set title "Round trip, 99th percentile, against clients (make bench)\n{/*0.8 $subtitle}"
-set ylabel 'p99 (ms, log scale)'
-set logscale y
-set yrange [*:*]
-plot $lines_p99
-unset logscale
-set output '$PLOT_DIR/bench-memory.svg'
-set title "Memory per idle client, PSS of the process tree, $MEMORY_CLIENTS clients (make bench)\n{/*0.8 $subtitle}"
-set ylabel 'KiB per client'
-set xlabel ''
-unset xtics
-set xtics rotate by -35 nomirror
-set yrange [0:*]
-set style fill solid 0.6
-set boxwidth 0.6
-unset key
-plot '$data/memory.dat' using 0:2:xtic(1) with boxes lc rgb '#4477aa', '' using 0:2:(sprintf('%.1f', \$2)) with labels offset 0,0.8 notitle
-EOF
+    local subtitle="make bench, $date_text, $cores cores${cpu_model:+ ($cpu_model)}, $kernel"
+    local roomy='BEGIN { print (m > 0 ? m : 1) * 1.3 }' # room at the right for the labels
+    panel_chart "$PLOT_DIR/bench-rate.svg" "Messages per second (more is better)" "thousands of messages per second" \
+        "$data/rate.dat" 0 "$(awk -v m="$rate_max" "$roomy" | awk '{ print $1 / 1000 }')" 0 0 "${panels[@]}" || return
+    panel_chart "$PLOT_DIR/bench-cpu.svg" "Server CPU per echoed line: kernel, then user (less is better; →: off the scale)" \
+        "µs per line (black line: the baseline; red dashes: $WITHIN% above it)" \
+        "$data/cpu.dat" 0 "$(awk -v m="$cpu_max" "$roomy")" 0 1 "${panels[@]}" || return
+    panel_chart "$PLOT_DIR/bench-p99.svg" "Round trip, 99th percentile (less is better)" "ms (log scale)" \
+        "$data/p99.dat" "$(awk -v m="$p99_min" 'BEGIN { print m / 1000 / 2 }')" \
+        "$(awk -v m="$p99_max" 'BEGIN { print m / 1000 * 8 }')" 1 0 "${panels[@]}" || return
+    panel_chart "$PLOT_DIR/bench-memory.svg" "Memory per idle client, $MEMORY_CLIENTS clients (less is better)" \
+        "KiB per client (PSS of the server's processes)" \
+        "$data/memory.dat" 0 "$(awk -v m="$mem_max" "$roomy")" 0 0 "$MEMORY_CLIENTS idle clients" || return
     echo
-    echo "Charts: $PLOT_DIR/bench-rate.svg, $PLOT_DIR/bench-p99.svg, $PLOT_DIR/bench-memory.svg"
+    echo "Charts: $PLOT_DIR/bench-rate.svg, $PLOT_DIR/bench-cpu.svg, $PLOT_DIR/bench-p99.svg, $PLOT_DIR/bench-memory.svg"
 }
 
 date_text=$(date -u +"%Y-%m-%d %H:%M UTC")
@@ -405,11 +564,31 @@ for entry in "${SERVERS[@]}"; do
     fi
 done
 
+# The baseline's ping-pong runs again, last. The reference of every comparison is the mean of
+# its two runs; how far apart they are shows how much the machine changed meanwhile (the other
+# programs running): a difference of that size says nothing about a stage.
+AGAIN="baseline again (end of run)"
+echo "bench: $AGAIN ..." >&2
+for n in "${PING_SIZES[@]}"; do RESULT[$AGAIN,ping$n]=$(measure_pingpong peer "$BASELINE" "$n"); done
+RESULT[$AGAIN,crowd]=$(measure_crowd peer "$BASELINE")
+RESULT[$AGAIN,stall]="" RESULT[$AGAIN,cpu]="" RESULT[$AGAIN,clients]="" RESULT[$AGAIN,memory]=""
+for key in "${PING_SIZES[@]/#/ping}" crowd; do # a loadgen-like line holding the mean alone
+    RESULT[reference,$key]="stalled=0 cpu_us_per_line=$(awk -v a="$(field cpu_us_per_line "${RESULT[baseline,$key]}")" \
+        -v b="$(field cpu_us_per_line "${RESULT[$AGAIN,$key]}")" 'BEGIN {
+            n = (a ~ /^[0-9.]+$/) + (b ~ /^[0-9.]+$/)
+            if (n == 0) print "none"; else printf "%.2f\n", ((a ~ /^[0-9.]+$/ ? a : 0) + (b ~ /^[0-9.]+$/ ? b : 0)) / n }')"
+done
+
+big=${PING_SIZES[-1]}
 if [ "$CSV" = 1 ]; then
     header="server,stall_ms,idle_cpu_percent"
     for n in "${PING_SIZES[@]}"; do header+=",rate_$n,p50_us_$n,p99_us_$n"; done
-    echo "$header,rate_crowd,p50_us_crowd,p99_us_crowd,max_clients,limit,peak_rss_kib,pss_kib_per_idle_client,date,cores"
-    for entry in "${SERVERS[@]}"; do
+    header+=",rate_crowd,p50_us_crowd,p99_us_crowd,max_clients,limit,peak_rss_kib,pss_kib_per_idle_client"
+    for n in "${PING_SIZES[@]}" crowd; do
+        header+=",cpu_us_per_line_$n,user_us_per_line_$n,sys_us_per_line_$n,vs_baseline_percent_$n"
+    done
+    echo "$header,within_${WITHIN}_percent,date,cores"
+    for entry in "${SERVERS[@]}" "$AGAIN||"; do
         IFS='|' read -r label _ _ <<<"$entry"
         row="$label,${RESULT[$label,stall]},${RESULT[$label,cpu]}"
         for n in "${PING_SIZES[@]}"; do
@@ -419,7 +598,17 @@ if [ "$CSV" = 1 ]; then
         p=${RESULT[$label,crowd]}
         row+=",$(field rate "$p"),$(field p50_us "$p"),$(field p99_us "$p")"
         IFS='|' read -r best limit rss <<<"${RESULT[$label,clients]}"
-        echo "$row,$best,\"$limit\",$rss,${RESULT[$label,memory]},$date_text,$cores"
+        row+=",$best,\"$limit\",$rss,${RESULT[$label,memory]}"
+        for n in "${PING_SIZES[@]}" crowd; do
+            key=ping$n
+            [ "$n" = crowd ] && key=crowd
+            p=${RESULT[$label,$key]:-} b=${RESULT[reference,$key]}
+            row+=",$(field cpu_us_per_line "$p"),$(field user_us_per_line "$p"),$(field sys_us_per_line "$p")"
+            row+=",$(vs_baseline "$p" "$b")"
+        done
+        v=$(verdict "$label")
+        case $v in *yes) v=yes ;; *NO) v=no ;; *) v="" ;; esac
+        echo "$row,$v,$date_text,$cores"
     done
     exit 0
 fi
@@ -461,6 +650,41 @@ echo "$CROWD_IDLE more clients connected and silent (what each wait costs when m
 echo "Memory per idle client: the PSS of the server's whole process tree (/proc/PID/smaps_rollup)"
 echo "with $MEMORY_CLIENTS idle clients, minus at rest, divided by $MEMORY_CLIENTS; kernel socket memory not included."
 [ -n "$PEER_NOTE" ] && echo "$PEER_NOTE"
+
+echo
+echo "### CPU per echoed line"
+echo
+head="| server |"
+rule="|---|"
+for n in "${PING_SIZES[@]}"; do
+    head+=" ping-pong, $n client$([ "$n" -gt 1 ] && echo s) |"
+    rule+="---|"
+done
+echo "$head $CROWD_ACTIVE clients among $CROWD_IDLE idle | within $WITHIN% of the baseline, at $big clients |"
+echo "$rule---|---|"
+for entry in "${SERVERS[@]}" "$AGAIN||"; do
+    IFS='|' read -r label _ _ <<<"$entry"
+    row="| $label |"
+    for n in "${PING_SIZES[@]}"; do
+        row+=" $(fmt_cpu "${RESULT[$label,ping$n]}" "${RESULT[reference,ping$n]}") |"
+    done
+    if [ "${RESULT[$label,crowd]}" = n/a ]; then
+        row+=" - (not measured) |"
+    else
+        row+=" $(fmt_cpu "${RESULT[$label,crowd]}" "${RESULT[reference,crowd]}") |"
+    fi
+    echo "$row $(verdict "$label") |"
+done
+echo
+echo "Each cell: the server's CPU (its whole process tree) per echoed line over the ping-pong"
+echo "run above, in user space + in the kernel = in all, and (in %) how much more than the"
+echo "baseline's at the same load: the mean of its two runs, first and last (how far apart those"
+echo "two are is how much the machine itself varied meanwhile). The baseline"
+echo "(build/tools/echo-baseline) is the least an echo server can do: one epoll_wait, recv and"
+echo "send per line, nothing framed or printed; what a stage spends above it is its own work."
+echo "Most of a line's CPU is the kernel's TCP work, which no server avoids."
+echo "User and kernel are split as the kernel's clock ticks (USER_HZ) split them: \"?\" when a run"
+echo "held too few ticks, and only rough for a server of many processes (fork per client)."
 [ -n "$PLOT_NOTE" ] && echo "$PLOT_NOTE"
 [ "$PLOT" = 1 ] && plot_charts
 
@@ -473,7 +697,6 @@ echo "|---|---|---|"
 check() { # text measured condition(0/1)
     echo "| $1 | $2 | $([ "$3" = 1 ] && echo yes || echo NO) |"
 }
-big=${PING_SIZES[-1]}
 measured_any=0
 for entry in "${SERVERS[@]}"; do
     IFS='|' read -r label kind _ <<<"$entry"
@@ -484,6 +707,9 @@ for entry in "${SERVERS[@]}"; do
     check "$label: stall < 5 ms" "$(fmt_ms "$s")" "$ok"
     c=${RESULT[$label,cpu]:-100}
     check "$label: idle CPU < 1%" "$c%" "$([ "$c" -lt 1 ] && echo 1 || echo 0)"
+    v=$(verdict "$label")
+    check "$label: CPU per line within $WITHIN% of the baseline's, $big clients" "${v%%:*}" \
+        "$([[ $v == *yes ]] && echo 1 || echo 0)"
 done
 [ "$measured_any" = 1 ] || echo "| (no event-loop stage was measured) | | |"
 epoll=03-selectors/04-epoll-lines
@@ -494,13 +720,6 @@ if [ -n "${RESULT[$epoll,clients]:-}" ]; then
     p99=$(field p99_us "${RESULT[$epoll,ping$big]}")
     check "$epoll: p99 < 10 ms at $big ping-pong clients" "$(fmt_ms "$(awk -v v="${p99:-99999999}" 'BEGIN { print v / 1000 }')")" \
         "$(awk -v v="${p99:-99999999}" 'BEGIN { print (v < 10000) ? 1 : 0 }')"
-    peer="python asyncio"
-    if [ -n "${RESULT[$peer,ping$big]:-}" ]; then
-        mine=$(field rate "${RESULT[$epoll,ping$big]}") theirs=$(field rate "${RESULT[$peer,ping$big]}")
-        ratio=$(awk -v a="${mine:-0}" -v b="${theirs:-0}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print 0 }')
-        check "$epoll: >= 10x asyncio's msg/s at $big clients" "${ratio}x" \
-            "$(awk -v r="$ratio" 'BEGIN { print (r >= 10) ? 1 : 0 }')"
-    fi
 fi
 if [ "$QUICK" = 1 ]; then
     echo

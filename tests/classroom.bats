@@ -282,33 +282,69 @@ teardown() {
 
 # --- the benchmark --------------------------------------------------------------------------
 
-@test "bench: a quick run completes and prints a well-formed table" {
-    # (one server a test: the busy loop is the CSV test's)
+# A cell of the CPU table: user + kernel = in all, µs per echoed line ("?": too few ticks to split).
+CPU_CELL='([0-9]+\.[0-9]{2}|\?) \+ ([0-9]+\.[0-9]{2}|\?) = [0-9]+\.[0-9]{2} µs'
+
+@test "bench: a quick run prints its tables, CPU per line against the baseline, a verdict in %" {
+    # (one stage a test: the busy loop is the CSV test's; the baseline is always measured)
     run env BENCH_ONLY="03-selectors/02-select-lines" bash -c 'bash scripts/bench.sh --quick 2>/dev/null'
     assert_success
     assert_line --index 0 --regexp '^## Benchmark: '
     assert_output --regexp 'Machine: [0-9]+ cores'
-    header=$(grep '^| server |' <<<"$output")
+    header=$(grep -m1 '^| server |' <<<"$output")
     columns=$(awk -F'|' '{ print NF }' <<<"$header")
     # the main table: from its header to the first blank line, minus the |---| rule
     table=$(awk '/^\| server \|/ { on = 1; next } on && /^$/ { exit } on && !/^\|---/' <<<"$output")
-    assert_equal "$(grep -c '^| 0' <<<"$table")" 1     # one row per server asked for
+    assert_equal "$(grep -c '^| baseline |' <<<"$table")" 1 # the machine's limit, first
+    assert_equal "$(grep -c '^| 0' <<<"$table")" 1          # one row per stage asked for
+    assert_equal "$(wc -l <<<"$table")" 2
     while IFS= read -r row; do
         assert_equal "$(awk -F'|' '{ print NF }' <<<"$row")" "$columns"
         [[ $row != *error* ]]
     done <<<"$table"
-    # the targets table: one verdict per line, yes or NO
+    # CPU per echoed line: user + kernel = in all, for the baseline (measured first and last)
+    # and the stage at every load, each against the mean of the baseline's two runs in %, and
+    # the stage's verdict as a number
+    cpu=$(awk '/^### CPU per echoed line/ { on = 1; next } on && /^\| server \|/ { t = 1 } t && /^$/ { exit } t && !/^\|---/' <<<"$output")
+    assert_equal "$(sed -n 1p <<<"$cpu")" "| server | ping-pong, 1 client | ping-pong, 10 clients | ping-pong, 50 clients | 10 clients among 50 idle | within 15% of the baseline, at 50 clients |"
+    assert_equal "$(wc -l <<<"$cpu")" 4
+    reference='\ \(the\ reference:\ the\ mean\ of\ these\ two\)\ \|$'
+    [[ $(sed -n 2p <<<"$cpu") =~ ^\|\ baseline\ \|(\ $CPU_CELL\ \([+-][0-9]+%\)\ \|){4}$reference ]]
+    [[ $(sed -n 3p <<<"$cpu") =~ ^\|\ 03-selectors/02-select-lines\ \|(\ $CPU_CELL\ \([+-][0-9]+%\)\ \|){4}\ [+-][0-9]+%:\ (yes|NO)\ \|$ ]]
+    [[ $(sed -n 4p <<<"$cpu") =~ ^\|\ baseline\ again\ \(end\ of\ run\)\ \|(\ $CPU_CELL\ \([+-][0-9]+%\)\ \|){4}$reference ]]
+    # the targets table: one verdict per line, yes or NO; the CPU one against the baseline,
+    # none against asyncio
     grep -qE '^\| 03-selectors/02-select-lines: stall < 5 ms \| .* \| (yes|NO) \|$' <<<"$output"
+    grep -qE "^\| 03-selectors/02-select-lines: CPU per line within 15% of the baseline's, 50 clients \| [+-][0-9]+% \| (yes|NO) \|\$" <<<"$output"
+    refute_output --partial asyncio
     no_stage_processes
 }
 
-@test "bench: --csv prints a header and one row per server" {
+@test "bench: --csv prints a header, the baseline's rows and one row per server" {
     run env BENCH_ONLY="02-non-blocking/02-eagain-loop" bash -c 'bash scripts/bench.sh --quick --csv 2>/dev/null'
     assert_success
     assert_line --index 0 --regexp '^server,stall_ms,idle_cpu_percent,'
-    assert_line --index 1 --regexp '^02-non-blocking/02-eagain-loop,'
-    assert_equal "${#lines[@]}" 2
+    assert_line --index 1 --regexp '^baseline,'
+    assert_line --index 2 --regexp '^02-non-blocking/02-eagain-loop,'
+    assert_line --index 3 --regexp '^baseline again \(end of run\),'
+    assert_equal "${#lines[@]}" 4
     # a stall in ms and an idle CPU share, as numbers (what the share is depends on the load)
-    [[ ${lines[1]} =~ ^02-non-blocking/02-eagain-loop,[0-9.]+,[0-9]+, ]]
+    [[ ${lines[2]} =~ ^02-non-blocking/02-eagain-loop,[0-9.]+,[0-9]+, ]]
     assert_equal "$(awk -F, '{ print NF }' <<<"${lines[1]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
+    assert_equal "$(awk -F, '{ print NF }' <<<"${lines[2]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
+    assert_equal "$(awk -F, '{ print NF }' <<<"${lines[3]}")" "$(awk -F, '{ print NF }' <<<"${lines[0]}")"
+    # CPU per line at each load, as numbers (user and kernel: "none" when too few ticks), each
+    # against the mean of the baseline's two runs in %, and the stage's verdict
+    csv_field() { awk -F, -v name="$1" -v row="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) col = i }
+        NR == row + 1 && col { print $col }' <<<"$output"; }
+    for n in 1 10 50 crowd; do
+        for row in 1 2 3; do
+            [[ $(csv_field "cpu_us_per_line_$n" $row) =~ ^[0-9]+\.[0-9]{2}$ ]]
+            [[ $(csv_field "vs_baseline_percent_$n" $row) =~ ^[+-][0-9]+$ ]]
+        done
+        [[ $(csv_field "user_us_per_line_$n" 2) =~ ^([0-9]+\.[0-9]{2}|none)$ ]]
+        [[ $(csv_field "sys_us_per_line_$n" 2) =~ ^([0-9]+\.[0-9]{2}|none)$ ]]
+    done
+    assert_equal "$(csv_field within_15_percent 1)" ""
+    [[ $(csv_field within_15_percent 2) =~ ^(yes|no)$ ]]
 }

@@ -6,11 +6,22 @@
  *                                    "stall_ms=12.345", or "stall_ms=>CAP" if none came in time.
  *   loadgen hold PORT N SECONDS      connect N clients, print "connected=N", keep them idle for
  *                                    SECONDS, then close them (the caller measures the server).
- *   loadgen pingpong PORT N SECONDS  N clients each send a line, wait for its echo, repeat.
- *                                    Prints "clients=N messages=M rate=R p50_us=A p99_us=B
- *                                    errors=E stalled=S" (rate in messages per second; stalled:
- *                                    clients still waiting, at the end, for an echo sent more
- *                                    than half the run ago).
+ *   loadgen pingpong PORT N SECONDS [PID]
+ *                                    N clients each send a line, wait for its echo, repeat.
+ *                                    A warm-up comes first: every client's first echo (for at
+ *                                    most SECONDS), so the server has accepted them all, and
+ *                                    forked or started whatever it starts per client, before
+ *                                    the clock starts. Then SECONDS measured. Prints
+ *                                    "clients=N messages=M rate=R p50_us=A p99_us=B errors=E
+ *                                    stalled=S" (rate in messages per second; stalled: clients
+ *                                    still waiting, at the end, for an echo sent more than half
+ *                                    the run ago). With the server's PID, also the CPU it spent
+ *                                    (with its children and threads) over the measured SECONDS,
+ *                                    in all, in user space and in the kernel, in µs, and the
+ *                                    same per echoed line: "cpu_us=C cpu_us_per_line=c
+ *                                    user_us=U sys_us=K user_us_per_line=u sys_us_per_line=k"
+ *                                    ("none": no line echoed, or too few clock ticks to split
+ *                                    user from kernel): see server_cpu().
  *   loadgen clients PORT N SECONDS   N clients connect at once, each sends one distinct line and
  *                                    expects it back within SECONDS. Prints "clients=N echoed=K
  *                                    failed=F first_error=..." and exits 1 unless K == N.
@@ -22,6 +33,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -32,7 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MSG_LEN 12 /* "Hola-NNNNN\r\n" */
+#define MSG_LEN 12         /* "Hola-NNNNN\r\n" */
+#define MIN_SPLIT_TICKS 10 /* fewer clock ticks in a run: its user/kernel split is unknown */
 
 struct client {
     int fd;
@@ -40,7 +53,8 @@ struct client {
     size_t got;           /* bytes of its echo received so far */
     double sent_at;       /* when it was sent (seconds) */
     unsigned seq;
-    int done; /* 1: finished (echoed or failed) */
+    int waiting; /* 1: a line is in flight, its echo not all back yet */
+    int done;    /* 1: failed, or never connected: left out from then on */
 };
 
 static double now(void)
@@ -88,6 +102,7 @@ static int send_message(struct client *c)
 {
     /* Stamp before sending: the echo can be back before send() even returns to us. */
     c->sent_at = now();
+    c->waiting = 1;
     size_t off = 0;
     while (off < MSG_LEN) {
         ssize_t n = send(c->fd, c->expect + off, MSG_LEN - off, 0);
@@ -213,34 +228,54 @@ static int mode_hold(int port, int n, double seconds)
     return connected == n ? 0 : 1;
 }
 
-/* Run the clients until `until` (seconds): each sends, waits for its echo, and (when repeat)
- * sends again. Collects round-trip times into *rtts. Returns the number of failed clients. */
-static int run_clients(struct client *cs, int n, double until, int repeat, double **rtts,
-                       size_t *count, int *first_error)
+/* Round-trip times, in seconds, as they come. */
+struct rtts {
+    double *v;
+    size_t count, cap;
+};
+
+static void rtts_add(struct rtts *r, double rtt)
 {
-    size_t cap = 1024;
-    *rtts = malloc(cap * sizeof **rtts);
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 1024;
+        double *bigger = realloc(r->v, r->cap * sizeof *r->v);
+        if (bigger == NULL)
+            die("realloc");
+        r->v = bigger;
+    }
+    r->v[r->count++] = rtt;
+}
+
+/* Run the clients until `until` (seconds). Every client that is not waiting for an echo sends
+ * a line; one whose echo is back sends the next (repeat) or stops (once: then the run also
+ * ends as soon as nobody waits). A client still waiting when the run ends goes on waiting
+ * in the next run, for the same echo. Round trips go into *r. Returns how many clients
+ * failed (left out from then on; the first one's errno in *first_error). */
+static int run_clients(struct client *cs, int n, double until, int repeat, struct rtts *r,
+                       int *first_error)
+{
     struct pollfd *ps = calloc((size_t)n, sizeof *ps);
-    if (*rtts == NULL || ps == NULL)
-        die("malloc");
-    *count = 0;
-    int failed = 0, active = 0;
+    if (ps == NULL)
+        die("calloc");
+    int failed = 0, waiting = 0;
     for (int i = 0; i < n; i++) {
         if (cs[i].done)
             continue;
-        make_message(&cs[i], (unsigned)i);
-        if (send_message(&cs[i]) == -1) {
-            if (*first_error == 0)
-                *first_error = errno;
-            cs[i].done = 1;
-            failed++;
-            continue;
+        if (!cs[i].waiting) {
+            make_message(&cs[i], cs[i].seq * 1000u + (unsigned)i);
+            if (send_message(&cs[i]) == -1) {
+                if (*first_error == 0)
+                    *first_error = errno;
+                cs[i].done = 1;
+                failed++;
+                continue;
+            }
         }
-        active++;
+        waiting++;
     }
-    while (active > 0 && now() < until) {
+    while (waiting > 0 && now() < until) {
         for (int i = 0; i < n; i++) {
-            ps[i].fd = cs[i].done ? -1 : cs[i].fd;
+            ps[i].fd = cs[i].done || !cs[i].waiting ? -1 : cs[i].fd;
             ps[i].events = POLLIN;
             ps[i].revents = 0;
         }
@@ -255,71 +290,271 @@ static int run_clients(struct client *cs, int n, double until, int repeat, doubl
             if (ps[i].revents == 0)
                 continue;
             ready--;
-            int r = receive_echo(&cs[i]);
-            if (r == 0)
+            int got = receive_echo(&cs[i]);
+            if (got == 0)
                 continue;
-            if (r == -1) {
+            waiting--;
+            if (got == -1) {
                 if (*first_error == 0)
                     *first_error = errno;
                 cs[i].done = 1;
                 failed++;
-                active--;
                 continue;
             }
-            if (*count == cap) {
-                cap *= 2;
-                double *bigger = realloc(*rtts, cap * sizeof **rtts);
-                if (bigger == NULL)
-                    die("realloc");
-                *rtts = bigger;
-            }
-            (*rtts)[(*count)++] = now() - cs[i].sent_at;
-            if (!repeat) {
-                cs[i].done = 1;
-                active--;
-                continue;
-            }
+            cs[i].waiting = 0;
+            rtts_add(r, now() - cs[i].sent_at);
             cs[i].seq++;
+            if (!repeat)
+                continue;
             make_message(&cs[i], cs[i].seq * 1000u + (unsigned)i);
             if (send_message(&cs[i]) == -1) {
                 if (*first_error == 0)
                     *first_error = errno;
                 cs[i].done = 1;
                 failed++;
-                active--;
+                continue;
             }
+            waiting++;
         }
     }
-    if (!repeat) /* whoever has not been echoed by now failed */
-        for (int i = 0; i < n; i++)
-            if (!cs[i].done) {
-                if (*first_error == 0)
-                    *first_error = ETIMEDOUT;
-                failed++;
-            }
     free(ps);
     return failed;
 }
 
-static int mode_pingpong(int port, int n, double seconds)
+/* One process's CPU so far, from /proc: see server_cpu(). */
+struct proc_cpu {
+    long pid, ppid;
+    unsigned long long ns;        /* time on a CPU, all its threads: schedstat, exact */
+    unsigned long long user, sys; /* clock ticks, its own and its reaped children's: stat */
+    unsigned long long reaped;    /* clock ticks of its reaped children alone */
+    int in_tree;
+};
+
+static int by_pid(const void *a, const void *b)
+{
+    long x = ((const struct proc_cpu *)a)->pid, y = ((const struct proc_cpu *)b)->pid;
+    return (x > y) - (x < y);
+}
+
+/* The first number of the file at path (schedstat: ns on a CPU), or 0 if it has gone. */
+static unsigned long long first_number(const char *path)
+{
+    char text[128];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    return (end == text || errno != 0) ? 0 : value;
+}
+
+/* Step *at from the ')' that ends comm past field 3, the state letter; -1 if there is none. */
+static int skip_state(const char **at)
+{
+    const char *c = *at + 1;
+    while (*c == ' ')
+        c++;
+    if (*c == '\0')
+        return -1;
+    *at = c + 1;
+    return 0;
+}
+
+/* Read process name (its pid as text) from /proc; 0, or -1 if it has gone meanwhile. */
+static int read_proc_cpu(const char *name, struct proc_cpu *p)
+{
+    char path[300], text[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and ')', so the fields start after the
+     * last ')': field 3, the state letter, then numbers. ppid is field 4; utime, stime,
+     * cutime, cstime are fields 14 to 17 (proc(5)). */
+    const char *at = strrchr(text, ')');
+    if (at == NULL || skip_state(&at) == -1)
+        return -1;
+    long long field[18];
+    for (int k = 4; k <= 17; k++) {
+        char *end;
+        errno = 0;
+        field[k] = strtoll(at, &end, 10);
+        if (end == at || errno != 0)
+            return -1;
+        at = end;
+    }
+    for (int k = 14; k <= 17; k++)
+        if (field[k] < 0)
+            return -1;
+    p->pid = strtol(name, NULL, 10);
+    p->ppid = (long)field[4];
+    p->reaped = (unsigned long long)(field[16] + field[17]);
+    p->user = (unsigned long long)(field[14] + field[16]);
+    p->sys = (unsigned long long)(field[15] + field[17]);
+    p->in_tree = 0;
+    p->ns = 0;
+    return 0;
+}
+
+/* Add up schedstat over the threads of p (/proc/PID/task/TID/schedstat). */
+static void read_proc_ns(struct proc_cpu *p)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%ld/task", p->pid);
+    DIR *tasks = opendir(path);
+    if (tasks == NULL)
+        return; /* gone meanwhile */
+    struct dirent *entry;
+    /* readdir() is not reentrant, and need not be: one thread, one directory at a time
+     * (readdir_r() is deprecated). */
+    /* cppcheck-suppress readdirCalled */
+    while ((entry = readdir(tasks)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/task/%s/schedstat", p->pid, entry->d_name);
+        p->ns += first_number(path);
+    }
+    closedir(tasks);
+}
+
+/*
+ * The CPU the server has spent so far, in seconds: in all, and in user space and the kernel.
+ * It counts every process under the server too (a fork server's children) and every thread
+ * (a threaded server's). Read in C, not by the script: one pass over /proc at the start and
+ * one at the end of the measured run, nothing in between.
+ *   in all: schedstat's time on a CPU (ns, exact) of every thread of the tree, plus the
+ *           cutime and cstime of each process: its children already waited for (a child that
+ *           ends during the run takes its CPU to its parent's line, not away). A thread that
+ *           ends during the run takes its time away: the threaded stages end a client's thread
+ *           only once that client has gone, after the run.
+ *   the split: utime and stime (proc(5)) count in clock ticks (USER_HZ, 100 a second), and each
+ *           process's count is rounded down to a whole tick: per process, for a thousand
+ *           children of a few ms each, they say nothing. So the exact total is split in the
+ *           share of the whole tree's ticks, and *ticks says how many that was (too few: the
+ *           caller calls the split unknown).
+ * Returns -1 if the server is not there.
+ */
+static int server_cpu(long server, double *all_s, double *user_s, double *sys_s,
+                      unsigned long long *ticks)
+{
+    DIR *proc = opendir("/proc");
+    if (proc == NULL)
+        die("opendir /proc");
+    size_t count = 0, cap = 256;
+    struct proc_cpu *all = malloc(cap * sizeof *all);
+    if (all == NULL)
+        die("malloc");
+    struct dirent *entry;
+    /* cppcheck-suppress readdirCalled */
+    while ((entry = readdir(proc)) != NULL) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+            continue; /* not a process */
+        if (count == cap) {
+            cap *= 2;
+            struct proc_cpu *bigger = realloc(all, cap * sizeof *all);
+            if (bigger == NULL)
+                die("realloc");
+            all = bigger;
+        }
+        if (read_proc_cpu(entry->d_name, &all[count]) == 0)
+            count++;
+    }
+    closedir(proc);
+    qsort(all, count, sizeof *all, by_pid);
+    /* Mark the server, then whoever's parent is marked, until nobody new is. */
+    struct proc_cpu key = {.pid = server};
+    struct proc_cpu *top = bsearch(&key, all, count, sizeof *all, by_pid);
+    if (top != NULL)
+        top->in_tree = 1;
+    for (int more = top != NULL; more;) {
+        more = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (all[i].in_tree)
+                continue;
+            key.pid = all[i].ppid;
+            struct proc_cpu *parent = bsearch(&key, all, count, sizeof *all, by_pid);
+            if (parent != NULL && parent->in_tree)
+                all[i].in_tree = more = 1;
+        }
+    }
+    unsigned long long user = 0, sys = 0, ns = 0, reaped = 0;
+    for (size_t i = 0; i < count; i++)
+        if (all[i].in_tree) {
+            read_proc_ns(&all[i]);
+            ns += all[i].ns;
+            reaped += all[i].reaped;
+            user += all[i].user;
+            sys += all[i].sys;
+        }
+    free(all);
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    *all_s = (double)ns / 1e9 + (double)reaped / hz;
+    if (access("/proc/self/schedstat", R_OK) == -1) /* a kernel without it: ticks alone */
+        *all_s = (double)(user + sys) / hz;
+    *user_s = (double)user / hz;
+    *sys_s = (double)sys / hz;
+    *ticks = user + sys;
+    return top != NULL ? 0 : -1;
+}
+
+static int mode_pingpong(int port, int n, double seconds, long server)
 {
     int connected, first_error;
     struct client *cs = connect_many(port, n, &connected, &first_error);
+    struct rtts r = {NULL, 0, 0};
+    /* The warm-up: every client's first echo. */
+    int failed = run_clients(cs, n, now() + seconds, 0, &r, &first_error);
+    r.count = 0;
+    double all0 = 0, user0 = 0, sys0 = 0, all1 = 0, user1 = 0, sys1 = 0;
+    unsigned long long ticks0 = 0, ticks1 = 0;
+    int have_cpu = server > 0 && server_cpu(server, &all0, &user0, &sys0, &ticks0) == 0;
     double start = now();
-    double *rtts;
-    size_t count;
-    int failed = run_clients(cs, n, start + seconds, 1, &rtts, &count, &first_error);
+    failed += run_clients(cs, n, start + seconds, 1, &r, &first_error);
     double end = now(), elapsed = end - start;
+    have_cpu = have_cpu && server_cpu(server, &all1, &user1, &sys1, &ticks1) == 0;
     int stalled = 0;
     for (int i = 0; i < n; i++)
-        if (!cs[i].done && end - cs[i].sent_at > seconds / 2)
+        if (!cs[i].done && cs[i].waiting && end - cs[i].sent_at > seconds / 2)
             stalled++;
-    qsort(rtts, count, sizeof *rtts, compare_doubles);
-    double p50 = count ? rtts[count / 2] * 1e6 : -1;
-    double p99 = count ? rtts[(size_t)((double)(count - 1) * 0.99)] * 1e6 : -1;
-    printf("clients=%d messages=%zu rate=%.0f p50_us=%.0f p99_us=%.0f errors=%d stalled=%d\n", n,
+    size_t count = r.count;
+    if (count > 0)
+        qsort(r.v, count, sizeof *r.v, compare_doubles);
+    double p50 = count ? r.v[count / 2] * 1e6 : -1;
+    double p99 = count ? r.v[(size_t)((double)(count - 1) * 0.99)] * 1e6 : -1;
+    printf("clients=%d messages=%zu rate=%.0f p50_us=%.0f p99_us=%.0f errors=%d stalled=%d", n,
            count, (double)count / elapsed, p50, p99, failed + (n - connected), stalled);
-    free(rtts);
+    if (have_cpu) {
+        /* The split of the exact total follows the tree's ticks, when there are enough. */
+        double cpu_us = (all1 - all0) * 1e6, ticked = (user1 - user0) + (sys1 - sys0);
+        printf(" cpu_us=%.0f", cpu_us);
+        if (count > 0)
+            printf(" cpu_us_per_line=%.2f", cpu_us / (double)count);
+        else
+            printf(" cpu_us_per_line=none");
+        if ((double)ticks1 - (double)ticks0 >= MIN_SPLIT_TICKS && ticked > 0) {
+            double user_us = cpu_us * (user1 - user0) / ticked, sys_us = cpu_us - user_us;
+            printf(" user_us=%.0f sys_us=%.0f", user_us, sys_us);
+            if (count > 0)
+                printf(" user_us_per_line=%.2f sys_us_per_line=%.2f", user_us / (double)count,
+                       sys_us / (double)count);
+            else
+                printf(" user_us_per_line=none sys_us_per_line=none");
+        } else {
+            printf(" user_us=none sys_us=none user_us_per_line=none sys_us_per_line=none");
+        }
+    } else if (server > 0) {
+        printf(" cpu_us=none cpu_us_per_line=none user_us=none sys_us=none"
+               " user_us_per_line=none sys_us_per_line=none");
+    }
+    putchar('\n');
+    free(r.v);
     close_many(cs, n);
     return 0;
 }
@@ -328,14 +563,17 @@ static int mode_clients(int port, int n, double seconds)
 {
     int connected, first_error;
     struct client *cs = connect_many(port, n, &connected, &first_error);
-    double *rtts;
-    size_t count;
-    run_clients(cs, n, now() + seconds, 0, &rtts, &count, &first_error);
-    printf("clients=%d echoed=%zu failed=%zu first_error=%s\n", n, count, (size_t)n - count,
+    struct rtts r = {NULL, 0, 0};
+    run_clients(cs, n, now() + seconds, 0, &r, &first_error);
+    if (first_error == 0) /* whoever has not been echoed by now failed */
+        for (int i = 0; i < n; i++)
+            if (!cs[i].done && cs[i].waiting)
+                first_error = ETIMEDOUT;
+    printf("clients=%d echoed=%zu failed=%zu first_error=%s\n", n, r.count, (size_t)n - r.count,
            first_error ? errno_name(first_error) : "none");
-    free(rtts);
+    free(r.v);
     close_many(cs, n);
-    return count == (size_t)n ? 0 : 1;
+    return r.count == (size_t)n ? 0 : 1;
 }
 
 /* A number from the command line, or -1 if text is not one (whole text, in range). */
@@ -356,7 +594,7 @@ int main(int argc, char **argv)
     int port = argc > 2 ? parse_port(argv[2]) : -1;
     if (argc < 4 || port < 0) {
         fprintf(stderr, "usage: loadgen stall PORT CAP_MS | hold PORT N SECONDS |\n"
-                        "               pingpong PORT N SECONDS | clients PORT N SECONDS\n");
+                        "               pingpong PORT N SECONDS [PID] | clients PORT N SECONDS\n");
         return 2;
     }
     if (strcmp(argv[1], "stall") == 0) {
@@ -380,8 +618,14 @@ int main(int argc, char **argv)
     int n = (int)clients;
     if (strcmp(argv[1], "hold") == 0)
         return mode_hold(port, n, seconds);
-    if (strcmp(argv[1], "pingpong") == 0)
-        return mode_pingpong(port, n, seconds);
+    if (strcmp(argv[1], "pingpong") == 0) {
+        double server = argc > 5 ? parse_number(argv[5]) : 0;
+        if (server < 0 || server != (double)(long)server) {
+            fprintf(stderr, "loadgen pingpong: PID must be a process id\n");
+            return 2;
+        }
+        return mode_pingpong(port, n, seconds, (long)server);
+    }
     if (strcmp(argv[1], "clients") == 0)
         return mode_clients(port, n, seconds);
     fprintf(stderr, "loadgen: unknown mode '%s'\n", argv[1]);
