@@ -433,6 +433,7 @@ start_program() {
     shift 2
     SERVER_OUT=$LIB_TMP/$name.$port.out
     SERVER_ERR=$LIB_TMP/$name.$port.err
+    MARK=0 # (tests/helpers.bash: what the server prints is looked at from its start)
     ASAN_OPTIONS=$(untraced_leaks) "$@" "$port" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null &
     SERVER_PID=$!
     LIB_PIDS+=("$SERVER_PID")

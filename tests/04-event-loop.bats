@@ -114,11 +114,13 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     assert_server_output "$CONNECT" "$(apagando SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
         "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
 
-    wait_exit "${waiting[0]}" 4
+    wait_exit "${waiting[0]}" 6
     assert_equal "$EXIT_STATUS" 0
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
     echo "it waited $elapsed_ms ms for the client that stays" >&2
-    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ]
+    # at least the 2 s of grace; the bound above only says it did not wait for the client
+    # (generous: a loaded machine may be slow to run the timer and this test's own steps)
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 5000 ]
     SERVER_OUT=${waiting[1]}
     assert_server_output "$CONNECT" "$(apagando SIGINT 1 0)" "Plazo agotado; se cierran los que quedan: 1" \
         "$LEFT" "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"

@@ -1,9 +1,7 @@
 #!/usr/bin/env bats
 # Chapter 3, section 5 "the other roads": chapters/chapter-03/05-other-roads/*.c, a process per
-# client, a thread per client and io_uring. They keep every promise of the section 3 line
-# stages, so the same scenarios (tests/line-stages.bash) run against them; then what is each
-# road's own: no zombie left by fork, threads that come and go, the totals only threads can
-# keep, io_uring's accept paused when out of descriptors.
+# client, a thread per client and io_uring: what is each road's own: no zombie left by fork,
+# threads that come and go, the totals only threads can keep.
 #
 # OTHER_ROADS_STAGES (a list of stages) narrows the run: `make check-tsan` runs the thread
 # stage alone, built with ThreadSanitizer.
@@ -28,48 +26,8 @@ only() {
     case " ${LINE_STAGES[*]} " in *" $1 "*) ;; *) skip "$1 not under test (OTHER_ROADS_STAGES, or not built)" ;; esac
 }
 
-# --- the promises of section 3 ------------------------------------------------------------
-
-@test "every road: pieces, two lines in one write, the documents' case, binary: all exact" {
-    start_stages
-    for_each_stage _framing
-}
-
-@test "every road: an idle client delays nobody; leaving mid-line or resetting harms nobody" {
-    start_stages
-    for_each_stage _misbehaving_clients
-}
-
-@test "every road: 1024 bytes is a line; 1025, or 1 MB, without \\r\\n: an error line, closed" {
-    start_stages
-    for_each_stage _line_length
-}
-
-@test "every road: a dropped client that goes on sending, even slowly, is closed after 1 s" {
-    start_stages
-    for_each_stage _trickle
-}
-
-@test "every road: a client that never reads, a slow reader, 200 clients in pieces (-q)" {
-    start_stages -q
-    for_each_stage _under_load
-}
-
-@test "thread and io_uring roads: out of descriptors, they pause accepting, then serve all" {
-    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
-    # Each starts with room for about 20 clients at a time (prlimit runs the stage in its own
-    # process). From the start: io_uring reads the limit when the multishot accept is
-    # prepared, so lowering it later (prlimit --pid) would change nothing for that request.
-    STAGES=() PORTS=() OUTS=() ERRS=() PIDS=()
-    for stage in "$THREAD" "$URING"; do
-        case " ${LINE_STAGES[*]} " in *" $stage "*) ;; *) continue ;; esac
-        port=$(free_port)
-        start_program "${stage//\//_}" "$port" prlimit --nofile=24:24 "$(stage_bin "$stage")" -q
-        STAGES+=("$stage") PORTS+=("$port") OUTS+=("$SERVER_OUT") ERRS+=("$SERVER_ERR") PIDS+=("$SERVER_PID")
-    done
-    [ ${#STAGES[@]} -gt 0 ] || skip "neither stage is under test"
-    for_each_stage _out_of_descriptors
-}
+# The promises of section 3 (lines, misbehaving clients, load, running out of descriptors)
+# are checked stage by stage, these roads included, in tests/all-stages.bats.
 
 # --- 01-fork-per-client ------------------------------------------------------------------------
 
