@@ -198,8 +198,8 @@ _cpu_ticks_over() { [ "$(cpu_ticks "$SERVER_PID")" -gt "$1" ]; }
     [ "$(ulimit -n)" -ge 1100 ] || skip "needs 1100 open files (ulimit -n is $(ulimit -n))"
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     # The clients stay until teardown: the busy loop takes its time to accept 1030 of them (a
-    # pass of its loop calls recv() on every client), and had the first ones left before the
-    # last came, there would never be more than 1024 at once (seen on a slow machine).
+    # pass of its loop calls recv() on every client), and were the first ones to leave before
+    # the last came, there might never be more than 1024 at once.
     "$TOOLS_DIR/loadgen" hold "$PORT_UNDER_TEST" 1030 60 >"$LIB_TMP/hold.out" 3>&- &
     LIB_PIDS+=("$!")
     wait_until 30 eval '[ "$(grep -c "^Demasiados clientes (1024): se cierra" "$SERVER_OUT")" -ge 6 ]'

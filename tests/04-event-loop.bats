@@ -2,7 +2,7 @@
 # Chapter 3, section 4 "the event loop": chapters/chapter-03/04-event-loop/*.c
 # Both stages serve lines exactly like the section 3 servers (same connection code): those
 # promises (pieces, binary, long lines, resets, 200 clients, running out of descriptors...) are
-# checked for all five line stages at once in tests/03-selectors.bats. Here: what only
+# checked stage by stage in tests/all-stages.bats. Here: what only
 # 02-graceful-shutdown does, stop well on SIGINT / SIGTERM, and keep one failing handler (boom)
 # to its own client.
 

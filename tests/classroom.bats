@@ -177,9 +177,8 @@ recvfrom(4, ...)  ... still in it when the trace ended"
 # private_tmux: every tmux command from here on, ours and demo.sh's, talks to a tmux server of
 # this test's own (its socket in the test's folder), which ends with the test. In a server
 # that another test started, a new session gets that server's environment, not ours: its
-# processes would not carry our WORKBOOK_RUN tag, and the other test's would carry its tag
-# (seen with the files run in parallel on a loaded machine: the Ctrl-C test below found the
-# demo test's server and clients, started in the tmux server it had started, as its own).
+# processes would not carry our WORKBOOK_RUN tag, and the other test's would carry its tag, so
+# tests run at once would take each other's processes for their own.
 private_tmux() {
     command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
     export TMUX_TMPDIR=$BATS_TEST_TMPDIR
@@ -228,11 +227,9 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     demo_setup
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
-    # wants a whole core and never sleeps does not: measured here on the demo's server, found
-    # under pane 0, once the pane has taken its first look. (Outside tmux the loop wants
-    # 94-107% even beside 12 spinning processes on 2 cores: 2026-12-02, six samples each. Here
-    # it read 79% once in 20 loaded runs, and 131% once in a later series: a wait in the run
-    # queue is counted only when it ends; busy_looping explains, and also counts its sleeps.)
+    # wants a core and never sleeps does not: measured here on the demo's server, found under
+    # pane 0, once the pane has taken its first look (busy_looping says why the share it wants
+    # is only an estimate, and why it also counts its sleeps).
     pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
     wait_until 10 _demo_server_under "$pane0"
     wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
