@@ -26,7 +26,7 @@ LIB_FDS=()  # every client's write end, closed by stop_all
 source "$LIB_ROOT/scripts/supervise.sh" # (supervise: Ctrl-C for the long tools)
 
 # require_tools WHO [bats]: check that what drives the stages is here (OpenBSD nc, for its -N;
-# timeout; Linux's /proc/net/tcp or ss), and bats too if asked; otherwise say exactly what to
+# timeout; ss), and bats too if asked; otherwise say exactly what to
 # install, on stderr, and return 1. WHO names the caller in the messages.
 require_tools() {
     local who=$1 missing=() lib
@@ -41,16 +41,12 @@ require_tools() {
         missing+=(netcat-openbsd)
     fi
     command -v timeout >/dev/null || missing+=(coreutils)
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "$who: missing: ${missing[*]}" >&2
-        echo "  install them with:  sudo apt-get install ${missing[*]}" >&2
-        echo "  or:                 sudo scripts/install-deps.sh" >&2
-        return 1
-    fi
-    if [ ! -r /proc/net/tcp ] && ! command -v ss >/dev/null; then
-        echo "$who: needs Linux's /proc/net/tcp (or ss) to see listening ports" >&2
-        return 1
-    fi
+    command -v ss >/dev/null || missing+=(iproute2)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "$who: missing: ${missing[*]}" >&2
+    echo "  install them with:  sudo apt-get install ${missing[*]}" >&2
+    echo "  or:                 sudo scripts/install-deps.sh" >&2
+    return 1
 }
 
 # bats_library_found NAME: the bats library NAME (bats-support, bats-assert) is where
@@ -433,7 +429,8 @@ start_program() {
     shift 2
     SERVER_OUT=$LIB_TMP/$name.$port.out
     SERVER_ERR=$LIB_TMP/$name.$port.err
-    MARK=0 # (tests/helpers.bash: what the server prints is looked at from its start)
+    # shellcheck disable=SC2034 # (tests/helpers.bash: its output is looked at from its start)
+    MARK=0
     ASAN_OPTIONS=$(untraced_leaks) "$@" "$port" >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- </dev/null &
     SERVER_PID=$!
     LIB_PIDS+=("$SERVER_PID")

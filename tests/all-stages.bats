@@ -51,6 +51,7 @@ behaves() {
     STAGE=${BATS_TEST_DESCRIPTION%%:*}
     has "$STAGE" "$1" || skip "$STAGE: not '$1' in the table of tests/all-stages.bats"
     [ -x "$(stage_bin "$STAGE")" ] || skip "$STAGE was not built (make says why: liburing-dev?)"
+    # shellcheck disable=SC2034 # (read by behaves_out_of_descriptors)
     LIMIT_AT_START=0
     has "$STAGE" fd-limit-at-start && LIMIT_AT_START=1
     "behaves_$2"
@@ -78,7 +79,7 @@ behaves_command_line() {
 }
 
 behaves_port_in_use() {
-    start_server 01-blocking/04-many-clients "$PORT_UNDER_TEST"
+    start_program holder "$PORT_UNDER_TEST" nc -l 127.0.0.1 # (nc: any listener will do)
     run_server "$STAGE" "$PORT_UNDER_TEST"
     assert_equal "$SERVER_STATUS" 1
     assert_equal "$(cat "$SERVER_ERR")" "${STAGE#*/}: bind: Address already in use (errno 98, EADDRINUSE)"
