@@ -151,13 +151,12 @@ send_queue() { server_queues "$1" | awk '$2 > most { most = $2 } END { print mos
 # free_port: a port that nobody uses, below Linux's ephemeral range (so no client takes it),
 # and that no other test of this run has taken: each is reserved by a mkdir in LIB_PORTS
 # (default: the run's folder, shared by the tests that bats runs at once), which only one of
-# two tests asking at the same moment can win.
+# two tests asking at the same moment can win. (Outside a test run, nothing is reserved.)
 free_port() {
-    local port tries dir=${LIB_PORTS:-${BATS_RUN_TMPDIR:-$LIB_TMP}/ports}
-    [ -d "$dir" ] || mkdir -p "$dir"
+    local port tries dir=${LIB_PORTS:-${BATS_RUN_TMPDIR:-}}
     for ((tries = 0; tries < 200; tries++)); do
         port=$((20000 + RANDOM % 12000))
-        if ! port_in_use "$port" && mkdir "$dir/$port" 2>/dev/null; then
+        if ! port_in_use "$port" && { [ -z "$dir" ] || mkdir "$dir/port.$port" 2>/dev/null; }; then
             echo "$port"
             return 0
         fi

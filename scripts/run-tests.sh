@@ -31,7 +31,7 @@ DEFAULT_MS=700
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export LIB_PORTS=$tmp/ports # free_port's reservations, shared by every bats process
+export LIB_PORTS=$tmp # free_port's reservations, shared by every bats process
 log=$tmp/all.tap
 started=$(date +%s%N)
 

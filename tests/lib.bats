@@ -42,3 +42,10 @@ _state_is() { local stat; proc_stat stat "$1" && [ "${stat[0]}" = "$2" ]; }
     assert_failure
     assert_output --regexp "^wait_exit: process $pid has not ended after 0.3 s: state S, in kernel function [a-z_0-9]+$"
 }
+
+@test "lib: free_port never gives one port twice in a run, even to tests asking at once" {
+    # the same seed: without the reservation, both would draw the same free port
+    first=$(RANDOM=7 && free_port)
+    second=$(RANDOM=7 && free_port)
+    [ "$first" != "$second" ]
+}
