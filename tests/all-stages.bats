@@ -5,8 +5,10 @@
 # Which stage has which behaviour is said once, in the table below; the stage list itself is
 # chapters/chapter-03/stages.txt (a test checks that the two agree). Each test asks for one
 # capability of the table (`behaves CAPABILITY CHECK`) and is skipped, saying so, on a stage
-# that lacks it: moving a capability from one stage to another is a change of the table alone.
-# The checks themselves (behaves_*) are in tests/line-stages.bash, and below for the basics.
+# that lacks it. Each behaviour has a test on every stage that could have it (emfile: every
+# stage from 03-01 on; fd-setsize: both select stages), so moving a capability from one stage
+# to another is a change of the table alone. The checks themselves (behaves_*) are in
+# tests/line-stages.bash, and below for the basics.
 
 load helpers
 load line-stages
