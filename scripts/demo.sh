@@ -15,10 +15,13 @@
 # stages. F10 (or `make demo-stop`) closes everything.
 #
 # Environment: DEMO_SESSION (tmux session name, default sockets-demo), DEMO_ATTACH=0 (do not
-# attach: for scripted use and the tests), PORT (default: a free port).
+# attach: for scripted use and the tests), PORT (default: a free port). It speaks the class's
+# language (scripts/i18n.sh: Spanish when LANG or LANGUAGE asks for it); the stages' own output
+# is always the notes' Spanish.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+source scripts/i18n.sh
 
 SESSION=${DEMO_SESSION:-sockets-demo}
 ROOT=$(pwd)
@@ -32,7 +35,7 @@ stop_demo() {
         for pid in $pids; do
             wait_until 2 _dead "$pid" || kill -9 "$pid" 2>/dev/null || true
         done
-        echo "demo: closed"
+        L "demo: closed" "demo: cerrada"; echo
     fi
 }
 
@@ -49,7 +52,8 @@ case ${1:-} in
         exec "$(stage_bin "$2")" "$3"
         ;;
     _client) # inside a client pane: wait until the server listens (without connecting), connect
-        echo "cliente $2 en localhost:$3, como telnet: escribe una línea y pulsa Enter (sale entera, con \\r\\n)"
+        Lf 'client %s on localhost:%s, as with telnet: type a line and press Enter (it goes out whole, with \\r\\n)\n' \
+            'cliente %s en localhost:%s, como con telnet: escribe una línea y pulsa Enter (sale entera, con \\r\\n)\n' "$2" "$3"
         wait_until 10 port_listening "$3" || exit 1
         # Connect in order, client 1 first: a blocking server accepts them in that order, so
         # "cliente 1" is the one it serves first. (Unknown after 5 s: connect anyway.)
@@ -59,12 +63,12 @@ case ${1:-} in
         # throws its buffer away at every EAGAIN, would then often echo only the \r\n.)
         # When the server closes the connection nc ends, and the pane says so.
         nc 127.0.0.1 "$3" < <(while IFS= read -r line; do printf '%s\r\n' "$line"; done)
-        echo "(conexión cerrada)"
+        L "(connection closed)" "(conexión cerrada)"; echo
         exec sleep 86400
         ;;
     _shell) # a shell with $PORT set, for the documents' one-shot commands
         export PORT=$2
-        echo "Terminal libre (PORT=$PORT). Por ejemplo:"
+        Lf 'A free terminal (PORT=%s). For example:\n' 'Terminal libre (PORT=%s). Por ejemplo:\n' "$PORT"
         echo "  echo -e \"Hola Mundo3\\r\\n\" | nc localhost \$PORT"
         echo "  (printf Ho; sleep 1; printf 'la\\r\\n') | nc localhost \$PORT"
         exec bash --norc -i
@@ -74,23 +78,30 @@ case ${1:-} in
         pid=$(cat "$2")
         rm -f "$2"
         bash scripts/peek.sh --watch "$pid"
-        printf 'el servidor ha terminado\n'
+        L "the server has ended" "el servidor ha terminado"; echo
         exec sleep 86400
         ;;
 esac
 
-command -v tmux >/dev/null || { echo "demo: needs tmux (sudo apt-get install tmux)" >&2; exit 1; }
+command -v tmux >/dev/null || { L "demo: needs tmux (sudo apt-get install tmux)" "demo: hace falta tmux (sudo apt-get install tmux)" >&2; echo >&2; exit 1; }
 require_tools demo || exit 1
 
 STAGE=${1:-01-blocking/04-many-clients}
 CLIENTS=${2:-2}
 BIN=$(stage_bin "$STAGE")
-[ -x "$BIN" ] || { echo "demo: no stage $STAGE (build it with make; e.g. STAGE=02-non-blocking/02-eagain-loop)" >&2; exit 1; }
+[ -x "$BIN" ] || {
+    Lf 'demo: no stage %s (build it with make; e.g. STAGE=02-non-blocking/02-eagain-loop)\n' \
+        'demo: no existe la etapa %s (compílala con make; por ejemplo STAGE=02-non-blocking/02-eagain-loop)\n' "$STAGE" >&2
+    exit 1
+}
 ATTACH=${DEMO_ATTACH:-1}
 if [ "$ATTACH" = 1 ] && [ -z "${TMUX:-}" ] && ! { [ -t 0 ] && [ -t 1 ]; }; then
-    echo "demo: needs a terminal to show the panes in (run make demo in a terminal window)." >&2
-    echo "  Or start it detached, DEMO_ATTACH=0 make demo STAGE=$STAGE, then look at it with" >&2
-    echo "  tmux attach -t $SESSION, and close it with make demo-stop." >&2
+    Lf 'demo: needs a terminal to show the panes in (run make demo in a terminal window).
+  Or start it detached, DEMO_ATTACH=0 make demo STAGE=%s, then look at it with
+  tmux attach -t %s, and close it with make demo-stop.\n' \
+        'demo: necesita una terminal donde mostrar los paneles (ejecuta make demo en una ventana de terminal).
+  O arráncala sin mostrarla, DEMO_ATTACH=0 make demo STAGE=%s, mírala luego con
+  tmux attach -t %s y ciérrala con make demo-stop.\n' "$STAGE" "$SESSION" >&2
     exit 1
 fi
 PORT=${PORT:-$(free_port)}
@@ -105,7 +116,7 @@ tmux new-session -d -s "$SESSION" -x 160 -y 40 -n demo "$SELF _server '$STAGE' '
 tmux set-option -t "$SESSION" remain-on-exit on >/dev/null      # a server that exits stays readable
 tmux set-option -t "$SESSION" status-left "[$STAGE] " >/dev/null
 tmux set-option -t "$SESSION" status-left-length 60 >/dev/null
-tmux set-option -t "$SESSION" status-right "F10: cerrar la demo " >/dev/null
+tmux set-option -t "$SESSION" status-right "$(L "F10: close the demo" "F10: cerrar la demo") " >/dev/null
 tmux bind-key -n F10 kill-session -t "$SESSION"
 wait_until 5 test -s "$PIDFILE"
 
@@ -118,7 +129,9 @@ tmux select-layout -t "$SESSION:demo" main-vertical >/dev/null
 tmux split-window -t "$SESSION:demo.0" -v -l 14 "$SELF _kernel '$PIDFILE'"
 tmux select-pane -t "$SESSION:demo.2"   # start with the cursor in client 1
 
-echo "demo: $STAGE on port $PORT, panes: 0 server, 1 kernel (scripts/peek.sh), 2..$((CLIENTS + 1)) clients, $((CLIENTS + 2)) shell. F10 or 'make demo-stop' closes it."
+Lf "demo: %s on port %s, panes: 0 server, 1 kernel (scripts/peek.sh), 2..%s clients, %s shell. F10 or 'make demo-stop' closes it.\n" \
+    "demo: %s en el puerto %s; paneles: 0 el servidor, 1 el kernel (scripts/peek.sh), 2..%s los clientes, %s una terminal. F10 o 'make demo-stop' la cierra.\n" \
+    "$STAGE" "$PORT" "$((CLIENTS + 1))" "$((CLIENTS + 2))"
 if [ "$ATTACH" = 1 ]; then
     # If the terminal cannot show it after all, close it: nothing must be left running.
     if [ -n "${TMUX:-}" ]; then
@@ -127,5 +140,6 @@ if [ "$ATTACH" = 1 ]; then
         tmux attach-session -t "$SESSION" || { stop_demo; exit 1; }
     fi
 else
-    echo "demo: started detached: tmux attach -t $SESSION to watch it, make demo-stop to close it."
+    Lf 'demo: started detached: tmux attach -t %s to watch it, make demo-stop to close it.\n' \
+        'demo: arrancada sin mostrarla: tmux attach -t %s para verla, make demo-stop para cerrarla.\n' "$SESSION"
 fi

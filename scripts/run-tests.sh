@@ -12,8 +12,7 @@
 # the exact names of a run of consecutive tests), sized from how long each test took last time
 # (recorded in $TEST_TIMES, default build/test-times.tsv; a test never timed counts as
 # DEFAULT_MS), and the longest parts start first, so no long file is left running alone at the
-# end. Each running part gets its own slice of the port range, so two never pick the same free
-# port. The results are printed file by file, in order, as soon as they are complete.
+# end. The results are printed file by file, in order, as soon as they are complete.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -32,6 +31,7 @@ DEFAULT_MS=700
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export LIB_PORTS=$tmp # free_port's reservations, shared by every bats process
 log=$tmp/all.tap
 started=$(date +%s%N)
 
@@ -114,7 +114,6 @@ if [ "$jobs" -eq 1 ] || [ ${#part_file[@]} -le 1 ]; then
 else
     # The longest parts first; each one, when it starts, takes a free slot (and its ports).
     mapfile -t order < <(for p in "${!part_file[@]}"; do echo "${part_cost[$p]} $p"; done | sort -rn | cut -d' ' -f2)
-    slice=$((12000 / jobs))
     # Each part, when done, says so on a FIFO, which the printer below reads: it wakes when
     # a part ends rather than polling (a process a poll is dear where forks are: 5 ms some VMs).
     mkfifo "$tmp/done"
@@ -130,8 +129,7 @@ else
                 wait -n 2>/dev/null || sleep 0.05
             done
             (
-                PORT_RANGE_START=$((20000 + s * slice)) PORT_RANGE_SIZE=$slice \
-                    bats --tap --timing ${part_filter[$p]:+--filter "${part_filter[$p]}"} \
+                bats --tap --timing ${part_filter[$p]:+--filter "${part_filter[$p]}"} \
                     "${part_file[$p]}" >"$tmp/$p.tap" 2>&1
                 echo $? >"$tmp/$p.rc"
                 echo "$p" >&"$done_fd"

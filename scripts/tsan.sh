@@ -30,6 +30,8 @@ export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:log_path=$reports/report"
 echo "check-tsan: the tests of $stage against its ThreadSanitizer build (reports: $reports)"
 OTHER_ROADS_STAGES=$stage BUILD_DIR=$build bash scripts/run-tests.sh tests/05-other-roads.bats
 status=$?
+# and what every line stage promises (tests/all-stages.bats), on this stage alone
+BUILD_DIR=$build bats --filter "^$stage: " tests/all-stages.bats || status=1
 
 sanitizer_verdict check-tsan ThreadSanitizer "$reports" "$status" || exit 1
 echo "check-tsan: no data race reported"

@@ -1,16 +1,10 @@
 #!/usr/bin/env bats
-# Chapter 3, section 3 "the fix": chapters/chapter-03/03-selectors/*.c, and the promises that
-# every line-echo stage keeps (03-02 select, 03-03 poll, 03-04 epoll, 04-01 callback loop,
-# 04-02 graceful shutdown): they share their connection code (common/connection.c), so one
-# test body checks all five, stage after stage. What only section 4 does (signals, boom) is in
-# tests/04-event-loop.bats.
+# Chapter 3, section 3 "the fix": chapters/chapter-03/03-selectors/*.c. What the line stages
+# (03-02 select, 03-03 poll, 03-04 epoll, and sections 4 and 5) promise in common, FD_SETSIZE
+# and running out of descriptors included, is checked stage by stage in tests/all-stages.bats.
 
 load helpers
 load line-stages
-
-LINE_STAGES=(03-selectors/02-select-lines 03-selectors/03-poll-lines)
-[ -x "$(stage_bin 03-selectors/04-epoll-lines)" ] && LINE_STAGES+=(03-selectors/04-epoll-lines)
-LINE_STAGES+=(04-event-loop/01-callback-loop 04-event-loop/02-graceful-shutdown)
 
 # --- 01-select-wait -------------------------------------------------------------------------
 
@@ -85,76 +79,11 @@ _left_is() { [ "$(count_lines "$SERVER_OUT" "$LEFT")" -eq "$1" ]; }
     assert_no_errors
 }
 
-# --- select's ceiling: FD_SETSIZE -----------------------------------------------------------
-
-@test "select stages: clients beyond FD_SETSIZE are refused cleanly, the others served" {
-    STAGES=(03-selectors/02-select-lines) # (01-select-wait: above)
-    start_stages -q
-    for_each_stage _beyond_fd_setsize
-}
-_beyond_fd_setsize() {
-    local summary served refused
-    summary=$("$TOOLS_DIR/many-clients" -n 1100 -l 1 -s 3 -r "$PORT" 2>"$LIB_TMP/many$1.err")
-    [[ $summary =~ ^clients=1100\ served=([0-9]+)\ refused=([0-9]+)\ cut=0\ failed=0\  ]]
-    served=${BASH_REMATCH[1]} refused=${BASH_REMATCH[2]}
-    [ "$((served + refused))" -eq 1100 ] && [ "$refused" -ge 1 ] && [ "$served" -ge 1000 ]
-    assert_equal "$(sed 's/^[^;]*; //' "$LIB_TMP/many$1.err")" \
-        "it was told: b'Error: servidor lleno, intente m\\xc3\\xa1s tarde\\r\\n'"
-    assert_equal "$(grep -c "^Cliente ('127.0.0.1', [0-9]*) rechazado: descriptor [0-9]* >= FD_SETSIZE (1024), select() no puede vigilarlo$" "$SERVER_OUT")" "$refused"
-    assert_no_errors
-    assert_still_serving "$PORT" "fresh$1"
-}
-
-@test "select stages: a listening socket at FD_SETSIZE or above ends the program with one clear line" {
-    local stage
-    for stage in 03-selectors/01-select-wait 03-selectors/02-select-lines; do
-        local said="${stage#*/}: descriptor 1031 >= FD_SETSIZE (1024), select() no puede vigilarlo"
-        [ "$stage" = 03-selectors/01-select-wait ] &&
-            said="01-select-wait: socket de escucha >= FD_SETSIZE: select() no puede vigilarlo"
-        # an inherited descriptor table: descriptors 3..1030 already open, so the listening
-        # socket is 1031 (without the check, FD_SET() would write past the fd_set)
-        run bash -c 'for fd in $(seq 3 1030); do eval "exec $fd</dev/null"; done; exec timeout 5 "$@"' \
-            _ "$(stage_bin "$stage")" "$PORT_UNDER_TEST"
-        assert_failure 1
-        assert_output "$said"
-    done
-}
-
-# --- out of descriptors (EMFILE): pause accepting, never spin, never die --------------------
-
-@test "every select/poll/epoll/loop stage: out of descriptors, it pauses accepting, then serves all" {
-    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
-    STAGES=("${LINE_STAGES[@]}") # (01-select-wait spins there: it watches the listener anyway)
-    start_stages -q
-    for_each_stage _out_of_descriptors
-}
-
-# --- every line stage -------------------------------------------------------------------------
-# Each test starts the five line stages, then runs its scenarios, one after the other, against
-# all five at once (for_each_stage): each stage on its own server and port. Each scenario
-# checks exactly what the server printed during it (mark_output / assert_new_output).
-
-@test "every line stage: pieces, two lines in one write, the documents' case, binary: all exact" {
-    start_stages
-    for_each_stage _framing
-}
-
-@test "every line stage: an idle client delays nobody; leaving mid-line or resetting harms nobody" {
-    start_stages
-    for_each_stage _misbehaving_clients
-}
-
-@test "every line stage: 1024 bytes is a line; 1025, or 1 MB, without \\r\\n: an error line, closed" {
-    start_stages
-    for_each_stage _line_length
-}
-
-@test "every line stage: a dropped client that goes on sending, even slowly, is closed after 1 s" {
-    start_stages
-    for_each_stage _trickle
-}
-
-@test "every line stage: a client that never reads, a slow reader, 200 clients in pieces (-q)" {
-    start_stages -q
-    for_each_stage _under_load
+@test "01-select-wait: a listening socket at FD_SETSIZE or above ends it with one clear line" {
+    # an inherited descriptor table: descriptors 3..1030 already open, so the listening socket
+    # is 1031 (without the check, FD_SET() would write past the fd_set)
+    run bash -c 'for fd in $(seq 3 1030); do eval "exec $fd</dev/null"; done; exec timeout 5 "$@"' \
+        _ "$(stage_bin 03-selectors/01-select-wait)" "$PORT_UNDER_TEST"
+    assert_failure 1
+    assert_output "01-select-wait: socket de escucha >= FD_SETSIZE: select() no puede vigilarlo"
 }

@@ -2,7 +2,7 @@
 # Chapter 3, section 4 "the event loop": chapters/chapter-03/04-event-loop/*.c
 # Both stages serve lines exactly like the section 3 servers (same connection code): those
 # promises (pieces, binary, long lines, resets, 200 clients, running out of descriptors...) are
-# checked for all five line stages at once in tests/03-selectors.bats. Here: what only
+# checked stage by stage in tests/all-stages.bats. Here: what only
 # 02-graceful-shutdown does, stop well on SIGINT / SIGTERM, and keep one failing handler (boom)
 # to its own client.
 
@@ -114,11 +114,13 @@ _connects_are() { [ "$(count_lines "$SERVER_OUT" "$CONNECT")" -eq "$1" ]; }
     assert_server_output "$CONNECT" "$(apagando SIGTERM 1 0)" "Segunda señal: se cierra ya" "$LEFT" \
         "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"
 
-    wait_exit "${waiting[0]}" 4
+    wait_exit "${waiting[0]}" 6
     assert_equal "$EXIT_STATUS" 0
     elapsed_ms=$((($(date +%s%N) - start) / 1000000))
     echo "it waited $elapsed_ms ms for the client that stays" >&2
-    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ]
+    # at least the 2 s of grace; the bound above only says it did not wait for the client
+    # (generous: a loaded machine may be slow to run the timer and this test's own steps)
+    [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 5000 ]
     SERVER_OUT=${waiting[1]}
     assert_server_output "$CONNECT" "$(apagando SIGINT 1 0)" "Plazo agotado; se cierran los que quedan: 1" \
         "$LEFT" "Servidor detenido. Clientes atendidos: 1, líneas devueltas: 0"

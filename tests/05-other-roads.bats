@@ -1,11 +1,9 @@
 #!/usr/bin/env bats
 # Chapter 3, section 5 "the other roads": chapters/chapter-03/05-other-roads/*.c, a process per
-# client, a thread per client and io_uring. They keep every promise of the section 3 line
-# stages, so the same scenarios (tests/line-stages.bash) run against them; then what is each
-# road's own: no zombie left by fork, threads that come and go, the totals only threads can
-# keep, io_uring's accept paused when out of descriptors; and how each one stops: a bounded
-# number of children or threads, and on SIGINT/SIGTERM the words of 04-02's graceful shutdown,
-# with no child left serving after its server.
+# client, a thread per client and io_uring: what is each road's own: no zombie left by fork,
+# threads that come and go, the totals only threads can keep; and how each one stops: a
+# bounded number of children or threads, and on SIGINT/SIGTERM the words of 04-02's graceful
+# shutdown, with no child left serving after its server.
 #
 # OTHER_ROADS_STAGES (a list of stages) narrows the run: `make check-tsan` runs the thread
 # stage alone, built with ThreadSanitizer.
@@ -72,48 +70,8 @@ only() {
     case " ${LINE_STAGES[*]} " in *" $1 "*) ;; *) skip "$1 not under test (OTHER_ROADS_STAGES, or not built)" ;; esac
 }
 
-# --- the promises of section 3 ------------------------------------------------------------
-
-@test "every road: pieces, two lines in one write, the documents' case, binary: all exact" {
-    start_stages
-    for_each_stage _framing
-}
-
-@test "every road: an idle client delays nobody; leaving mid-line or resetting harms nobody" {
-    start_stages
-    for_each_stage _misbehaving_clients
-}
-
-@test "every road: 1024 bytes is a line; 1025, or 1 MB, without \\r\\n: an error line, closed" {
-    start_stages
-    for_each_stage _line_length
-}
-
-@test "every road: a dropped client that goes on sending, even slowly, is closed after 1 s" {
-    start_stages
-    for_each_stage _trickle
-}
-
-@test "every road: a client that never reads, a slow reader, 200 clients in pieces (-q)" {
-    start_stages -q
-    for_each_stage _under_load
-}
-
-@test "thread and io_uring roads: out of descriptors, they pause accepting, then serve all" {
-    command -v prlimit >/dev/null || skip "needs prlimit (util-linux) to lower a server's descriptor limit"
-    # Each starts with room for about 20 clients at a time (prlimit runs the stage in its own
-    # process). From the start: io_uring reads the limit when the multishot accept is
-    # prepared, so lowering it later (prlimit --pid) would change nothing for that request.
-    STAGES=() PORTS=() OUTS=() ERRS=() PIDS=()
-    for stage in "$THREAD" "$URING"; do
-        case " ${LINE_STAGES[*]} " in *" $stage "*) ;; *) continue ;; esac
-        port=$(free_port)
-        start_program "${stage//\//_}" "$port" prlimit --nofile=24:24 "$(stage_bin "$stage")" -q
-        STAGES+=("$stage") PORTS+=("$port") OUTS+=("$SERVER_OUT") ERRS+=("$SERVER_ERR") PIDS+=("$SERVER_PID")
-    done
-    [ ${#STAGES[@]} -gt 0 ] || skip "neither stage is under test"
-    for_each_stage _out_of_descriptors
-}
+# The promises of section 3 (lines, misbehaving clients, load, running out of descriptors)
+# are checked stage by stage, these roads included, in tests/all-stages.bats.
 
 # --- 01-fork-per-client ------------------------------------------------------------------------
 
@@ -179,7 +137,7 @@ _gone() { [ "$(process_start "$1")" != "$2" ]; }
     for name in uno dos; do client_open "$name" "$PORT_UNDER_TEST"; done
     wait_until 3 _children_are 2
     client_send dos 'Hol'                      # in the middle of a line
-    wait_until 3 server_has_read "$PORT_UNDER_TEST" 3
+    PORT=$PORT_UNDER_TEST wait_until 3 server_has_read 3
     kill -TERM "$SERVER_PID"
     wait_server_line "$(apagando SIGTERM 2)"
     if port_listening "$PORT_UNDER_TEST"; then echo "still accepting after SIGTERM" >&2; false; fi
@@ -346,7 +304,7 @@ uring_only() {
         >"$LIB_TMP/client.out" 2>&1 3>&- &
     client=$!
     LIB_PIDS+=("$client")
-    wait_until 5 _replies_pile_up "$PORT_UNDER_TEST"
+    PORT=$PORT_UNDER_TEST wait_until 5 _replies_pile_up
     wait_until 5 _queue_full "$PORT_UNDER_TEST"
     kill -TERM "$SERVER_PID"
     wait_server_line "$(apagando_queued SIGTERM 1 1)"

@@ -177,9 +177,8 @@ recvfrom(4, ...)  ... still in it when the trace ended"
 # private_tmux: every tmux command from here on, ours and demo.sh's, talks to a tmux server of
 # this test's own (its socket in the test's folder), which ends with the test. In a server
 # that another test started, a new session gets that server's environment, not ours: its
-# processes would not carry our WORKBOOK_RUN tag, and the other test's would carry its tag
-# (seen with the files run in parallel on a loaded machine: the Ctrl-C test below found the
-# demo test's server and clients, started in the tmux server it had started, as its own).
+# processes would not carry our WORKBOOK_RUN tag, and the other test's would carry its tag, so
+# tests run at once would take each other's processes for their own.
 private_tmux() {
     command -v tmux >/dev/null || skip "tmux is not installed (sudo apt-get install tmux)"
     export TMUX_TMPDIR=$BATS_TEST_TMPDIR
@@ -208,7 +207,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     run bash scripts/demo.sh 01-blocking/04-many-clients 2
     assert_success
     wait_until 10 pane_has 0 "Listo para recibir mensajes!"
-    wait_until 10 pane_has 3 "cliente 2"
+    wait_until 10 pane_has 3 "client 2 on localhost:"   # (English: the test's locale is not es)
     tmux send-keys -t "$DEMO_SESSION:demo.2" 'Hola Mundo' Enter
     wait_until 10 eval '[ "$(pane 2 | grep -c "^Hola Mundo$")" -eq 2 ]'   # typed + echoed
     tmux send-keys -t "$DEMO_SESSION:demo.3" 'Hola Mundo2' Enter
@@ -228,11 +227,9 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     demo_setup
     bash scripts/demo.sh 02-non-blocking/02-eagain-loop 2 >/dev/null
     # The pane shows what the loop gets, which depends on how busy the machine is; that it
-    # wants a whole core and never sleeps does not: measured here on the demo's server, found
-    # under pane 0, once the pane has taken its first look. (Outside tmux the loop wants
-    # 94-107% even beside 12 spinning processes on 2 cores: 2026-12-02, six samples each. Here
-    # it read 79% once in 20 loaded runs, and 131% once in a later series: a wait in the run
-    # queue is counted only when it ends; busy_looping explains, and also counts its sleeps.)
+    # wants a core and never sleeps does not: measured here on the demo's server, found under
+    # pane 0, once the pane has taken its first look (busy_looping says why the share it wants
+    # is only an estimate, and why it also counts its sleeps).
     pane0=$(tmux display-message -p -t "$DEMO_SESSION:demo.0" '#{pane_pid}')
     wait_until 10 _demo_server_under "$pane0"
     wait_until 10 eval '[[ $(pane 1) =~ CPU\ [0-9]+%\ of\ one\ core ]]'
@@ -247,7 +244,7 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     # and the calls it burns it in (perf or strace; or it says why it cannot count)
     [[ $(pane 1) =~ calls/s:\ [0-9,]+,\ failed/s:\ [0-9,]+\ \(EAGAIN || $(pane 1) == *"calls/s: cannot count"* ]]
     # the documents' telnet try: a typed line goes out whole, so even the busy loop echoes it
-    wait_until 10 pane_has 2 "cliente 1"
+    wait_until 10 pane_has 2 "client 1 on localhost:"
     for i in 1 2 3; do
         tmux send-keys -t "$DEMO_SESSION:demo.2" "Hola mundo $i" Enter
         wait_until 10 eval '[ "$(pane 2 | grep -c "^Hola mundo $i$")" -eq 2 ]'   # typed + echoed
@@ -256,13 +253,40 @@ pane_has() { pane "$1" | grep -qF -- "$2"; }
     no_stage_processes
 }
 
-@test "demo: without a terminal to show it in, it says how, and leaves nothing running" {
+# in_language en|es COMMAND...: run COMMAND with the locale of an English or a Spanish class
+# (scripts/i18n.sh looks at LANGUAGE, LC_ALL, LC_MESSAGES, then LANG).
+in_language() {
+    local lang=C.UTF-8
+    [ "$1" = es ] && lang=es_ES.UTF-8
+    shift
+    env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG="$lang" "$@"
+}
+
+@test "demo: without a terminal to show it in, it says how (in English or Spanish), and leaves nothing running" {
     demo_setup
-    run env -u TMUX DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
+    run in_language en env -u TMUX DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
     assert_failure 1
-    assert_output --partial "demo: needs a terminal"
+    assert_line --index 0 "demo: needs a terminal to show the panes in (run make demo in a terminal window)."
+    assert_output --partial "DEMO_ATTACH=0"
+    run in_language es env -u TMUX DEMO_ATTACH=1 bash scripts/demo.sh 01-blocking/04-many-clients 2 </dev/null
+    assert_failure 1
+    assert_line --index 0 "demo: necesita una terminal donde mostrar los paneles (ejecuta make demo en una ventana de terminal)."
     assert_output --partial "DEMO_ATTACH=0"
     ! tmux has-session -t "=$DEMO_SESSION" 2>/dev/null || false
+    no_stage_processes
+}
+
+@test "demo: in a Spanish class its panes, its status line and its messages are in Spanish" {
+    demo_setup
+    run in_language es bash scripts/demo.sh 01-blocking/04-many-clients 2
+    assert_success
+    assert_line --index 0 --regexp "^demo: 01-blocking/04-many-clients en el puerto [0-9]+; paneles: 0 el servidor, 1 el kernel \(scripts/peek.sh\), 2..3 los clientes, 4 una terminal. F10 o 'make demo-stop' la cierra.$"
+    wait_until 10 pane_has 2 "cliente 1 en localhost:"
+    wait_until 10 pane_has 3 "cliente 2 en localhost:"
+    wait_until 10 pane_has 4 "Terminal libre (PORT="
+    assert_equal "$(tmux show-options -v -t "$DEMO_SESSION" status-right)" "F10: cerrar la demo "
+    run in_language es bash scripts/demo.sh stop
+    assert_output "demo: cerrada"
     no_stage_processes
 }
 

@@ -1,16 +1,22 @@
-# tests/helpers.bash - loaded by every bats file: the shared library, bats-support and
-# bats-assert (assert_equal ACTUAL EXPECTED, assert_output, assert_line, assert_success...:
-# Debian's bats-assert, in /usr/lib/bats), and a few assertions of our own built on them.
+# tests/helpers.bash - loaded by every bats file: the shared library (scripts/lib.sh),
+# bats-support and bats-assert (assert_equal, assert_output, assert_success...: Debian's, in
+# /usr/lib/bats), and the assertions the tests share. One vocabulary for the whole suite:
+#   start a server      start_server STAGE PORT [ARGS]   run_server (one that exits by itself)
+#   drive clients       client_open NAME PORT, client_send NAME DATA, client_close, client_kill;
+#                       send_line PORT DATA (a one-shot nc -N); ask PORT DATA EXPECTED
+#   wait                wait_server_line TEXT, wait_client_output NAME DATA, wait_until S CMD
+#   assert              assert_server_output LINE..., assert_client_received NAME DATA
+#   look at a part      mark_output: from now on, the two server checks above look only at
+#                       what the server prints after this point
 #
 # Every test gets its own free port ($PORT_UNDER_TEST) and temporary folder, and teardown
 # kills whatever the test started, whether it passed or not; when a test fails, it also shows
 # what the last server started printed.
 
-# load_bats_library NAME: what bats_load_library NAME does, without its cost. Every test runs in
-# a process of its own that loads this file again, and bats_load_library's load.bash files run
-# `dirname` once per file they source: 15 processes a test, 50 ms of CPU, 6 s of the suite.
-# Sourcing the library's src/*.bash directly starts none (their order does not matter: they
-# only define functions). A library laid out otherwise goes through bats_load_library.
+# load_bats_library NAME: what bats_load_library NAME does, without running `dirname` once per
+# file it sources (each test loads this file again: 15 processes a test). Sourcing the
+# library's src/*.bash directly starts none. A library laid out otherwise goes through
+# bats_load_library.
 load_bats_library() {
     local dir dirs file
     IFS=: read -ra dirs <<<"${BATS_LIB_PATH:-/usr/lib/bats}"
@@ -66,11 +72,18 @@ show_server_on_failure() {
     cat "$SERVER_ERR" >&2 2>/dev/null || true
 }
 
-# assert_server_output LINE...: the server's stdout so far, ports normalised, is exactly these
-# lines; when not, a diff (< expected, > actual) comes first, to spot the line among many.
+# mark_output: the server checks below look only at what the server prints from now on (a
+# test that plays several scenarios on one server checks each one's lines exactly).
+# start_program sets the mark back to the start.
+mark_output() { MARK=$(wc -l <"$SERVER_OUT"); }
+# server_output: the server's stdout since the mark, client ports normalised.
+server_output() { tail -n "+$((${MARK:-0} + 1))" "$SERVER_OUT" | normalize_ports; }
+
+# assert_server_output LINE...: since the mark, the server printed exactly these lines; when
+# not, a diff (< expected, > actual) comes first, to spot the line among many.
 assert_server_output() {
     local actual expected
-    actual=$(normalize_ports <"$SERVER_OUT")
+    actual=$(server_output)
     expected=$(printf '%s\n' "$@")
     if [ "$actual" != "$expected" ]; then
         echo "--- diff (< expected, > actual)" >&2
@@ -79,6 +92,17 @@ assert_server_output() {
     assert_equal "$actual" "$expected"
 }
 
+# wait_server_line TEXT [SECONDS]: wait until the server has printed the line TEXT since the mark.
+wait_server_line() {
+    wait_until "${2:-5}" _server_printed "$1" || {
+        echo "the server never printed: $1" >&2
+        echo "its output:" >&2
+        cat "$SERVER_OUT" "$SERVER_ERR" >&2
+        return 1
+    }
+}
+_server_printed() { server_output | grep -qxF -- "$1"; }
+
 # assert_client_received NAME DATA: client NAME received exactly DATA (printf escapes), shown
 # byte by byte (od -c) when it did not.
 assert_client_received() {
@@ -86,15 +110,8 @@ assert_client_received() {
         assert_equal "$(od -An -c <"$LIB_TMP/$1.out")" "$(printf '%b' "$2" | od -An -c)"
 }
 
-# wait_server_line TEXT [SECONDS]: wait until the server has printed the line TEXT.
-wait_server_line() {
-    wait_output "$SERVER_OUT" "$1" "${2:-5}" || {
-        echo "the server never printed: $1" >&2
-        echo "its output:" >&2
-        cat "$SERVER_OUT" "$SERVER_ERR" >&2
-        return 1
-    }
-}
+# assert_no_errors: the server wrote nothing on stderr.
+assert_no_errors() { [ ! -s "$SERVER_ERR" ] || assert_equal "$(cat "$SERVER_ERR")" ""; }
 
 # last_server_line: the last line the server printed (ports normalised).
 last_server_line() { tail -n 1 "$SERVER_OUT" | normalize_ports; }

@@ -4,17 +4,23 @@
 
 load helpers
 
-# zombie_child: start a process whose child exits at once and is never reaped (its parent
-# `exec`s sleep, which never calls wait()): the child stays a zombie. Sets PARENT and ZOMBIE.
+# zombie_child: a process (PARENT) whose child (ZOMBIE) has exited and is never reaped. The
+# child exits only when told, and it is told only once its parent has become `sleep`, which
+# never calls wait(): had it exited while the parent was still the shell, the shell could reap
+# it first and no zombie would be made.
 zombie_child() {
-    sh -c 'sh -c "exit 3" & echo $! >"$1"; exec sleep 30' zombie "$LIB_TMP/zombie.pid" 3>&- &
+    mkfifo "$LIB_TMP/go"
+    sh -c 'sh -c "read _ <\"\$1\"; exit 3" child "$1" & echo $! >"$2"; exec sleep 30' \
+        zombie "$LIB_TMP/go" "$LIB_TMP/zombie.pid" 3>&- &
     PARENT=$!
     LIB_PIDS+=("$PARENT")
-    wait_until 5 eval '[ -s "$LIB_TMP/zombie.pid" ]'
+    wait_until 5 _is_sleep "$PARENT"
     ZOMBIE=$(cat "$LIB_TMP/zombie.pid")
-    local stat
-    wait_until 5 eval 'proc_stat stat "$ZOMBIE" && [ "${stat[0]}" = Z ]'
+    echo >"$LIB_TMP/go" # (opening the FIFO waits for the child to open its end)
+    wait_until 5 _state_is "$ZOMBIE" Z
 }
+_is_sleep() { local comm; read -r comm <"/proc/$1/comm" && [ "$comm" = sleep ]; }
+_state_is() { local stat; proc_stat stat "$1" && [ "${stat[0]}" = "$2" ]; }
 
 @test "lib: _dead and alive count a zombie (exited, not yet reaped) as ended; kill -0 does not" {
     zombie_child
@@ -35,4 +41,11 @@ zombie_child() {
     run wait_exit "$pid" 0.3
     assert_failure
     assert_output --regexp "^wait_exit: process $pid has not ended after 0.3 s: state S, in kernel function [a-z_0-9]+$"
+}
+
+@test "lib: free_port never gives one port twice in a run, even to tests asking at once" {
+    # the same seed: without the reservation, both would draw the same free port
+    first=$(RANDOM=7 && free_port)
+    second=$(RANDOM=7 && free_port)
+    [ "$first" != "$second" ]
 }
