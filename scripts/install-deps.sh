@@ -92,10 +92,12 @@ if [ "$mode" = for ]; then
             # The whole chapter: the io_uring stage builds only against liburing (what the
             # Makefile's own check compiles: header, library, a 2.2 call), and the notes'
             # non-blocking experiment is typed in telnet.
-            # (No compiler yet: nothing to ask, so liburing counts as missing too.)
+            # (No compiler yet: nothing to ask, so liburing counts as missing too. A
+            # here-string, not printf | cc: a compiler that exits before reading would kill
+            # printf with SIGPIPE, and pipefail would then call liburing missing.)
             if ! command -v "$compiler" >/dev/null ||
-                ! printf '#include <liburing.h>\nint main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0, 0, 0); return 0; }\n' |
-                "$compiler" -x c -o /dev/null - -luring >/dev/null 2>&1; then
+                ! "$compiler" -x c -o /dev/null - -luring >/dev/null 2>&1 <<<'#include <liburing.h>
+int main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0, 0, 0); return 0; }'; then
                 missing+=(liburing-dev)
             fi
             command -v telnet >/dev/null || missing+=(telnet)
