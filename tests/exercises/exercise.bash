@@ -16,6 +16,10 @@
 # what that means. Comparisons of output are labelled diffs (which side is which).
 
 load ../helpers # (with bats-support: fail, a failure with a message; and bats-assert)
+# Every message is written twice, English and Spanish (L and Lf): the student reads the one of
+# their language (LANG/LANGUAGE starting with es: Spanish), as in the other tools.
+# shellcheck source=../../scripts/i18n.sh
+source "$LIB_ROOT/scripts/i18n.sh"
 
 EXERCISE_NAME=$(basename "$BATS_TEST_FILENAME" .bats)
 EXERCISES_ROOT=$LIB_ROOT/chapters/chapter-03/exercises
@@ -32,7 +36,8 @@ exercise_program() { basename "$EXERCISE_BIN"; }
 # require_built: the program under test exists.
 require_built() {
     [ -x "$EXERCISE_BIN" ] ||
-        fail "setup: your program is not built: $EXERCISE_BIN (make exercise N=... builds it)"
+        fail "$(Lf "setup: your program is not built: %s (make exercise N=... builds it)" \
+            "preparación: tu programa no está compilado: %s (make exercise N=... lo compila)" "$EXERCISE_BIN")"
 }
 
 # start_exercise [ARGS...]: start the program under test on $PORT_UNDER_TEST (see start_program)
@@ -40,8 +45,9 @@ require_built() {
 start_exercise() {
     require_built || return 1
     if ! start_program "$(exercise_program)" "$PORT_UNDER_TEST" "$EXERCISE_BIN" "$@" 2>/dev/null; then
-        fail "setup: waited 5 s for your program to listen on port $PORT_UNDER_TEST: it did not$(
-            alive "$SERVER_PID" || echo " (it exited)"). Its stderr:
+        fail "$(Lf "setup: waited 5 s for your program to listen on port %s: it did not%s. Its stderr:" \
+            "preparación: he esperado 5 s a que tu programa escuchara en el puerto %s: no lo ha hecho%s. Su stderr:" \
+            "$PORT_UNDER_TEST" "$(alive "$SERVER_PID" || L " (it exited)" " (ha terminado)")")
 $(cat "$SERVER_ERR")"
         return 1
     fi
@@ -54,12 +60,13 @@ teardown() {
     exec {saved}>&2
     stop_all
     exec 2>&"$saved" {saved}>&-
-    sanitizer_verdict
+    check_sanitizer_reports
 }
 
-# sanitizer_verdict: if AddressSanitizer or UBSan wrote a report during this check, say what
-# and where (the first frame in an exercise file), show the report's head, and fail.
-sanitizer_verdict() {
+# check_sanitizer_reports: if AddressSanitizer or UBSan wrote a report during this check, say
+# what and where (the first frame in an exercise file), show the report's head, and fail.
+# (Not lib.sh's sanitizer_verdict, which judges a whole run of the suite.)
+check_sanitizer_reports() {
     [ -n "${EXERCISE_REPORTS:-}" ] && [ -d "$EXERCISE_REPORTS" ] || return 0
     local report found=0
     mkdir -p "$EXERCISE_REPORTS/seen"
@@ -67,14 +74,18 @@ sanitizer_verdict() {
         [ -f "$report" ] || continue
         found=1
         {
-            echo "your program stopped on a memory or undefined-behaviour error:"
+            L "your program stopped on a memory or undefined-behaviour error:" \
+                "tu programa se ha parado por un error de memoria o de comportamiento indefinido:"
+            echo
             echo "  $(sanitizer_summary "$report")"
-            echo "--- the sanitizer's report (head; in full: $EXERCISE_REPORTS/seen/${report##*/})"
+            Lf "--- the sanitizer's report (head; in full: %s)\n" \
+                "--- el informe del sanitizador (el principio; entero en %s)\n" "$EXERCISE_REPORTS/seen/${report##*/}"
             grep -v '^ *$' "$report" | head -n 14
         } >&2
         mv "$report" "$EXERCISE_REPORTS/seen/"
     done
-    [ "$found" -eq 0 ] || fail "(a sanitizer report is a failure, whatever the check saw)"
+    [ "$found" -eq 0 ] || fail "$(L "(a sanitizer report is a failure, whatever the check saw)" \
+        "(un informe del sanitizador es un fallo, vea lo que vea la comprobación)")"
 }
 
 # sanitizer_summary REPORT: "stack-buffer-overflow (READ of size 1) in find_crlf_end at
@@ -115,11 +126,11 @@ received_text() {
     local file=$LIB_TMP/$1.out size
     size=$(stat -c %s "$file")
     if [ "$size" -eq 0 ]; then
-        echo "nothing"
+        L "nothing" "nada"
     elif [ "$size" -le 120 ]; then
         bytes_text <"$file"
     else
-        echo "$(head -c 120 "$file" | bytes_text)... ($size bytes in all)"
+        Lf "%s... (%s bytes in all)" "%s... (%s bytes en total)" "$(head -c 120 "$file" | bytes_text)" "$size"
     fi
 }
 
@@ -139,7 +150,9 @@ _client_settled() {
 expect_echo() {
     wait_until "$WAIT" _client_settled "$1" "$2" || true
     _client_got "$1" "$2" && return 0
-    fail "client '$1': expected to receive $(printf '%b' "$2" | bytes_text) within $WAIT s, got $(received_text "$1")${3:+ ($3)}
+    fail "$(Lf "client '%s': expected to receive %s within %s s, got %s" \
+        "cliente '%s': esperaba recibir %s en %s s, y ha recibido %s" \
+        "$1" "$(printf '%b' "$2" | bytes_text)" "$WAIT" "$(received_text "$1")")${3:+ ($3)}
 $(server_said)"
 }
 
@@ -148,18 +161,24 @@ $(server_said)"
 expect_only() {
     sleep "$3"
     _client_got "$1" "$2" && return 0
-    fail "client '$1' received $(received_text "$1") in all; expected only $(printf '%b' "$2" | bytes_text) after $3 s more ($4)
+    fail "$(Lf "client '%s' received %s in all; expected only %s after %s s more" \
+        "el cliente '%s' ha recibido %s en total; esperaba solo %s tras %s s más" \
+        "$1" "$(received_text "$1")" "$(printf '%b' "$2" | bytes_text)" "$3") ($4)
 $(server_said)"
 }
 
 # server_said: the program's stdout (ports normalised) and stderr, labelled, for a failure.
 server_said() {
     [ -n "${SERVER_OUT:-}" ] && [ -f "$SERVER_OUT" ] || return 0
-    echo "--- your program's stdout (client ports written as PORT):"
+    L "--- your program's stdout (client ports written as PORT):" \
+        "--- la salida (stdout) de tu programa (el puerto de cada cliente, como PORT):"
+    echo
     normalize_ports <"$SERVER_OUT" | head -n 40
-    [ "$(wc -l <"$SERVER_OUT")" -le 40 ] || echo "... ($(wc -l <"$SERVER_OUT") lines in all)"
+    [ "$(wc -l <"$SERVER_OUT")" -le 40 ] ||
+        Lf "... (%s lines in all)\n" "... (%s líneas en total)\n" "$(wc -l <"$SERVER_OUT")"
     if [ -s "$SERVER_ERR" ]; then
-        echo "--- its stderr:"
+        L "--- its stderr:" "--- su stderr:"
+        echo
         head -n 10 "$SERVER_ERR"
     fi
 }
@@ -169,7 +188,9 @@ server_said() {
 labelled_diff() {
     [ "$2" = "$4" ] && return 0
     diff -u --label "$1" --label "$3" <(printf '%s\n' "$2") <(printf '%s\n' "$4") >&2 || true
-    echo "(lines with - are only in the first, with + only in the second)" >&2
+    L "(lines with - are only in the first, with + only in the second)" \
+        "(las líneas con - están solo en el primero; las de +, solo en el segundo)" >&2
+    echo >&2
     return 1
 }
 
@@ -181,22 +202,24 @@ expect_server_lines() {
     wait_output "$SERVER_OUT" "${*: -1}" "$WAIT" || true
     local actual
     actual=$(normalize_ports <"$SERVER_OUT")
-    labelled_diff "expected (what the finished program prints)" "$(printf '%s\n' "$@")" \
-        "your program printed" "$actual" && return 0
-    [ -s "$SERVER_ERR" ] && { echo "--- its stderr:"; head -n 10 "$SERVER_ERR"; } >&2
-    fail "your program's output is not the expected one ($why)"
+    labelled_diff "$(L "expected (what the finished program prints)" "lo esperado (lo que imprime el programa terminado)")" \
+        "$(printf '%s\n' "$@")" "$(L "your program printed" "lo que ha impreso tu programa")" "$actual" && return 0
+    [ -s "$SERVER_ERR" ] && { L "--- its stderr:" "--- su stderr:"; echo; head -n 10 "$SERVER_ERR"; } >&2
+    fail "$(L "your program's output is not the expected one" "la salida de tu programa no es la esperada") ($why)"
 }
 
 # await_server_line TEXT WHAT: setup step: wait up to $WAIT s for the program to print the
 # line TEXT; WHAT says what that line means.
 await_server_line() {
     wait_output "$SERVER_OUT" "$1" "$WAIT" && return 0
-    fail "setup: waited $WAIT s for your program to print \"$1\" ($2): it did not
+    fail "$(Lf "setup: waited %s s for your program to print \"%s\" (%s): it did not" \
+        "preparación: he esperado %s s a que tu programa imprimiera \"%s\" (%s): no lo ha hecho" "$WAIT" "$1" "$2")
 $(server_said)"
 }
 
-# measured_wrong WHAT EXPECTED GOT MEANING: fail with "WHAT: expected EXPECTED, got GOT (MEANING)".
-measured_wrong() { fail "$1: expected $2, got $3 ($4)
+# measured_wrong WHAT EXPECTED GOT MEANING: fail with "WHAT: expected EXPECTED, got GOT (MEANING)"
+# (each argument already in the student's language).
+measured_wrong() { fail "$1: $(L expected esperaba) $2, $(L got "y ha sido") $3 ($4)
 $(server_said)"; }
 
 # client_write NAME DATA: like client_send, but in ONE write(). Bash's own printf writes line by
@@ -218,23 +241,101 @@ expect_idle() {
     t1=$(cpu_ticks "$SERVER_PID") && read -r _ _ r1 <"/proc/$SERVER_PID/schedstat"
     cpu=$(((t1 - t0) * 100 * 2 / hz)) runs=$((r1 - r0))
     [ "$cpu" -lt 20 ] && [ "$runs" -le 2 ] && return 0
-    measured_wrong "$1, over 0.5 s" "asleep: under 20% of a CPU, run at most twice" \
-        "$cpu% of a CPU, run $runs times" "$2"
+    measured_wrong "$1, $(L "over 0.5 s" "durante 0,5 s")" \
+        "$(L "asleep: under 20% of a CPU, run at most twice" "dormido: menos del 20% de una CPU, y como mucho dos turnos")" \
+        "$(Lf "%s%% of a CPU, run %s times" "%s%% de una CPU, y %s turnos" "$cpu" "$runs")" "$2"
 }
 
 # open_fds: how many descriptors the program under test has open.
 open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
-# client_socket_modes: "FD:non-blocking" or "FD:blocking" for each socket the server holds
-# other than its listening socket (the lowest socket descriptor), from O_NONBLOCK in
-# /proc/PID/fdinfo.
-client_socket_modes() {
-    local fd link listener="" flags
-    for fd in $(find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n); do
-        link=$(readlink "/proc/$SERVER_PID/fd/$fd" 2>/dev/null) || continue
-        [[ $link == socket:* ]] || continue
-        [ -z "$listener" ] && { listener=$fd; continue; }
-        flags=$(awk '/^flags:/ { print $2 }' "/proc/$SERVER_PID/fdinfo/$fd")
-        if (((8#$flags & 8#4000) != 0)); then echo "$fd:non-blocking"; else echo "$fd:blocking"; fi
-    done
+# --- the checks every server exercise shares ---------------------------------------------------
+
+# _fds_at_most N: the program under test has at most N descriptors open.
+_fds_at_most() { [ "$(open_fds)" -le "$1" ]; }
+
+# expect_cycles_clean [COUNT]: COUNT clients (default 1100, more than the 1024 places of a
+# table of clients) connect and close at once, one after the other, every second one after
+# sending half a line; then the program holds no more descriptors than before them, and a new
+# client still gets its echo. A place or a socket kept for a client that has gone shows here.
+expect_cycles_clean() {
+    local count=${1:-1100} before after
+    before=$(open_fds)
+    "$TOOLS_DIR/misbehave" cycles "$PORT_UNDER_TEST" "$count" >/dev/null 2>"$LIB_TMP/cycles.err" ||
+        fail "$(Lf "setup: %s clients could not connect and close one after the other:" \
+            "preparación: %s clientes no han podido conectarse y cerrar uno tras otro:" "$count")
+$(cat "$LIB_TMP/cycles.err")
+$(server_said)"
+    # The program may still be working through the last of them: give it time.
+    wait_until 10 _fds_at_most "$before" || true
+    after=$(open_fds)
+    [ "$after" -le "$before" ] || measured_wrong \
+        "$(Lf "open descriptors after %s clients came and went" "descriptores abiertos tras ir y venir %s clientes" "$count")" \
+        "$(Lf "%s, as before them" "%s, como antes" "$before")" "$after" \
+        "$(L "the socket of a client that has gone must be closed" "el socket de un cliente que se ha ido hay que cerrarlo")"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/after-cycles.out"
+    expect_echo after-cycles 'Hola\r\n' "$(Lf "a new client after %s that came and went: the place of a client that has gone must be free again" \
+        "un cliente nuevo tras %s que han ido y venido: el sitio de un cliente que se ha ido tiene que quedar libre" "$count")"
+}
+
+# expect_reset_seen_by_recv DATA READ: a client sends DATA, and once the program has printed
+# the line READ (it has read DATA) the client resets the connection (RST): the program's next
+# recv() fails with ECONNRESET. Then: one line on stderr,
+# "PROGRAM: recv: Connection reset by peer (errno 104, ECONNRESET)"; "Cliente (...)
+# desconectado" on stdout; its socket closed; and the next client served.
+expect_reset_seen_by_recv() {
+    local fifo=$LIB_TMP/reset.in fd before
+    before=$(open_fds)
+    mkfifo "$fifo"
+    "$TOOLS_DIR/misbehave" reset-when-told "$PORT_UNDER_TEST" "$1" <"$fifo" 2>/dev/null 3>&- &
+    LIB_PIDS+=("$!")
+    exec {fd}>"$fifo"
+    LIB_FDS+=("$fd")
+    await_server_line "$2" "$(L "the client's bytes were read; it resets now" "se han leído los bytes del cliente; ahora resetea")"
+    exec {fd}>&- # its input ends: it resets the connection
+    await_server_line "Cliente ('127.0.0.1', PORT) desconectado" \
+        "$(L "a client that resets has gone: say so, as for a hang-up" "un cliente que resetea se ha ido: dilo, como cuando cuelga")"
+    local want
+    want="$(exercise_program): recv: Connection reset by peer (errno 104, ECONNRESET)"
+    [ "$(cat "$SERVER_ERR")" = "$want" ] || fail "$(Lf "expected one line on stderr, '%s' (recv() failed: report it with warn_call, then forget the client); it holds:" \
+        "esperaba una línea en stderr, '%s' (recv() ha fallado: avísalo con warn_call y olvida al cliente); contiene:" "$want")
+$(head -n 5 "$SERVER_ERR")"
+    wait_until "$WAIT" _fds_at_most $((before)) || true
+    [ "$(open_fds)" -le "$before" ] || measured_wrong \
+        "$(L "open descriptors after the client reset" "descriptores abiertos tras el reset del cliente")" "$before" "$(open_fds)" \
+        "$(L "its socket must be closed" "hay que cerrar su socket")"
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/after-reset.out"
+    expect_echo after-reset 'Hola\r\n' "$(L "a new client after the reset" "un cliente nuevo tras el reset")"
+}
+
+# _send_queue_filled: some connection of the server holds 32 KB or more that the server has
+# sent and its client has not taken (the client that never reads).
+_send_queue_filled() { [ "$(send_queue "$PORT_UNDER_TEST")" -ge 32768 ]; }
+
+# expect_not_stalled_by_non_reader: a client sends long lines and never reads its echoes, with
+# a small receive buffer and small segments (misbehave stall): the program's send buffer for it
+# fills up within a second. Once it has (or after $WAIT s), another client must still get its
+# echo: a send() that waits for room on a blocking socket would keep everyone waiting.
+expect_not_stalled_by_non_reader() {
+    "$TOOLS_DIR/misbehave" stall "$PORT_UNDER_TEST" 30 >/dev/null 2>&1 3>&- &
+    LIB_PIDS+=("$!")
+    wait_until "$WAIT" _send_queue_filled || true
+    sleep 0.3
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
+    expect_echo other 'Hola\r\n' "$(L "a client that never reads has filled its send buffer: a send() on a blocking socket now waits for it, and everyone waits" \
+        "un cliente que nunca lee ha llenado su búfer de envío: un send() sobre un socket bloqueante ahora lo espera, y todos esperan")"
+    alive "$SERVER_PID" || fail "$(L "your program exited while a client did not read" "tu programa ha terminado mientras un cliente no leía")
+$(server_said)"
+}
+
+# expect_not_linked FUNCTION...: the program under test calls none of these functions (the
+# statement forbids them): its binary does not link to them (nm -u lists what it takes from the
+# C library).
+expect_not_linked() {
+    require_built || return 1
+    local used f found=()
+    used=$(nm -u "$EXERCISE_BIN" 2>/dev/null | awk '{ print $NF }' | sed 's/@.*//')
+    for f in "$@"; do grep -qx -- "$f" <<<"$used" && found+=("$f"); done
+    [ ${#found[@]} -eq 0 ] || fail "$(Lf "your program calls %s, which the statement forbids: compare the bytes yourself" \
+        "tu programa llama a %s, que el enunciado prohíbe: compara tú los bytes" "${found[*]}")"
 }
