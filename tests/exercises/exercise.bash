@@ -308,19 +308,27 @@ $(head -n 5 "$SERVER_ERR")"
     expect_echo after-reset 'Hola\r\n' "$(L "a new client after the reset" "un cliente nuevo tras el reset")"
 }
 
-# _send_queue_filled: some connection of the server holds 32 KB or more that the server has
-# sent and its client has not taken (the client that never reads).
-_send_queue_filled() { [ "$(send_queue "$PORT_UNDER_TEST")" -ge 32768 ]; }
+# _send_queue_full: some connection of the server holds 32 KB or more that the server has sent
+# and its client has not taken, and that amount has not changed for 0.25 s: the send buffer
+# for the client that never reads is full (a blocking send() is now waiting, if there is one).
+_send_queue_full() {
+    local now
+    now=$(send_queue "$PORT_UNDER_TEST")
+    [ "$now" -ge 32768 ] && [ "$now" = "${_LAST_SEND_QUEUE:-}" ] && return 0
+    _LAST_SEND_QUEUE=$now
+    sleep 0.25
+    return 1
+}
 
 # expect_not_stalled_by_non_reader: a client sends long lines and never reads its echoes, with
 # a small receive buffer and small segments (misbehave stall): the program's send buffer for it
-# fills up within a second. Once it has (or after $WAIT s), another client must still get its
+# fills up within a second. Once it is full (or after 10 s), another client must still get its
 # echo: a send() that waits for room on a blocking socket would keep everyone waiting.
 expect_not_stalled_by_non_reader() {
     "$TOOLS_DIR/misbehave" stall "$PORT_UNDER_TEST" 30 >/dev/null 2>&1 3>&- &
     LIB_PIDS+=("$!")
-    wait_until "$WAIT" _send_queue_filled || true
-    sleep 0.3
+    _LAST_SEND_QUEUE=""
+    wait_until 10 _send_queue_full || true
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
     expect_echo other 'Hola\r\n' "$(L "a client that never reads has filled its send buffer: a send() on a blocking socket now waits for it, and everyone waits" \
         "un cliente que nunca lee ha llenado su búfer de envío: un send() sobre un socket bloqueante ahora lo espera, y todos esperan")"
@@ -338,4 +346,50 @@ expect_not_linked() {
     for f in "$@"; do grep -qx -- "$f" <<<"$used" && found+=("$f"); done
     [ ${#found[@]} -eq 0 ] || fail "$(Lf "your program calls %s, which the statement forbids: compare the bytes yourself" \
         "tu programa llama a %s, que el enunciado prohíbe: compara tú los bytes" "${found[*]}")"
+}
+
+# expect_full_buffer_message FIRST: for the servers that read two bytes at a time into a
+# 4096-byte buffer. A client sends 'a' alone; once the program has printed FIRST (it has read
+# it), 4093 more 'a' and '\r\n': a message of exactly 4096 bytes, the buffer's size, read in
+# pieces that now end at odd offsets. It fits, so it must be echoed whole (the last piece
+# asked for must be one byte: the room left).
+expect_full_buffer_message() {
+    local body
+    start_exercise
+    client_open one "$PORT_UNDER_TEST"
+    client_write one 'a'
+    await_server_line "$1" "$(L "the first byte was read alone" "se ha leído el primer byte solo")"
+    printf -v body '%4093s' ''
+    body=${body// /a}
+    client_write one "$body\\r\\n"
+    expect_echo one "a$body\\r\\n" "$(L "4096 bytes with their \\r\\n fill the 4096-byte buffer exactly: the message fits" \
+        "4096 bytes con su \\r\\n llenan justo el búfer de 4096: el mensaje cabe")"
+}
+
+# expect_too_long_line_dropped: a client sends 'Hol', then (once its 'l' has been read alone)
+# 5000 bytes without '\r\n': more than the 4096-byte buffer holds, after a short first piece,
+# so that every later two-byte piece ends at an odd offset (the last room is one byte). That client
+# gets nothing back and is dropped ("desconectado"), with a line on stderr saying why; a client
+# connected before it is still served.
+expect_too_long_line_dropped() {
+    local v
+    start_exercise
+    client_open stays "$PORT_UNDER_TEST"
+    await_server_line "Cliente connectandose desde ('127.0.0.1', PORT)" "$(L "the first client was accepted" "se ha aceptado al primer cliente")"
+    client_open long "$PORT_UNDER_TEST"
+    client_write long 'Hol'
+    await_server_line "Data leida: b'l'" "$(L "the long line's first piece was read" "se ha leído el primer trozo de la línea larga")"
+    v=CLIENT_FD_long
+    # (the program may drop the client before all of it is written: nc then ends, and the
+    # write to its input fails with EPIPE; that is not this check's business)
+    { head -c 5000 /dev/zero | tr '\0' a >&"${!v}"; } 2>/dev/null || true
+    await_server_line "Cliente ('127.0.0.1', PORT) desconectado" \
+        "$(L "a message longer than the buffer: that client is dropped" "un mensaje más largo que el búfer: ese cliente se despide")"
+    [ ! -s "$LIB_TMP/long.out" ] || fail "$(Lf "the client with the too-long line received %s: expected nothing (its message was never complete)" \
+        "el cliente de la línea demasiado larga ha recibido %s: esperaba nada (su mensaje nunca estuvo completo)" "$(received_text long)")
+$(server_said)"
+    [ -s "$SERVER_ERR" ] || fail "$(L "the client was dropped without a word on stderr: say why (the message is longer than the buffer)" \
+        "se ha despedido al cliente sin una palabra en stderr: di por qué (el mensaje es más largo que el búfer)")"
+    client_write stays 'sigo aqui\r\n'
+    expect_echo stays 'sigo aqui\r\n' "$(L "the other client, after the too-long line" "el otro cliente, tras la línea demasiado larga")"
 }
