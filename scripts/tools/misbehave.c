@@ -8,9 +8,11 @@
  *                                  a test resets the client once the server has taken it.
  *   misbehave no-read PORT SECONDS send long lines for SECONDS without ever reading the
  *                                  replies; prints how many bytes it managed to send.
- *   misbehave stall PORT SECONDS   no-read with a small segment size (TCP_MAXSEG 536): the
- *                                  server's send buffer then stays small too, so a server
- *                                  whose sockets block is stuck in send() within a second.
+ *   misbehave stall PORT SECONDS   send 256 KB of long lines with a small segment size
+ *                                  (TCP_MAXSEG 536), then stay connected until SECONDS are up,
+ *                                  never reading: the server's send buffer for us stays small,
+ *                                  so a server whose sockets block is stuck in send() within a
+ *                                  second; and a server that reads until EAGAIN does get it.
  *   misbehave flood PORT BYTES SECONDS
  *                                  the same, but stops once BYTES are sent (or SECONDS are up,
  *                                  whichever comes first); prints `sent N of BYTES bytes`. A
@@ -171,7 +173,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "misbehave no-read: SECONDS must be a number above 0, at most 3600\n");
             return 2;
         }
-        printf("sent %llu bytes\n", send_unread(fd, ULLONG_MAX, seconds));
+        double end = now() + seconds;
+        printf("sent %llu bytes\n", send_unread(fd, stall ? 256 * 1024 : ULLONG_MAX, seconds));
+        while (stall && now() < end) {
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = 50000000L}; /* 50 ms */
+            nanosleep(&pause, NULL);
+        }
         close(fd);
         return 0;
     }

@@ -308,27 +308,27 @@ $(head -n 5 "$SERVER_ERR")"
     expect_echo after-reset 'Hola\r\n' "$(L "a new client after the reset" "un cliente nuevo tras el reset")"
 }
 
-# _send_queue_full: some connection of the server holds 32 KB or more that the server has sent
-# and its client has not taken, and that amount has not changed for 0.25 s: the send buffer
-# for the client that never reads is full (a blocking send() is now waiting, if there is one).
-_send_queue_full() {
-    local now
-    now=$(send_queue "$PORT_UNDER_TEST")
-    [ "$now" -ge 32768 ] && [ "$now" = "${_LAST_SEND_QUEUE:-}" ] && return 0
-    _LAST_SEND_QUEUE=$now
-    sleep 0.25
-    return 1
+# _non_reader_settled: the client that never reads has sent all it will send, the server has
+# read all of it, and the server's replies fill 32 KB or more that the client has not taken
+# (ss: Recv-Q and Send-Q of both ends of every connection to the server's port). A server
+# blocked in send() never gets here: what it has not read yet stays in its Recv-Q.
+_non_reader_settled() {
+    ss -4Htn state established "( sport = :$PORT_UNDER_TEST or dport = :$PORT_UNDER_TEST )" 2>/dev/null |
+        awk -v p=":$PORT_UNDER_TEST" '
+            $3 ~ p "$" { if ($1 > 0) busy = 1; if ($2 > most) most = $2; next }
+            $4 ~ p "$" { if ($2 > 0) busy = 1 }
+            END { exit !(!busy && most >= 32768) }'
 }
 
 # expect_not_stalled_by_non_reader: a client sends long lines and never reads its echoes, with
 # a small receive buffer and small segments (misbehave stall): the program's send buffer for it
-# fills up within a second. Once it is full (or after 10 s), another client must still get its
-# echo: a send() that waits for room on a blocking socket would keep everyone waiting.
+# fills up within a second. Once it has read all that client sent (or after 10 s), another
+# client must still get its echo: a send() that waits for room on a blocking socket would
+# keep everyone waiting.
 expect_not_stalled_by_non_reader() {
     "$TOOLS_DIR/misbehave" stall "$PORT_UNDER_TEST" 30 >/dev/null 2>&1 3>&- &
     LIB_PIDS+=("$!")
-    _LAST_SEND_QUEUE=""
-    wait_until 10 _send_queue_full || true
+    wait_until 10 _non_reader_settled || true
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
     expect_echo other 'Hola\r\n' "$(L "a client that never reads has filled its send buffer: a send() on a blocking socket now waits for it, and everyone waits" \
         "un cliente que nunca lee ha llenado su búfer de envío: un send() sobre un socket bloqueante ahora lo espera, y todos esperan")"
@@ -336,13 +336,19 @@ expect_not_stalled_by_non_reader() {
 $(server_said)"
 }
 
-# expect_not_linked FUNCTION...: the program under test calls none of these functions (the
-# statement forbids them): its binary does not link to them (nm -u lists what it takes from the
-# C library).
+# expect_not_linked FUNCTION...: the program under test calls none of these functions (its
+# statement forbids them). Its source file is compiled on its own, without optimisation or
+# built-in functions, and the object's undefined symbols (nm -u: what it takes from outside)
+# must not name them. (Not the binary: the sanitizers' runtime, linked into it, defines many of
+# them itself.)
 expect_not_linked() {
-    require_built || return 1
-    local used f found=()
-    used=$(nm -u "$EXERCISE_BIN" 2>/dev/null | awk '{ print $NF }' | sed 's/@.*//')
+    local src obj=$LIB_TMP/source.o used f found=()
+    src=$(find "$EXERCISE_DIR" -maxdepth 1 -name '*.c' | head -n 1)
+    ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -O0 -fno-builtin -I"$LIB_ROOT/common" \
+        -c "$src" -o "$obj" 2>"$LIB_TMP/cc.err" ||
+        fail "$(Lf "setup: %s does not compile on its own:" "preparación: %s no compila por separado:" "$src")
+$(head -n 10 "$LIB_TMP/cc.err")"
+    used=$(nm -u "$obj" | awk '{ print $NF }')
     for f in "$@"; do grep -qx -- "$f" <<<"$used" && found+=("$f"); done
     [ ${#found[@]} -eq 0 ] || fail "$(Lf "your program calls %s, which the statement forbids: compare the bytes yourself" \
         "tu programa llama a %s, que el enunciado prohíbe: compara tú los bytes" "${found[*]}")"
