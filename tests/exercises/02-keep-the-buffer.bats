@@ -92,13 +92,13 @@ split_hola() {
         "colgar termina el mensaje: imprime lo que haya y olvida al cliente")" \
         "$CONNECTED" "Data leida: b'Ho'" "Toda la data leida: b'Ho'" "$GONE"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/next.out"
-    expect_echo next 'Hola\r\n' "$(L "a new client after the one that left" "un cliente nuevo tras el que se fue")"
+    expect_received next 'Hola\r\n' "$(L "a new client after the one that left" "un cliente nuevo tras el que se fue")"
 }
 
 @test "02: a hang-up after 'Hola\\r\\nAd': the leftover 'Ad' is printed and echoed too" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola\r\nAd' "$WAIT" >"$LIB_TMP/client.out"
-    expect_echo client 'Hola\r\nAd' "$(L "a client that only closed its sending side (nc -N) still reads: what it left unanswered is answered at the hang-up" \
+    expect_received client 'Hola\r\nAd' "$(L "a client that only closed its sending side (nc -N) still reads: what it left unanswered is answered at the hang-up" \
         "un cliente que solo ha cerrado su lado de envío (nc -N) sigue leyendo: lo que quedó sin responder se responde al colgar")"
     await_server_line "$GONE" "$(L "the client's hang-up was reported" "se ha avisado de que el cliente colgó")"
 }
@@ -110,7 +110,7 @@ split_hola() {
     head -c 4100 /dev/zero | tr '\0' 'a' | timeout "$WAIT" nc -N 127.0.0.1 "$PORT_UNDER_TEST" >/dev/null 3>&- || true
     await_server_line "$GONE" "$(L "the client with the too-long message was dropped" "se ha despedido al cliente del mensaje demasiado largo")"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/next.out"
-    expect_echo next 'Hola\r\n' \
+    expect_received next 'Hola\r\n' \
         "$(L "a new client's buffer must start empty (length 0), whatever the previous owner of its place left" \
             "el búfer de un cliente nuevo tiene que empezar vacío (longitud 0), deje lo que deje el dueño anterior de su sitio")"
 }

@@ -116,7 +116,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
 @test "03: a client that hangs up: what it left unanswered is printed, then it is forgotten" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola\r\nAd' "$WAIT" >"$LIB_TMP/client.out"
-    expect_echo client 'Hola\r\nAd' "$(L "a hang-up ends the last, unfinished message: it is answered too" \
+    expect_received client 'Hola\r\nAd' "$(L "a hang-up ends the last, unfinished message: it is answered too" \
         "colgar termina el último mensaje, el que quedó a medias: también se responde")"
     expect_server_lines "$(L "what was left unanswered is printed at the hang-up" "lo que quedó sin responder se imprime al colgar")" "$CONNECTED" \
         "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \

@@ -83,7 +83,7 @@ expect_default_pause() {
 @test "04: with the default pause, the echo still arrives within a second" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola Mundo\r\n' 1 >"$LIB_TMP/client.out"
-    expect_echo client 'Hola Mundo\r\n' "$(L "nc waited 1 s for it; the default pause is 1 ms" "nc lo ha esperado 1 s; la pausa por defecto es 1 ms")"
+    expect_received client 'Hola Mundo\r\n' "$(L "nc waited 1 s for it; the default pause is 1 ms" "nc lo ha esperado 1 s; la pausa por defecto es 1 ms")"
 }
 
 @test "04: SLEEP_US=500000 is used: the idle loop wakes about twice a second, and still answers" {

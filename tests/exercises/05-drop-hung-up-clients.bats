@@ -11,7 +11,7 @@ _gone_count_is() { [ "$(count_lines "$SERVER_OUT" "$GONE")" -ge "$1" ]; }
 @test "05: a client that hangs up is reported: 'Cliente (...) desconectado'" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/client.out"
-    expect_echo client 'Hola\r\n' "$(L "nc -N waits for the server to close the connection too" \
+    expect_received client 'Hola\r\n' "$(L "nc -N waits for the server to close the connection too" \
         "nc -N espera a que el servidor cierre también la conexión")"
     expect_server_lines "$(L "recv() returned 0: the client hung up; say so, once" \
         "recv() ha retornado 0: el cliente ha colgado; dilo, una vez")" \
@@ -46,11 +46,14 @@ $(head -n 5 "$SERVER_ERR")"
 
 @test "05: the socket of a client that hung up is closed (no descriptor leak)" {
     start_exercise
-    local before after i
+    local before after i pids=()
     before=$(open_fds)
+    # (at once: each one waits for the program to close its connection)
     for i in 1 2 3 4 5; do
-        send_line "$PORT_UNDER_TEST" "cliente $i\\r\\n" "$WAIT" >/dev/null
+        send_line "$PORT_UNDER_TEST" "cliente $i\\r\\n" "$WAIT" >/dev/null &
+        pids+=("$!")
     done
+    wait "${pids[@]}"
     wait_until "$WAIT" _gone_count_is 5 || true
     after=$(open_fds)
     [ "$after" -eq "$before" ] || measured_wrong \

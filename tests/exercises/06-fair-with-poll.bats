@@ -40,7 +40,7 @@ first_client() {
     client_write half 'Ho'
     await_server_line "Data leida: b'Ho'" "the half message was read"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
-    expect_echo other 'Hola\r\n' "$(L "another client's 'Ho' is waiting for the rest" "el 'Ho' de otro cliente está esperando al resto")"
+    expect_received other 'Hola\r\n' "$(L "another client's 'Ho' is waiting for the rest" "el 'Ho' de otro cliente está esperando al resto")"
     client_write half 'la\r\n'
     expect_echo half 'Hola\r\n' "the 'Ho' must have been kept in that client's own buffer"
 }
@@ -64,7 +64,7 @@ first_client() {
     client_open stays "$PORT_UNDER_TEST"
     await_server_line "$CONNECTED" "$(L "the client that stays was accepted" "se ha aceptado al cliente que se queda")"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/leaves.out"
-    expect_echo leaves 'Hola\r\n' "nc -N waits for the server to close the connection too"
+    expect_received leaves 'Hola\r\n' "nc -N waits for the server to close the connection too"
     expect_server_lines "a hang-up: 'Toda la data leida' with what is left (b''), then 'desconectado'" \
         "$READY" "$CONNECTED" "$CONNECTED" "Data leida: b'Ho'" "Data leida: b'la'" \
         "Data leida: b'\\r\\n'" "Toda la data leida: b'Hola\\r\\n'" "Toda la data leida: b''" "$GONE"
@@ -161,7 +161,7 @@ _both_queued() {
 @test "06: a hang-up after 'Hola\\r\\nAd': the leftover 'Ad' is printed and echoed too" {
     start_exercise
     send_line "$PORT_UNDER_TEST" 'Hola\r\nAd' "$WAIT" >"$LIB_TMP/client.out"
-    expect_echo client 'Hola\r\nAd' "$(L "a client that only closed its sending side (nc -N) still reads: what it left unanswered is answered at the hang-up" \
+    expect_received client 'Hola\r\nAd' "$(L "a client that only closed its sending side (nc -N) still reads: what it left unanswered is answered at the hang-up" \
         "un cliente que solo ha cerrado su lado de envío (nc -N) sigue leyendo: lo que quedó sin responder se responde al colgar")"
     await_server_line "Toda la data leida: b'Ad'" "$(L "the leftover was printed" "se ha impreso lo que quedaba")"
 }

@@ -6,7 +6,7 @@
 #   EXERCISE_DIR      folder with the files under test; default: the student's folder,
 #                     chapters/chapter-03/exercises/NN-name (the solutions are in .../solutions/)
 #   EXERCISE_BIN      the binary under test; default: the one `make` builds from EXERCISE_DIR's .c
-#   EXERCISE_WAIT     seconds to wait for something that should happen (default 5); the check
+#   EXERCISE_WAIT     seconds to wait for something that should happen (default 3); the check
 #                     that the starting files fail sets it low, since there it never happens.
 #   EXERCISE_REPORTS  where the sanitizers write their reports (make exercise runs a build with
 #                     ASan + UBSan, log_path=$EXERCISE_REPORTS/report): a report written during
@@ -28,7 +28,7 @@ if [ -z "${EXERCISE_BIN:-}" ]; then
     _src=$(find "$EXERCISE_DIR" -maxdepth 1 -name '*.c' | head -n 1)
     EXERCISE_BIN=$BUILD_DIR/exercises/${EXERCISE_DIR#"$EXERCISES_ROOT"/}/$(basename "$_src" .c)
 fi
-WAIT=${EXERCISE_WAIT:-5}
+WAIT=${EXERCISE_WAIT:-3}
 
 # The program's name, as it writes it at the start of its error lines.
 exercise_program() { basename "$EXERCISE_BIN"; }
@@ -156,6 +156,15 @@ expect_echo() {
 $(server_said)"
 }
 
+# expect_received NAME DATA [WHY]: client NAME, which has finished (send_line: it waited for the
+# program already), received exactly DATA. No more waiting: nothing more can come.
+expect_received() {
+    _client_got "$1" "$2" && return 0
+    fail "$(Lf "client '%s': expected to receive %s, got %s" "cliente '%s': esperaba recibir %s, y ha recibido %s" \
+        "$1" "$(printf '%b' "$2" | bytes_text)" "$(received_text "$1")")${3:+ ($3)}
+$(server_said)"
+}
+
 # expect_only NAME DATA SECONDS WHY: after SECONDS more, client NAME has still received exactly
 # DATA (printf escapes) in all: nothing more came.
 expect_only() {
@@ -267,14 +276,14 @@ expect_cycles_clean() {
 $(cat "$LIB_TMP/cycles.err")
 $(server_said)"
     # The program may still be working through the last of them: give it time.
-    wait_until 10 _fds_at_most "$before" || true
+    wait_until $((2 * ${WAIT%.*} + 1)) _fds_at_most "$before" || true
     after=$(open_fds)
     [ "$after" -le "$before" ] || measured_wrong \
         "$(Lf "open descriptors after %s clients came and went" "descriptores abiertos tras ir y venir %s clientes" "$count")" \
         "$(Lf "%s, as before them" "%s, como antes" "$before")" "$after" \
         "$(L "the socket of a client that has gone must be closed" "el socket de un cliente que se ha ido hay que cerrarlo")"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/after-cycles.out"
-    expect_echo after-cycles 'Hola\r\n' "$(Lf "a new client after %s that came and went: the place of a client that has gone must be free again" \
+    expect_received after-cycles 'Hola\r\n' "$(Lf "a new client after %s that came and went: the place of a client that has gone must be free again" \
         "un cliente nuevo tras %s que han ido y venido: el sitio de un cliente que se ha ido tiene que quedar libre" "$count")"
 }
 
@@ -305,7 +314,7 @@ $(head -n 5 "$SERVER_ERR")"
         "$(L "open descriptors after the client reset" "descriptores abiertos tras el reset del cliente")" "$before" "$(open_fds)" \
         "$(L "its socket must be closed" "hay que cerrar su socket")"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/after-reset.out"
-    expect_echo after-reset 'Hola\r\n' "$(L "a new client after the reset" "un cliente nuevo tras el reset")"
+    expect_received after-reset 'Hola\r\n' "$(L "a new client after the reset" "un cliente nuevo tras el reset")"
 }
 
 # _non_reader_settled: the client that never reads has sent all it will send, the server has
@@ -328,9 +337,9 @@ _non_reader_settled() {
 expect_not_stalled_by_non_reader() {
     "$TOOLS_DIR/misbehave" stall "$PORT_UNDER_TEST" 30 >/dev/null 2>&1 3>&- &
     LIB_PIDS+=("$!")
-    wait_until 10 _non_reader_settled || true
+    wait_until $((2 * ${WAIT%.*} + 1)) _non_reader_settled || true
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
-    expect_echo other 'Hola\r\n' "$(L "a client that never reads has filled its send buffer: a send() on a blocking socket now waits for it, and everyone waits" \
+    expect_received other 'Hola\r\n' "$(L "a client that never reads has filled its send buffer: a send() on a blocking socket now waits for it, and everyone waits" \
         "un cliente que nunca lee ha llenado su búfer de envío: un send() sobre un socket bloqueante ahora lo espera, y todos esperan")"
     alive "$SERVER_PID" || fail "$(L "your program exited while a client did not read" "tu programa ha terminado mientras un cliente no leía")
 $(server_said)"
