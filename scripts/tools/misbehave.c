@@ -26,9 +26,9 @@
 #include "util.h"
 
 #include <arpa/inet.h>
-#include <netinet/tcp.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,8 +45,7 @@ static int connect_to(int port, bool small_segments)
         die("socket");
     /* Loopback's 64 KB segments let the kernel grow the peer's send buffer to megabytes. */
     int segment = 536;
-    if (small_segments &&
-        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &segment, sizeof segment) == -1)
+    if (small_segments && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &segment, sizeof segment) == -1)
         die("setsockopt(TCP_MAXSEG)");
     /* A small receive buffer: a client that never reads fills it quickly. */
     int small = 4096;
@@ -142,10 +141,10 @@ int main(int argc, char **argv)
     server_init(1, argv); /* only for SIGPIPE and stdout; the port comes from argv[2] */
     bool flood = argc == 5 && strcmp(argv[1], "flood") == 0;
     if ((argc != 4 && !flood) || parse_port(argv[2]) < 0) {
-        fprintf(
-            stderr,
-            "usage: misbehave reset|reset-when-told PORT DATA | misbehave no-read|stall PORT SECONDS\n"
-            "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
+        fprintf(stderr,
+                "usage: misbehave reset|reset-when-told PORT DATA | misbehave no-read|stall PORT "
+                "SECONDS\n"
+                "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
         return 2;
     }
     bool stall = strcmp(argv[1], "stall") == 0;

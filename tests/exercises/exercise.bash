@@ -42,6 +42,7 @@ require_built() {
 
 # start_exercise [ARGS...]: start the program under test on $PORT_UNDER_TEST (see start_program)
 # and wait until it listens.
+# shellcheck disable=SC2120 # the checks call it with arguments too
 start_exercise() {
     require_built || return 1
     if ! start_program "$(exercise_program)" "$PORT_UNDER_TEST" "$EXERCISE_BIN" "$@" 2>/dev/null; then
