@@ -103,7 +103,9 @@ one_client_in_two() {
     client_open one "$PORT_UNDER_TEST"
     client_write one "$1"
     await_server_line "$2" "$(L "the first piece was read" "se ha leído el primer trozo")"
-    client_write one "$3"
+    # (a program that stops reading may end before all of it is written: nc then ends too, and
+    # the write to its input fails with EPIPE; what the program printed is what is judged)
+    { client_write one "$3"; } 2>/dev/null || true
     client_close one
     expect_program_ended
 }

@@ -264,6 +264,17 @@ open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 # _fds_at_most N: the program under test has at most N descriptors open.
 _fds_at_most() { [ "$(open_fds)" -le "$1" ]; }
 
+# _cycles_settled BEFORE: the program holds at most BEFORE descriptors, or its output has not
+# grown for 1 s (50 polls of 20 ms): whatever it does now, it is done with the clients.
+_cycles_settled() {
+    _fds_at_most "$1" && return 0
+    local size
+    size=$(stat -c %s "$SERVER_OUT" 2>/dev/null || echo 0)
+    if [ "$size" = "$_CYCLES_SIZE" ]; then _CYCLES_STILL=$((_CYCLES_STILL + 1)); else _CYCLES_STILL=0; fi
+    _CYCLES_SIZE=$size
+    [ "$_CYCLES_STILL" -ge 50 ]
+}
+
 # expect_cycles_clean [COUNT]: COUNT clients (default 1100, more than the 1024 places of a
 # table of clients) connect and close at once, one after the other, every second one after
 # sending half a line; then the program holds no more descriptors than before them, and a new
@@ -276,8 +287,10 @@ expect_cycles_clean() {
             "preparación: %s clientes no han podido conectarse y cerrar uno tras otro:" "$count")
 $(cat "$LIB_TMP/cycles.err")
 $(server_said)"
-    # The program may still be working through the last of them: give it time.
-    wait_until $((2 * ${WAIT%.*} + 1)) _fds_at_most "$before" || true
+    # The program may still be working through the last of them: wait while it makes progress
+    # (its output grows), until its descriptors are back, or it has printed nothing for 1 s.
+    _CYCLES_SIZE=-1 _CYCLES_STILL=0
+    wait_until 30 _cycles_settled "$before" || true
     after=$(open_fds)
     [ "$after" -le "$before" ] || measured_wrong \
         "$(Lf "open descriptors after %s clients came and went" "descriptores abiertos tras ir y venir %s clientes" "$count")" \
