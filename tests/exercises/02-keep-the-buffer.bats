@@ -123,8 +123,7 @@ split_hola() {
     expect_too_long_line_dropped
 }
 
-@test "02: 1100 clients come and go: no descriptor or place is kept, the next client is served" {
-    start_exercise
+@test "02: 1100 clients come and go: no descriptor, place or memory is kept, the next client is served" {
     expect_cycles_clean 1100
 }
 

@@ -132,8 +132,7 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
     expect_too_long_line_dropped
 }
 
-@test "03: 1100 clients come and go: no descriptor or place is kept, the next client is served" {
-    start_exercise
+@test "03: 1100 clients come and go: no descriptor, place or memory is kept, the next client is served" {
     expect_cycles_clean 1100
 }
 

@@ -148,8 +148,7 @@ _both_queued() {
             "un descriptor cerrado que sigue en el array de poll() sale al instante (POLLNVAL), siempre: poll() no duerme nunca")"
 }
 
-@test "06: 1100 clients come and go: no descriptor or place is kept, the next client is served" {
-    start_exercise
+@test "06: 1100 clients come and go: no descriptor, place or memory is kept, the next client is served" {
     expect_cycles_clean 1100
 }
 
