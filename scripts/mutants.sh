@@ -25,6 +25,8 @@ root=$san_build/mutants
 mutants_dir=tests/exercises/mutants
 solutions_dir=chapters/chapter-03/exercises/solutions
 export EXERCISE_WAIT=${MUTANT_WAIT:-3}
+# The mutants already run MUTANT_JOBS at once: each one's checks run one after the other.
+export EXERCISE_JOBS=${EXERCISE_JOBS:-1}
 
 # run_one KIND PATH: KIND is "solution" (PATH: NN-name) or "mutant" (PATH: its .patch). Prints
 # one line and returns 0 when the outcome is the expected one.

@@ -8,6 +8,11 @@
  *                                  a test resets the client once the server has taken it.
  *   misbehave no-read PORT SECONDS send long lines for SECONDS without ever reading the
  *                                  replies; prints how many bytes it managed to send.
+ *   misbehave stall PORT SECONDS   send 256 KB of long lines with a small segment size
+ *                                  (TCP_MAXSEG 536), then stay connected until SECONDS are up,
+ *                                  never reading: the server's send buffer for us stays small,
+ *                                  so a server whose sockets block is stuck in send() within a
+ *                                  second; and a server that reads until EAGAIN does get it.
  *   misbehave flood PORT BYTES SECONDS
  *                                  the same, but stops once BYTES are sent (or SECONDS are up,
  *                                  whichever comes first); prints `sent N of BYTES bytes`. A
@@ -23,6 +28,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,11 +38,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static int connect_to(int port)
+static int connect_to(int port, bool small_segments)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd == -1)
         die("socket");
+    /* Loopback's 64 KB segments let the kernel grow the peer's send buffer to megabytes. */
+    int segment = 536;
+    if (small_segments && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &segment, sizeof segment) == -1)
+        die("setsockopt(TCP_MAXSEG)");
     /* A small receive buffer: a client that never reads fills it quickly. */
     int small = 4096;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == -1)
@@ -131,13 +141,14 @@ int main(int argc, char **argv)
     server_init(1, argv); /* only for SIGPIPE and stdout; the port comes from argv[2] */
     bool flood = argc == 5 && strcmp(argv[1], "flood") == 0;
     if ((argc != 4 && !flood) || parse_port(argv[2]) < 0) {
-        fprintf(
-            stderr,
-            "usage: misbehave reset|reset-when-told PORT DATA | misbehave no-read PORT SECONDS\n"
-            "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
+        fprintf(stderr,
+                "usage: misbehave reset|reset-when-told PORT DATA | misbehave no-read|stall PORT "
+                "SECONDS\n"
+                "       misbehave flood PORT BYTES SECONDS | misbehave cycles PORT COUNT\n");
         return 2;
     }
-    int fd = connect_to(parse_port(argv[2]));
+    bool stall = strcmp(argv[1], "stall") == 0;
+    int fd = connect_to(parse_port(argv[2]), stall);
 
     bool when_told = strcmp(argv[1], "reset-when-told") == 0;
     if (strcmp(argv[1], "reset") == 0 || when_told) {
@@ -154,14 +165,19 @@ int main(int argc, char **argv)
         close(fd);
         return 0;
     }
-    if (strcmp(argv[1], "no-read") == 0) {
+    if (strcmp(argv[1], "no-read") == 0 || stall) {
         char *rest = NULL;
         double seconds = strtod(argv[3], &rest);
         if (rest == argv[3] || *rest != '\0' || !(seconds > 0 && seconds <= 3600)) {
             fprintf(stderr, "misbehave no-read: SECONDS must be a number above 0, at most 3600\n");
             return 2;
         }
-        printf("sent %llu bytes\n", send_unread(fd, ULLONG_MAX, seconds));
+        double end = now() + seconds;
+        printf("sent %llu bytes\n", send_unread(fd, stall ? 256 * 1024 : ULLONG_MAX, seconds));
+        while (stall && now() < end) {
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = 50000000L}; /* 50 ms */
+            nanosleep(&pause, NULL);
+        }
         close(fd);
         return 0;
     }
@@ -181,7 +197,7 @@ int main(int argc, char **argv)
         }
         for (long i = 0; i < count; i++) {
             if (i > 0)
-                fd = connect_to(parse_port(argv[2]));
+                fd = connect_to(parse_port(argv[2]), false);
             if (i % 2 == 1 && send_all(fd, "Hol", 3) == -1)
                 die("send");
             close(fd);

@@ -3,8 +3,8 @@
  * Ejercicio 4, solución: cada vuelta del bucle termina con una pausa corta.
  *
  * The loop still asks every socket "anything yet?", but only about a thousand times a second
- * instead of millions: the idle server drops from 100% of a core to about 1%. The price is
- * latency: a message that arrives just after a pass waits for the pause to end (up to
+ * instead of hundreds of thousands: the idle server drops from 100% of a core to a few %. The
+ * price is latency: a message that arrives just after a pass waits for the pause to end (up to
  * SLEEP_US microseconds, a little more for a new client: accept on one pass, recv on the
  * next). measure.sh prints both for several pauses. select(), poll() and epoll remove the
  * trade-off: they sleep until something happens, and wake at once when it does.
