@@ -13,8 +13,9 @@
 # What "the same" means, and why:
 #   headings  the level of every heading, in order (the words are translated).
 #   code      every fenced block byte for byte, its info string too: commands and program
-#             output are never translated. Mermaid diagrams are the exception (their labels
-#             are prose): only their place in the sequence counts.
+#             output are never translated. The exceptions are prose inside a block: the
+#             comments of a shell block ("# ..." after spaces, to the end of the line) and
+#             mermaid diagrams (their labels), of which only the place in the sequence counts.
 #   links     every target in order, with three allowances: the link to the twin itself (the
 #             "other language" link) is left out; NAME.es.md counts as NAME.md (a Spanish page
 #             links to the Spanish pages); and #anchors are left out, since headings translate,
@@ -40,7 +41,12 @@ extract() {
             }
             next
         }
-        infence { body = body $0 "\n"; next }
+        infence {
+            # a comment in a shell block is prose: "  # ..." to the end of the line, and a
+            # line that is only a comment, may be translated (a tab or spaces before #)
+            if (info ~ /^(sh|console|bash)/) { sub(/(^|[ \t]+)# .*$/, "", $0) }
+            body = body $0 "\n"; next
+        }
         kind == "heading" && /^#+ / { match($0, /^#+/); out("h" RLENGTH); next }
         {
             line = $0
