@@ -40,7 +40,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh # (for bats_library_found)
 
-base=(gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert)
+base=(gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert parallel)
 extra=(strace linux-perf tmux gnuplot-nox python3 clang libclang-rt-dev valgrind cppcheck
     clang-tidy clang-format shellcheck)
 
@@ -60,6 +60,7 @@ why() {
         python3) echo "bench's Python peers" ;;
         liburing-dev) echo "the io_uring stage" ;;
         telnet) echo "the notes' client" ;;
+        parallel) echo "make exercise runs its checks at once" ;;
         *) echo "quality gates" ;;
     esac
 }
@@ -107,6 +108,8 @@ int main(void) { struct io_uring_sqe s; io_uring_prep_multishot_accept(&s, 0, 0,
             command -v bats >/dev/null || missing+=(bats)
             bats_library_found bats-support || missing+=(bats-support)
             bats_library_found bats-assert || missing+=(bats-assert)
+            # (bats --jobs needs GNU parallel: make exercise runs its checks six at once)
+            if [ "$target" = exercise ] && ! command -v parallel >/dev/null; then missing+=(parallel); fi
             ;;
         *) echo "install-deps: --for $target: expected chapter-03, test or exercise" >&2; exit 2 ;;
     esac

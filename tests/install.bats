@@ -99,7 +99,11 @@ would run: sudo env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-ge
         assert_success
         assert_line --index 0 "make $target needs, and this machine lacks: liburing-dev (the io_uring stage) telnet (the notes' client); installing them: apt-get install liburing-dev telnet"
     done
-    # the exercises need neither
+    # the exercises need neither, but GNU parallel (their checks run at once: bats --jobs)
+    run env PATH="$BIN" BATS_LIB_PATH=/usr/lib/bats "$BASH" "$LIB_ROOT/scripts/install-deps.sh" --for exercise --dry-run
+    assert_success
+    assert_line --index 0 "make exercise needs, and this machine lacks: parallel (make exercise runs its checks at once); installing them: apt-get install parallel"
+    fake parallel ':'
     run env PATH="$BIN" BATS_LIB_PATH=/usr/lib/bats "$BASH" "$LIB_ROOT/scripts/install-deps.sh" --for exercise --dry-run
     assert_success
     assert_output ""
@@ -113,18 +117,18 @@ would run: sudo env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-ge
 }
 
 @test "install-deps.sh (by hand): dpkg decides what is missing; --all adds the rest; no apt: a list" {
-    FAKE_INSTALLED="gcc make iproute2 liburing-dev telnet bats bats-support bats-assert" install_deps --dry-run
+    FAKE_INSTALLED="gcc make iproute2 liburing-dev telnet bats bats-support bats-assert parallel" install_deps --dry-run
     assert_success
     assert_line --index 0 "install-deps: installing what is missing: netcat-openbsd (nc, the clients); with apt-get install"
     assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends netcat-openbsd"
-    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert" install_deps --all --dry-run
+    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert parallel" install_deps --all --dry-run
     assert_line --index 2 "would run: env DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y -qq --no-install-recommends strace linux-perf tmux gnuplot-nox python3 clang libclang-rt-dev valgrind cppcheck clang-tidy clang-format shellcheck"
-    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert" install_deps
-    assert_output "install-deps: everything is already installed (gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert)"
+    FAKE_INSTALLED="gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert parallel" install_deps
+    assert_output "install-deps: everything is already installed (gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert parallel)"
     rm "$BIN/apt-get"
     install_deps
     assert_failure 1
-    assert_line --index 0 "install-deps: no apt-get here; please install: gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert"
+    assert_line --index 0 "install-deps: no apt-get here; please install: gcc make netcat-openbsd iproute2 liburing-dev telnet bats bats-support bats-assert parallel"
 }
 
 @test "make chapter-03 installs before it looks for liburing: the first run builds the whole chapter" {
