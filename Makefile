@@ -132,7 +132,7 @@ $(BUILD)/exercises/%: $(EXERCISE_DIR)/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
 # The wrong solutions of the mutation tests, written (patched) under $(BUILD)/mutants/ by
-# scripts/mutants.sh and built like a student's file.
+# scripts/gates/mutants.sh and built like a student's file.
 $(BUILD)/mutants/%: $(BUILD)/mutants/%.c $(COMMON_LIB) $(COMMON_HDRS)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Icommon $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
 
@@ -174,7 +174,7 @@ measurements: all
 
 ## test: run the bats suite (installs bats, nc... if missing; JOBS=N at once; TIMING=1: the slowest)
 test: all | deps-for
-	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/run-tests.sh
+	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/gates/run-tests.sh
 
 ## exercise: check your exercise N (make exercise N=3): build your file (also with ASan+UBSan), run its checks
 exercise: $(EXERCISE_BIN) $(TOOLS)
@@ -185,7 +185,7 @@ endif
 
 ## mutants: the exercise checks reject every wrong solution in tests/exercises/mutants/ (~1 min; CI)
 mutants: $(TOOLS)
-	@$(SAN_MAKE) SAN_BUILD=$(SAN_BUILD) bash scripts/mutants.sh $(MUTANT)
+	@$(SAN_MAKE) SAN_BUILD=$(SAN_BUILD) bash scripts/gates/mutants.sh $(MUTANT)
 
 # --- Quality gates (README: "Quality gates") ----------------------------------------------------
 # Every list below is a wildcard, so new stages, tools, exercises and fuzz targets are covered
@@ -208,7 +208,7 @@ SAN_MAKE  = CFLAGS="$(CFLAGS) $(SANITIZE)" LDFLAGS="$(LDFLAGS) $(SANITIZE) $(SAN
 # file) must build it the same way, to link with the sanitized common objects.
 check:
 	@$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) $(SAN_MAKE) all
-	@$(SAN_MAKE) bash scripts/sanitize.sh $(SAN_BUILD)
+	@$(SAN_MAKE) bash scripts/gates/sanitize.sh $(SAN_BUILD)
 	@$(MAKE) --no-print-directory check-tsan
 
 # make check-tsan: ThreadSanitizer does not mix with AddressSanitizer, so the thread stage gets
@@ -221,7 +221,7 @@ TSAN_NEEDS   := $(TSAN_STAGE) chapter-03/01-blocking/01-accept tools/misbehave t
 check-tsan:
 	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) CFLAGS="$(CFLAGS) -fsanitize=thread" \
 		LDFLAGS="$(LDFLAGS) -fsanitize=thread" tsan-needs
-	@bash scripts/tsan.sh $(TSAN_BUILD)
+	@bash scripts/gates/tsan.sh $(TSAN_BUILD)
 
 .PHONY: tsan-needs
 tsan-needs: $(addprefix $(BUILD)/,$(TSAN_NEEDS))
@@ -235,7 +235,7 @@ VG_BUILD ?= $(BUILD)/valgrind/$(notdir $(firstword $(CC)))
 ## valgrind: every stage and exercise solution through the main scenarios under valgrind memcheck
 valgrind:
 	@$(MAKE) --no-print-directory BUILD=$(VG_BUILD) CFLAGS="$(CFLAGS) -gdwarf-4" all
-	@BUILD_DIR=$(abspath $(VG_BUILD)) VALGRIND="$(VALGRIND)" bash scripts/valgrind.sh \
+	@BUILD_DIR=$(abspath $(VG_BUILD)) VALGRIND="$(VALGRIND)" bash scripts/gates/valgrind.sh \
 		$(patsubst $(BUILD)/%,$(VG_BUILD)/%,$(STAGES) $(SOLUTIONS))
 
 # make lint: every .c and .h of the repository, whoever wrote it.
@@ -297,11 +297,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRCS) $(COMMON_HDRS)
 
 ## fuzz: run every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 60; 0: replay the seeds)
 fuzz: $(FUZZERS)
-	@bash scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+	@bash scripts/gates/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 ## stress: the event-loop stages under load: fds after 2,000 cycles, 500 clients, a 10 MB flood, FD_SETSIZE
 stress: all
-	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/stress.sh
+	@BUILD_DIR=$(abspath $(BUILD)) bash scripts/gates/stress.sh
 
 # One entry per source, with the very flags the rules above use (no bear needed).
 CDB_ENTRY = printf '  {"directory": "%s", "file": "%s", "command": "%s"}' "$(CURDIR)" "$(1)" "$(2)"

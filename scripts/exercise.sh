@@ -7,7 +7,7 @@
 # UBSan, so that a read past a buffer stops the program with a report naming the line, instead
 # of passing by luck. The reports go to files (log_path), never to the output the checks compare.
 # EXERCISE_FILTER (a regular expression) runs only the checks whose names match it; the
-# mutation tests (scripts/mutants.sh) use it.
+# mutation tests (scripts/gates/mutants.sh) use it.
 # It speaks the class's language (scripts/i18n.sh: Spanish when LANG/LANGUAGE starts with es),
 # and so do the checks' failure messages; the checks' names stay in English.
 set -uo pipefail

@@ -2,7 +2,7 @@
 # The exercises, chapters/chapter-03/exercises/: each one's untouched starting file fails its
 # checks (tests/exercises/NN-name.bats). A check that cannot fail would tell a student "done"
 # for nothing. That every reference solution PASSES its checks, and that the checks reject
-# plausible WRONG solutions, is tested by `make mutants` (scripts/mutants.sh), which CI runs:
+# plausible WRONG solutions, is tested by `make mutants` (scripts/gates/mutants.sh), which CI runs:
 # each solution's full checks take seconds of nested bats, too slow for make test.
 #
 # To stay fast, a starting file is run against its headline check only (the one that names the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The event-loop stages under load: scripts/stress.sh --quick, a reduced `make stress` (300
+# The event-loop stages under load: scripts/gates/stress.sh --quick, a reduced `make stress` (300
 # connect/close cycles with the open descriptors back to their start, 100 clients of random
 # lines in random pieces all echoed intact, a flood from a client that never reads with
 # the server's memory bounded and others served). Its numbers are printed on failure; the full
@@ -14,7 +14,7 @@ load helpers
 stress() {
     local stage=$1 output status=0
     shift
-    output=$(bash "$BATS_TEST_DIRNAME/../scripts/stress.sh" --quick "$stage" 2>&1) || status=$?
+    output=$(bash "$BATS_TEST_DIRNAME/../scripts/gates/stress.sh" --quick "$stage" 2>&1) || status=$?
     echo "$output" >&2 # shown if the test fails
     assert_success
     assert_equal "$(awk -v s="$stage" '$1 == s { print $2, $3 }' <<<"$output")" "$(printf '%s\n' "$@")"

@@ -2,7 +2,7 @@
 #
 # The program under test is chosen by variables, so the same checks run against a student's
 # work (`make exercise N=3`), the reference solutions and the untouched starting files
-# (tests/exercises.bats) and the wrong solutions of the mutation tests (scripts/mutants.sh):
+# (tests/exercises.bats) and the wrong solutions of the mutation tests (scripts/gates/mutants.sh):
 #   EXERCISE_DIR      folder with the files under test; default: the student's folder,
 #                     chapters/chapter-03/exercises/NN-name (the solutions are in .../solutions/)
 #   EXERCISE_BIN      the binary under test; default: the one `make` builds from EXERCISE_DIR's .c

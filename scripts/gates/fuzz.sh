@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh SECONDS FUZZER... - what `make fuzz` runs: each libFuzzer target for SECONDS,
+# scripts/gates/fuzz.sh SECONDS FUZZER... - what `make fuzz` runs: each libFuzzer target for SECONDS,
 # starting from its checked-in seeds (tests/fuzz/corpus/NAME/) plus what earlier runs found
 # (build/fuzz/corpus/NAME/, where new inputs are saved). SECONDS=0 only replays those inputs
 # (a quick regression check). A failing input is saved as build/fuzz/artifacts/NAME-crash-...
 # and replayed with: build/fuzz/NAME FILE
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 
-seconds=${1:?usage: scripts/fuzz.sh SECONDS FUZZER...}
+seconds=${1:?usage: scripts/gates/fuzz.sh SECONDS FUZZER...}
 shift
 case $seconds in *[!0-9]* | '') echo "fuzz: SECONDS must be a whole number" >&2; exit 2 ;; esac
 

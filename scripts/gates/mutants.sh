@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/mutants.sh [MUTANT...] - the mutation tests of the exercise checks (make mutants; CI).
+# scripts/gates/mutants.sh [MUTANT...] - the mutation tests of the exercise checks (make mutants; CI).
 #
 # A check that judges a student's code must be able to say "no". Each file
 # tests/exercises/mutants/NN-name/*.patch is a plausible WRONG solution of exercise NN-name: a
@@ -18,7 +18,7 @@
 #   MUTANT_JOBS   how many run at once (default 4: they mostly wait); MUTANT_WAIT: the checks' waits (default 3 s)
 #   SAN_BUILD, CFLAGS, LDFLAGS: set by `make mutants` (the sanitized build's folder and flags)
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 
 san_build=${SAN_BUILD:?run it through make mutants}
 root=$san_build/mutants
@@ -111,7 +111,7 @@ results=$root/results
 {
     for e in $exercises; do printf 'solution\0%s\0' "$e"; done
     for m in "${mutants[@]}"; do printf 'mutant\0%s\0' "$m"; done
-} | xargs -0 -n 2 -P "${MUTANT_JOBS:-4}" bash scripts/mutants.sh --one | tee "$results"
+} | xargs -0 -n 2 -P "${MUTANT_JOBS:-4}" bash scripts/gates/mutants.sh --one | tee "$results"
 bad=$(grep -cE '^(SURVIVED|BROKEN|FAILED) ' "$results")
 echo "mutants: $(grep -c '^killed ' "$results") of ${#mutants[@]} killed," \
     "$(grep -c '^accepted ' "$results") solutions accepted, in $((SECONDS - start)) s"

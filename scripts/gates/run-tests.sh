@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# scripts/run-tests.sh - run the bats suite (what `make test` calls), after checking that its
+# scripts/gates/run-tests.sh - run the bats suite (what `make test` calls), after checking that its
 # tools are here, and end with one summary line: "N passed, N failed, N skipped".
-#   scripts/run-tests.sh [BATS-FILE...]     default: every tests/*.bats
+#   scripts/gates/run-tests.sh [BATS-FILE...]     default: every tests/*.bats
 # BUILD_DIR chooses the binaries under test (default build/; `make check` uses the sanitizer build).
 # JOBS: how many bats processes run at once (default: one more than the cores, at most 6; 1: the
 #   files one after the other, streaming, as bats does).
@@ -14,7 +14,7 @@
 # DEFAULT_MS), and the longest parts start first, so no long file is left running alone at the
 # end. The results are printed file by file, in order, as soon as they are complete.
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 
 source scripts/lib.sh
 require_tools run-tests bats || exit 1

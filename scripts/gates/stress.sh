@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/stress.sh [--quick] [STAGE...] - what `make stress` runs: the event-loop stages under
+# scripts/gates/stress.sh [--quick] [STAGE...] - what `make stress` runs: the event-loop stages under
 # load, each check on a fresh server (-q), with one line per check and stage giving what was
 # measured. Exit status 1 if any check failed (0 if they passed or were skipped, with a reason).
 #
@@ -24,7 +24,7 @@
 # BUILD_DIR chooses the binaries (as for the tests: `make check` points it at the sanitizer
 # build). Needs Linux's /proc. Numbers are for a 2-core machine; the run takes about a minute.
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 # Ctrl-C and SIGTERM stop everything the stress run started: see supervise in lib.sh.

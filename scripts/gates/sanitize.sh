@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/sanitize.sh SANITIZED-BUILD [BATS-FILE...] - what `make check` runs after building
+# scripts/gates/sanitize.sh SANITIZED-BUILD [BATS-FILE...] - what `make check` runs after building
 # everything with -fsanitize=address,undefined: the whole bats suite against those binaries
 # (through BUILD_DIR, the one variable the tests use), then a look at the sanitizers' reports.
 #
@@ -13,11 +13,11 @@
 # here for the stages that end on their own and for every error exit, not for the looping
 # servers: `make valgrind` checks those (memcheck does its leak check even after SIGTERM).
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 source scripts/lib.sh
 
 if [ $# -lt 1 ] || [ ! -d "$1" ]; then
-    echo "usage: scripts/sanitize.sh SANITIZED-BUILD [BATS-FILE...]   (make check runs it)" >&2
+    echo "usage: scripts/gates/sanitize.sh SANITIZED-BUILD [BATS-FILE...]   (make check runs it)" >&2
     exit 2
 fi
 build=$(cd "$1" && pwd)
@@ -44,7 +44,7 @@ export UBSAN_OPTIONS="$common:print_stacktrace=1:report_error_type=1"
 export LSAN_OPTIONS="report_objects=1"
 
 echo "check: the suite against $build (reports: $reports)"
-BUILD_DIR=$build bash scripts/run-tests.sh "$@"
+BUILD_DIR=$build bash scripts/gates/run-tests.sh "$@"
 status=$?
 
 sanitizer_verdict check sanitizer "$reports" "$status" || exit 1

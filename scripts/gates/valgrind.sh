@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/valgrind.sh SERVER-BINARY... - what `make valgrind` runs: every server under valgrind
+# scripts/gates/valgrind.sh SERVER-BINARY... - what `make valgrind` runs: every server under valgrind
 # memcheck, through the chapter's main scenarios, started and driven with scripts/lib.sh.
 #
 # The scenarios are the clients of the documents and tests: "Hola Mundo\r\n", the echo -e
@@ -16,12 +16,12 @@
 #
 # Variables: BUILD_DIR (lib.sh; the tools are taken from there), VALGRIND (default valgrind).
 set -uo pipefail
-cd "$(dirname "$0")/.." || exit 2
-# shellcheck source=lib.sh
+cd "$(dirname "$0")/../.." || exit 2
+# shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
 if [ $# -eq 0 ]; then
-    echo "usage: scripts/valgrind.sh SERVER-BINARY...   (make valgrind runs it)" >&2
+    echo "usage: scripts/gates/valgrind.sh SERVER-BINARY...   (make valgrind runs it)" >&2
     exit 2
 fi
 read -r -a valgrind_cmd <<<"${VALGRIND:-valgrind}"
