@@ -11,7 +11,10 @@
 # makes LIB_TMP for the worker and removes it at the end.
 supervise() {
     [ -n "${LIB_WORKER:-}" ] && return 0
-    local message=$1 script=$LIB_ROOT/scripts/${2##*/} # (the caller may have changed folder)
+    # (the caller may have changed folder since it was started: find it by name where the
+    # long tools live, scripts/ or scripts/gates/)
+    local message=$1 script=$LIB_ROOT/scripts/${2##*/}
+    [ -f "$script" ] || script=$LIB_ROOT/scripts/gates/${2##*/}
     shift 2
     LIB_TMP=$(mktemp -d)
     export LIB_TMP
