@@ -175,7 +175,7 @@ show_thread() {
                 Lf "%s: running: not blocked (on a core, user or kernel mode)\n" "%s: en marcha: no bloqueado (en un núcleo, modo usuario o núcleo)\n" "$label"
             else
                 Lf "%s: running: not blocked in a system call at this instant (on a core, in user or kernel mode)\n" \
-                    "%s: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el núcleo)\n" "$label"
+                    "%s: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el kernel)\n" "$label"
             fi
             return ;;
         none)
@@ -184,7 +184,7 @@ show_thread() {
         hidden)
             Lf "%s: %s%s; its system call is hidden: /proc/%s/task/%s/syscall: %s (it needs permission to ptrace the process)%s\n" \
                 "%s: %s%s; su llamada al sistema no se ve: /proc/%s/task/%s/syscall: %s (hace falta permiso para hacer ptrace al proceso)%s\n" \
-                "$label" "$(state_word "${KV[state]}")" "${KV[wchan]:+, $(L "waiting in the kernel function" "esperando en la función del núcleo") ${KV[wchan]}()$(wchan_call "${KV[wchan]}")}" \
+                "$label" "$(state_word "${KV[state]}")" "${KV[wchan]:+, $(L "waiting in the kernel function" "esperando en la función del kernel") ${KV[wchan]}()$(wchan_call "${KV[wchan]}")}" \
                 "$pid" "${KV[tid]}" "${KV[error]//_/ }" "$(as_root_hint)"
             return ;;
     esac
@@ -239,7 +239,7 @@ show_cpu() {
         Lf "CPU %s%% of one core: user %s%%, kernel %s%%\n" "CPU %s%% de un núcleo: usuario %s%%, núcleo %s%%\n" "$cpu" "$user" "$kern"
     else
         Lf "CPU %s%% of one core over %s s: %s%% in user mode (its own code), %s%% in the kernel (inside system calls)\n" \
-            "CPU %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el núcleo (dentro de llamadas al sistema)\n" \
+            "CPU %s%% de un núcleo durante %s s: %s%% en modo usuario (su propio código), %s%% en el kernel (dentro de llamadas al sistema)\n" \
             "$cpu" "$(L "$SECONDS_" "${SECONDS_/./,}")" "$user" "$kern"
     fi
     if [ "${KV[wanted_pct]}" -ge $((cpu + 30)) ] && [ "$NARROW" = 1 ]; then
@@ -258,10 +258,10 @@ show_cpu() {
     if [ "$share" -ge 50 ]; then
         failing_calls
         if [ -n "$FAILING" ]; then
-            Lf "  ~%s%% of its CPU is in the kernel: failing %s calls%s\n" "  ~%s%% de su CPU está en el núcleo: llamadas %s que fallan%s\n" \
+            Lf "  ~%s%% of its CPU is in the kernel: failing %s calls%s\n" "  ~%s%% de su CPU está en el kernel: llamadas %s que fallan%s\n" \
                 "$share" "$FAILING" "${FAILING_WITH:+ ($FAILING_WITH)}"
         else
-            Lf "  ~%s%% of its CPU is in the kernel: its system calls\n" "  ~%s%% de su CPU está en el núcleo: sus llamadas al sistema\n" "$share"
+            Lf "  ~%s%% of its CPU is in the kernel: its system calls\n" "  ~%s%% de su CPU está en el kernel: sus llamadas al sistema\n" "$share"
         fi
     else
         Lf "  ~%s%% of its CPU is in user mode: its own code\n" "  ~%s%% de su CPU está en modo usuario: su propio código\n" $((100 - share))
@@ -463,7 +463,7 @@ show_rate() {
     if [ "$counter" = auto ] || [ "$counter" = perf ]; then
         if count_perf "$SECONDS_" >"$out"; then
             rate_kv "$SECONDS_" perf "$out" >"$TMP/rate.kv"
-            if [ "$NARROW" = 1 ]; then how="perf stat"; else how=$(Lf "perf stat, counted inside the kernel over %s s: it slows a busy loop far less than strace" "perf stat, contadas dentro del núcleo durante %s s: frena un bucle activo mucho menos que strace" "$(L "$SECONDS_" "${SECONDS_/./,}")"); fi
+            if [ "$NARROW" = 1 ]; then how="perf stat"; else how=$(Lf "perf stat, counted inside the kernel over %s s: it slows a busy loop far less than strace" "perf stat, contadas dentro del kernel durante %s s: frena un bucle activo mucho menos que strace" "$(L "$SECONDS_" "${SECONDS_/./,}")"); fi
             print_counts "$how"
             return
         fi

@@ -176,7 +176,7 @@ replay_01_blocking_01_accept() {
         return
     fi
     verdict "accept() returned when nc connected; the address is nc's, with the port the kernel chose for it. Exit status $EXIT_STATUS." \
-        "accept() volvió cuando nc se conectó; la dirección es la de nc, con el puerto que le eligió el núcleo. Código de salida $EXIT_STATUS."
+        "accept() volvió cuando nc se conectó; la dirección es la de nc, con el puerto que le eligió el kernel. Código de salida $EXIT_STATUS."
 }
 
 replay_01_blocking_02_recv_two_bytes() {
@@ -231,7 +231,7 @@ replay_01_blocking_04_many_clients() {
     cmd "terminal 2" "echo -e \"Hola Mundo\\r\\n\" | nc localhost $port"
     cmd "terminal 3" "printf 'Hola Mundo2\\r\\n' | nc localhost $port"
     cmd "terminal 4" "nc localhost $port" "(a third client: connects, says nothing)" "(un tercer cliente: se conecta y no dice nada)"
-    cmd "terminal 5" "scripts/peek.sh --no-rate \$(pgrep -n 04-many-clients)" "(what the kernel holds)" "(lo que guarda el núcleo)"
+    cmd "terminal 5" "scripts/peek.sh --no-rate \$(pgrep -n 04-many-clients)" "(what the kernel holds)" "(lo que guarda el kernel)"
     say "(printf for client 2, not echo -e: in \"Hola Mundo2\\r\\n\\n\" the \\r falls at an odd offset, so the \\r\\n is split across two 2-byte reads, and with a \\n behind it the tail check never sees the end; 02-eagain-loop shows that bug.)" \
         "(printf para el cliente 2, no echo -e: en \"Hola Mundo2\\r\\n\\n\" el \\r cae en una posición impar, así que el \\r\\n se parte entre dos lecturas de 2 bytes y, con un \\n detrás, la comprobación del final nunca lo ve; 02-eagain-loop enseña ese fallo.)"
     start_server 01-blocking/04-many-clients "$port" || return
@@ -263,7 +263,7 @@ replay_01_blocking_04_many_clients() {
     secs=$(awk -v m="$waited" 'BEGIN { printf "%.1f", m / 1000 }')
     verdict "client 2 waited $secs s and got nothing: the server is blocked in recv() on client 1, which is connected and silent." \
         "El cliente 2 esperó ${secs/./,} s y no recibió nada: el servidor está bloqueado en recv() con el cliente 1, que está conectado y callado."
-    kernel "$(L "What the kernel holds meanwhile" "Lo que guarda el núcleo mientras tanto") (scripts/peek.sh --no-rate $SERVER_PID)" "$LIB_TMP/peek.out"
+    kernel "$(L "What the kernel holds meanwhile" "Lo que guarda el kernel mientras tanto") (scripts/peek.sh --no-rate $SERVER_PID)" "$LIB_TMP/peek.out"
     local one two three fd
     one=$(client_port uno) two=$(client_port dos) three=$(client_port tres)
     fact "$LIB_TMP/peek.out" socket "remote=127.0.0.1:$one"
@@ -282,7 +282,7 @@ replay_01_blocking_04_many_clients() {
         return
     fi
     verdict "the kernel shows it: the server sleeps in recvfrom() on fd $fd, client 1's socket; client 2's 13 bytes (Hola Mundo2\\r\\n) wait unread in its socket's Recv-Q; client 3 is connected (its nc thinks all is well) but waits in the listening socket's accept queue (1 waiting): nobody calls accept() while the loop is stuck in recv()." \
-        "El núcleo lo confirma: el servidor duerme en recvfrom() sobre el fd $fd, el socket del cliente 1; los 13 bytes del cliente 2 (Hola Mundo2\\r\\n) esperan sin leer en el Recv-Q de su socket; el cliente 3 está conectado (su nc cree que todo va bien), pero espera en la cola de accept del socket que escucha (1 en espera): nadie llama a accept() mientras el bucle está atascado en recv()."
+        "El kernel lo confirma: el servidor duerme en recvfrom() sobre el fd $fd, el socket del cliente 1; los 13 bytes del cliente 2 (Hola Mundo2\\r\\n) esperan sin leer en el Recv-Q de su socket; el cliente 3 está conectado (su nc cree que todo va bien), pero espera en la cola de accept del socket que escucha (1 en espera): nadie llama a accept() mientras el bucle está atascado en recv()."
     cmd "terminal 2" "Ctrl-C" "(client 1 hangs up)" "(el cliente 1 cuelga)"
     t0=$(date +%s%N)
     client_kill uno
@@ -363,7 +363,7 @@ replay_02_non_blocking_02_eagain_loop() {
     look_at "$LIB_TMP/peek.out"
     fact "$LIB_TMP/peek.out" cpu || probe_kv "$(_probe cpu "$SERVER_PID" 1)"
     cpu=${KV[cpu_pct]:-0} share=${KV[kernel_share]:-0} user=$((100 - ${KV[kernel_share]:-0}))
-    kernel "$(L "What the kernel sees meanwhile" "Lo que ve el núcleo mientras tanto") (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
+    kernel "$(L "What the kernel sees meanwhile" "Lo que ve el kernel mientras tanto") (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
     fact "$LIB_TMP/peek.out" rate
     calls=${KV[calls_per_s]:-} failed=${KV[failed_per_s]:-} again=${KV[eagain_per_s]:-0}
     # A server traced by strace (TRACE=1) stops at every call: slower, and less of a core.
@@ -373,11 +373,11 @@ replay_02_non_blocking_02_eagain_loop() {
     by=$(counted_by "$LIB_TMP/peek.out")
     if [ -z "${calls:-}" ]; then
         verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core (${share}% of that in the kernel, ${user}% in its own code): the loop never waits. (Its calls were not counted: $by)" \
-            "Mientras tanto, sin que nadie escriba, el servidor usó el ${cpu}% de un núcleo (el ${share}% de eso en el núcleo del sistema, el ${user}% en su propio código): el bucle no espera nunca. (Sus llamadas no se contaron: $by)"
+            "Mientras tanto, sin que nadie escriba, el servidor usó el ${cpu}% de un núcleo (el ${share}% de eso en el kernel, el ${user}% en su propio código): el bucle no espera nunca. (Sus llamadas no se contaron: $by)"
     else
         every=$(awk -v c="$calls" 'BEGIN { printf "%.1f", 1e6 / c }')
         verdict "meanwhile, with nobody typing, the server used ${cpu}% of a core (${share}% of that in the kernel, ${user}% in its own code), making $(commas "$calls") system calls a second ($by), $(commas "${again:-0}") of them failing with EAGAIN: accept() and recv() ask \"anything yet?\" and the kernel answers \"not yet\", one call every $every µs. (Not millions a second: each call goes into the kernel and back.) Where the core goes: ${share}% of its CPU time is spent inside the kernel, in those failing calls, not in the program's own code." \
-            "Mientras tanto, sin que nadie escriba, el servidor usó el ${cpu}% de un núcleo (el ${share}% de eso en el núcleo del sistema, el ${user}% en su propio código) haciendo $(commas "$calls") llamadas al sistema por segundo ($by), $(commas "${again:-0}") de ellas fallidas con EAGAIN: accept() y recv() preguntan \"¿hay algo?\" y el núcleo contesta \"todavía no\", una llamada cada ${every/./,} µs. (No son millones por segundo: cada llamada entra en el núcleo y vuelve.) ¿Adónde va la CPU? El ${share}% de su tiempo de CPU se gasta dentro del núcleo, en esas llamadas que fallan, no en el código del programa."
+            "Mientras tanto, sin que nadie escriba, el servidor usó el ${cpu}% de un núcleo (el ${share}% de eso en el kernel, el ${user}% en su propio código) haciendo $(commas "$calls") llamadas al sistema por segundo ($by), $(commas "${again:-0}") de ellas fallidas con EAGAIN: accept() y recv() preguntan \"¿hay algo?\" y el kernel contesta \"todavía no\", una llamada cada ${every/./,} µs. (No son millones por segundo: cada llamada entra en el kernel y vuelve.) ¿Adónde va la CPU? El ${share}% de su tiempo de CPU se gasta dentro del kernel, en esas llamadas que fallan, no en el código del programa."
         if [ "$calls" -lt "$least_calls" ] || [ "${failed:-0}" -lt $((calls * 99 / 100)) ] || [ "${again:-0}" -lt $((calls * 99 / 100)) ]; then
             surprise "the busy loop should make thousands of calls a second, (nearly) all failing with EAGAIN" \
                 "el bucle activo debería hacer miles de llamadas por segundo, fallidas (casi) todas con EAGAIN"
@@ -469,7 +469,7 @@ idle_evidence() {
     CPU=""
     fact "$LIB_TMP/peek.out" cpu && CPU=${KV[cpu_pct]}
     [ -n "$CPU" ] || CPU=$(cpu_percent "$SERVER_PID" 1)
-    kernel "$(L "What the kernel sees while it is idle" "Lo que ve el núcleo mientras está ocioso") (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
+    kernel "$(L "What the kernel sees while it is idle" "Lo que ve el kernel mientras está ocioso") (scripts/peek.sh $SERVER_PID)" "$LIB_TMP/peek.out"
     if fact "$LIB_TMP/peek.out" thread "tid=$SERVER_PID" state=S; then
         case ${KV[syscall]} in select | pselect6 | poll | ppoll | epoll_wait | epoll_pwait | epoll_pwait2 | io_uring_enter) call="${KV[syscall]}()" ;; esac
     fi
@@ -593,7 +593,7 @@ replay_03_selectors_03_poll_lines() {
 replay_03_selectors_04_epoll_lines() {
     replay_fixed 03-selectors/04-epoll-lines "epoll (Linux)" "epoll (Linux)" \
         "The same server on epoll: the kernel keeps the interest list, and each wait returns only the ready sockets, so the cost follows activity, not the number of clients." \
-        "El mismo servidor con epoll: el núcleo guarda la lista de interés y cada espera devuelve solo los sockets listos, así que el coste sigue a la actividad, no al número de clientes."
+        "El mismo servidor con epoll: el kernel guarda la lista de interés y cada espera devuelve solo los sockets listos, así que el coste sigue a la actividad, no al número de clientes."
 }
 replay_04_event_loop_01_callback_loop() {
     replay_fixed 04-event-loop/01-callback-loop "The book's asyncio echo server" "El servidor de eco con asyncio del libro" \
@@ -614,7 +614,7 @@ roads_threads() {
         probe_kv "$line"
         case ${KV[syscall]} in
             running | none | hidden) echo "${KV[tid]} ${KV[syscall]}" ;;
-            *) echo "${KV[tid]} ${KV[syscall]}() ($(L kernel núcleo): ${KV[wchan]:-?})" ;;
+            *) echo "${KV[tid]} ${KV[syscall]}() ($(L kernel kernel): ${KV[wchan]:-?})" ;;
         esac
     done < <(_probe threads "$1")
 }
@@ -720,9 +720,9 @@ replay_05_other_roads_02_thread_per_client() {
 replay_05_other_roads_03_io_uring_lines() {
     local port stall t what lines=""
     port=$(free_port)
-    title 05-other-roads/03-io-uring-lines "Other roads · io_uring: ask the kernel to do it, hear when it is done" "Otros caminos · io_uring: pedir al núcleo que lo haga y enterarse cuando está hecho"
+    title 05-other-roads/03-io-uring-lines "Other roads · io_uring: ask the kernel to do it, hear when it is done" "Otros caminos · io_uring: pedir al kernel que lo haga y enterarse cuando está hecho"
     say "One thread. Requests (multishot accept, recv, send) go into the submission queue; the kernel does them and puts each result in the completion queue. No readiness loop, no recvfrom() in the process." \
-        "Un solo hilo. Las peticiones (accept multishot, recv, send) van a la cola de envío; el núcleo las hace y deja cada resultado en la cola de finalización. Sin bucle de disponibilidad y sin recvfrom() en el proceso."
+        "Un solo hilo. Las peticiones (accept multishot, recv, send) van a la cola de envío; el kernel las hace y deja cada resultado en la cola de finalización. Sin bucle de disponibilidad y sin recvfrom() en el proceso."
     cmd "terminal 1" "build/chapter-03/05-other-roads/03-io-uring-lines $port"
     start_server 05-other-roads/03-io-uring-lines "$port" || return
     roads_idle_and_hola 05-other-roads/03-io-uring-lines "$port" || return

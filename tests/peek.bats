@@ -140,11 +140,11 @@ kv_line() {
     fi
     run env LANG=es_ES.UTF-8 bash scripts/peek.sh "$SERVER_PID"
     echo "$output"
-    assert_line --index 1 "estado: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el núcleo)"
-    assert_line --index 2 --regexp "^CPU [0-9]+% de un núcleo durante 0,5 s: [0-9]+% en modo usuario \(su propio código\), [0-9]+% en el núcleo \(dentro de llamadas al sistema\)$"
+    assert_line --index 1 "estado: en marcha: no está bloqueado en ninguna llamada al sistema en este instante (en un núcleo, en modo usuario o en el kernel)"
+    assert_line --index 2 --regexp "^CPU [0-9]+% de un núcleo durante 0,5 s: [0-9]+% en modo usuario \(su propio código\), [0-9]+% en el kernel \(dentro de llamadas al sistema\)$"
     assert_line "  no se durmió ni una vez (0 cambios de contexto voluntarios): un bucle activo"
     if grep -q '% de su CPU' <<<"$output"; then
-        assert_line --regexp "^  ~([6-9][0-9]|100)% de su CPU está en el núcleo: (llamadas [a-z()/]+ que fallan \(EAGAIN\)|sus llamadas al sistema)$"
+        assert_line --regexp "^  ~([6-9][0-9]|100)% de su CPU está en el kernel: (llamadas [a-z()/]+ que fallan \(EAGAIN\)|sus llamadas al sistema)$"
     fi
 }
 

@@ -61,7 +61,7 @@ no_telnet_path() {
     refute_output --partial "meanwhile"
     assert_line --index 0 "Capítulo 3: de los sockets bloqueantes al bucle de eventos"
     assert_output --partial "estado: en marcha: no está bloqueado en ninguna llamada al sistema"
-    assert_output --regexp "el servidor usó el [0-9]+% de un núcleo \(el [0-9]+% de eso en el núcleo del sistema, el [0-9]+% en su propio código\)"
+    assert_output --regexp "el servidor usó el [0-9]+% de un núcleo \(el [0-9]+% de eso en el kernel, el [0-9]+% en su propio código\)"
     assert_output --partial "\"Ahora si trabaja\": telnet envía \"Hola mundo\\r\\n\" y nada detrás"
     assert_output --partial "Hecho. Mídelo todo con: make bench"
 }
@@ -72,7 +72,7 @@ no_telnet_path() {
     assert_success
     refute_output --partial "inesperado"
     assert_output --regexp "estado: durmiendo, en la llamada al sistema recvfrom\(fd [0-9]+ = cliente \('127\.0\.0\.1', [0-9]+\)\)"
-    assert_output --regexp "El núcleo lo confirma: el servidor duerme en recvfrom\(\) sobre el fd [0-9]+, el socket del cliente 1; los 13 bytes del cliente 2"
+    assert_output --regexp "El kernel lo confirma: el servidor duerme en recvfrom\(\) sobre el fd [0-9]+, el socket del cliente 1; los 13 bytes del cliente 2"
     assert_output --regexp "El cliente 2 esperó [0-9]+,[0-9] s y no recibió nada"
 }
 
@@ -81,7 +81,7 @@ no_telnet_path() {
     echo "$output"
     assert_success
     refute_output --partial "inesperado"
-    assert_output --regexp "hilo [0-9]+: poll\(\) \(núcleo: "
-    assert_output --regexp "hilo [0-9]+: recvfrom\(\) \(núcleo: "
+    assert_output --regexp "hilo [0-9]+: poll\(\) \(kernel: "
+    assert_output --regexp "hilo [0-9]+: recvfrom\(\) \(kernel: "
     assert_output --partial "Sin atasco: el hilo del cliente 1 duerme en recvfrom()"
 }
