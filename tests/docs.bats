@@ -260,3 +260,58 @@ can_unshare() { [ "$(id -u)" = 0 ] || unshare -rn true 2>/dev/null; }
     run missing_anchors "$measurements" "$BATS_TEST_TMPDIR/guide.md"
     assert_output --partial "no entry m-no-such-entry"
 }
+
+# template_breaks GUIDE STAGE... : for each STAGE (NN-name) the guide's `## N.M `NN-name`` part
+# must hold the template's six ### headings, in order, and nothing else at that level; prints
+# what is wrong, one line each. English or Spanish headings, by the file's name.
+template_breaks() {
+    local guide=$1 want
+    shift
+    if [[ $guide == *.es.md ]]; then
+        want='Ejecútalo|Salida|Qué observar|Mira dentro|El diff|Por qué'
+    else
+        want='Run|Salida|What to notice|Look inside|The diff|Why'
+    fi
+    awk -v want="$want" -v stages="$*" -v file="$guide" '
+        BEGIN { n = split(stages, list, " "); for (i = 1; i <= n; i++) wanted[list[i]] = 1 }
+        function close_stage() {
+            if (stage != "" && got != want) printf "%s: %s has %s, not %s\n", file, stage, got, want
+            stage = ""
+        }
+        /^```/ { fence = !fence; next }
+        fence { next }
+        /^## / {
+            close_stage()
+            if (match($0, /`[0-9][0-9]-[a-z0-9-]+`/)) {
+                name = substr($0, RSTART + 1, RLENGTH - 2)
+                if (name in wanted) { stage = name; got = ""; seen[name] = 1 }
+            }
+            next
+        }
+        /^### / && stage != "" { h = substr($0, 5); got = got == "" ? h : got "|" h }
+        END {
+            close_stage()
+            for (s in wanted) if (!(s in seen)) printf "%s: no ## part for %s\n", file, s
+        }' "$guide"
+}
+
+@test "docs: every stage's part of its section guide follows the template, in both languages" {
+    local stage section guide names
+    declare -A by_section=()
+    while read -r stage; do
+        by_section[${stage%%/*}]+="${stage#*/} "
+    done < <(stage_list)
+    for section in "${!by_section[@]}"; do
+        for guide in "$LIB_ROOT/chapters/chapter-03/$section/README.md" "$LIB_ROOT/chapters/chapter-03/$section/README.es.md"; do
+            # shellcheck disable=SC2086 # one word per stage
+            names=${by_section[$section]}
+            run template_breaks "$guide" $names
+            assert_output ""
+        done
+    done
+    # a guide whose stage lost "What to notice", and one that never mentions its stage, fail
+    printf '## 1.1 `01-accept` — x\n### Run\n### Salida\n### Look inside\n### The diff\n### Why\n' >"$BATS_TEST_TMPDIR/g.md"
+    run template_breaks "$BATS_TEST_TMPDIR/g.md" 01-accept 02-recv-two-bytes
+    assert_line --partial "01-accept has Run|Salida|Look inside|The diff|Why"
+    assert_line --partial "no ## part for 02-recv-two-bytes"
+}
