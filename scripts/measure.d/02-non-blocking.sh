@@ -97,9 +97,9 @@ busy_peek() {
     client_open c1 "$port"
     sleep 0.5
     echo "\$ scripts/peek.sh $pid"
-    COLUMNS=200 LANG=C.UTF-8 LANGUAGE= scripts/peek.sh "$pid"
+    COLUMNS=200 LANG=C.UTF-8 LANGUAGE='' scripts/peek.sh "$pid"
     echo "\$ LANG=es_ES.UTF-8 scripts/peek.sh $pid"
-    COLUMNS=200 LANG=es_ES.UTF-8 LANGUAGE= scripts/peek.sh "$pid"
+    COLUMNS=200 LANG=es_ES.UTF-8 LANGUAGE='' scripts/peek.sh "$pid"
 }
 measure m-busy-peek "02-eagain-loop with one silent client (peek)" busy_peek
 
