@@ -13,9 +13,11 @@
 # What "the same" means, and why:
 #   headings  the level of every heading, in order (the words are translated).
 #   code      every fenced block byte for byte, its info string too: commands and program
-#             output are never translated. The exceptions are prose inside a block: the
-#             comments of a shell block ("# ..." after spaces, to the end of the line) and
-#             mermaid diagrams (their labels), of which only the place in the sequence counts.
+#             output are never translated. The exceptions: the comments of a shell block
+#             ("# ..." after spaces, to the end of the line) may be translated; and for mermaid
+#             diagrams (their labels are prose) and blocks whose info string is "text
+#             translated" (a tool's output quoted in the page's language: peek speaks the
+#             class's language) only the block's place in the sequence counts.
 #   links     every target in order, with three allowances: the link to the twin itself (the
 #             "other language" link) is left out; NAME.es.md counts as NAME.md (a Spanish page
 #             links to the Spanish pages); and #anchors are left out, since headings translate,
@@ -37,6 +39,7 @@ extract() {
             infence = 0
             if (kind == "code") {
                 if (info ~ /^mermaid/) out("```mermaid (diagram)")
+                else if (info == "text translated") out("```text translated (tool output)")
                 else { gsub(/\n/, "\\n", body); out("```" info " " body) }
             }
             next

@@ -182,6 +182,26 @@ unpaired_marks() {
     assert_output --partial "has no English twin"
 }
 
+@test "docs: a 'text translated' block may differ between twins; its place may not" {
+    local en=$BATS_TEST_TMPDIR/README.md es=$BATS_TEST_TMPDIR/README.es.md
+    printf '# A\n\n```text translated\nstate: running\n```\n\n```text\nHola\n```\n' >"$en"
+    printf '# A\n\n```text translated\nestado: en marcha\n```\n\n```text\nHola\n```\n' >"$es"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$en" "$es"
+    assert_success
+
+    # the same output in a plain text block is a drift
+    sed -i 's/^```text translated$/```text/' "$es"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$en" "$es"
+    assert_failure
+    assert_output --partial "the code blocks differ"
+
+    # and a translated block moved after the other one is too
+    printf '# A\n\n```text\nHola\n```\n\n```text translated\nestado: en marcha\n```\n' >"$es"
+    run "$LIB_ROOT/scripts/doc-twins.sh" "$en" "$es"
+    assert_failure
+    assert_output --partial "the code blocks differ"
+}
+
 # The commands run as root in a network namespace of their own (what CI has); elsewhere in a
 # user namespace, if the kernel allows one.
 can_unshare() { [ "$(id -u)" = 0 ] || unshare -rn true 2>/dev/null; }

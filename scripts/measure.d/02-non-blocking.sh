@@ -87,7 +87,8 @@ busy_strace() {
 }
 measure m-busy-strace "02-eagain-loop idle under strace -c for one second" busy_strace
 
-# busy_peek: 02-eagain-loop with one client connected and silent: peek's view.
+# busy_peek: 02-eagain-loop with one client connected and silent: peek's view, in English and
+# then in Spanish (the language of each guide's quote).
 busy_peek() {
     local port pid
     port=$(free_port)
@@ -96,7 +97,9 @@ busy_peek() {
     client_open c1 "$port"
     sleep 0.5
     echo "\$ scripts/peek.sh $pid"
-    COLUMNS=200 scripts/peek.sh "$pid"
+    COLUMNS=200 LANG=C.UTF-8 LANGUAGE='' scripts/peek.sh "$pid"
+    echo "\$ LANG=es_ES.UTF-8 scripts/peek.sh $pid"
+    COLUMNS=200 LANG=es_ES.UTF-8 LANGUAGE='' scripts/peek.sh "$pid"
 }
 measure m-busy-peek "02-eagain-loop with one silent client (peek)" busy_peek
 
