@@ -294,8 +294,8 @@ replay_01_blocking_04_many_clients() {
         surprise "the next accept() should have taken client 3 from the queue" "el siguiente accept() debería haber sacado de la cola al cliente 3"
         return
     fi
-    verdict "client 1's recv() returned 0 (end of stream), the loop moved on, and client 2's echo came ${released} ms later; then the next accept() took client 3 from the accept queue (the server printed its third Cliente connectandose desde). (Typing a line into client 1 would release it too: start client 1 as nc -C localhost $port and type into it.)" \
-        "El recv() del cliente 1 devolvió 0 (fin del flujo), el bucle siguió y el eco del cliente 2 llegó ${released} ms después; luego el siguiente accept() sacó de la cola al cliente 3 (el servidor imprimió su tercer Cliente connectandose desde). (Escribir una línea en el cliente 1 también lo habría soltado: arranca el cliente 1 con nc -C localhost $port y escribe en él.)"
+    verdict "client 1's recv() returned 0 (end of stream), the loop moved on, and client 2's echo came ${released} ms later; then the next accept() took client 3 from the accept queue (the server printed its third \"Cliente connectandose desde\" line). (Typing a line into client 1 would release it too: start client 1 as nc -C localhost $port and type into it.)" \
+        "El recv() del cliente 1 devolvió 0 (fin del flujo), el bucle siguió y el eco del cliente 2 llegó ${released} ms después; luego el siguiente accept() sacó de la cola al cliente 3 (el servidor imprimió su tercera línea «Cliente connectandose desde»). (Escribir una línea en el cliente 1 también lo habría soltado: arranca el cliente 1 con nc -C localhost $port y escribe en él.)"
 }
 
 # _queued_or_answered PORT: client 2's 13 bytes wait unread at the server on PORT, or client 2
