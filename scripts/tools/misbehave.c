@@ -173,7 +173,7 @@ int main(int argc, char **argv)
             return 2;
         }
         double end = now() + seconds;
-        printf("sent %llu bytes\n", send_unread(fd, stall ? 256 * 1024 : ULLONG_MAX, seconds));
+        printf("sent %llu bytes\n", send_unread(fd, stall ? 256ULL * 1024 : ULLONG_MAX, seconds));
         while (stall && now() < end) {
             struct timespec pause = {.tv_sec = 0, .tv_nsec = 50000000L}; /* 50 ms */
             nanosleep(&pause, NULL);
