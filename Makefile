@@ -162,7 +162,7 @@ demo: all
 demo-stop:
 	@bash scripts/demo.sh stop
 
-## bench: measure every multi-client server and print one table (QUICK=1: ~30 s; CSV=1: csv; PLOT=1: SVG charts)
+## bench: measure every multi-client server and print one table (QUICK=1: a minute or so; CSV=1: csv; PLOT=1: SVG charts)
 bench: all
 	@bash scripts/bench.sh $(if $(filter 1,$(QUICK)),--quick) $(if $(filter 1,$(CSV)),--csv) $(if $(filter 1,$(PLOT)),--plot)
 
