@@ -80,9 +80,9 @@ cpu_percent() {
     echo "${KV[cpu_pct]}"
 }
 # busy_looping PID SECONDS: PID behaves as a busy loop over the next SECONDS: it never went to
-# sleep (no voluntary context switch) and it ran (10% of a core or more, or wanted half of one:
-# a crowded machine gives it less, yet it never sleeps). A server asleep in a call runs ~0%;
-# one that waits with a time-out goes to sleep at least once each time-out. Sets CPU_GOT (% of
+# sleep (no voluntary context switch) and it ran (1 ms at least: a crowded machine may give it
+# a few percent of a core, yet it never sleeps). A server asleep in a call does not run; one
+# that waits with a time-out goes to sleep again at least once each time-out. Sets CPU_GOT (% of
 # a core), CPU_WANTED (% it ran or waited for a core), CPU_SLEPT (its voluntary switches),
 # CPU_USER and CPU_KERNEL (% of a core in user and kernel mode), CPU_KERNEL_SHARE (% of its
 # CPU time spent in the kernel). The rule is the probe's (probe cpu: busy=1).

@@ -128,8 +128,9 @@ _cpu_ticks_over() { [ "$(cpu_ticks "$SERVER_PID")" -gt "$1" ]; }
 @test "02-eagain-loop: the busy loop burns a core with nobody talking (generous threshold)" {
     start_server 02-non-blocking/02-eagain-loop "$PORT_UNDER_TEST"
     client_open idle "$PORT_UNDER_TEST"
-    # What it wants, not what it gets: on a loaded machine the busy loop gets less than a core,
-    # yet it is never asleep: always running, or ready to run and waiting for a core.
+    # Not the share of a core it gets: a loaded machine gives it a few percent. What marks it
+    # is that it runs and never goes to sleep (0 voluntary context switches); a server asleep
+    # in a call does not run at all.
     busy_looping "$SERVER_PID" 0.5 || {
         echo "not a busy loop: it wanted $CPU_WANTED% of a core (got $CPU_GOT%) and went to sleep $CPU_SLEPT times" >&2
         false

@@ -45,9 +45,10 @@
  *                            thread, since a wait is counted when it ends), voluntary and
  *                            involuntary (context switches: it went to sleep / was preempted),
  *                            state, and busy=1 when it behaves as a busy loop: it never went
- *                            to sleep (voluntary=0) and it ran (cpu_pct >= 10 or wanted_pct
- *                            >= 50). A server asleep in a call runs ~0%; a server that waits
- *                            with a time-out goes to sleep at least once a time-out.
+ *                            to sleep (voluntary=0) and it ran (1 ms at least, however
+ *                            little of a core a crowded machine gave it). A server asleep in
+ *                            a call does not run; one that waits with a time-out goes to sleep
+ *                            again at least once a time-out.
  *   probe syscalls           name=NAME nr=N for every call this program can name.
  *
  * Exit status: 0 answered; 1 the answer is "no" or the process has ended (said on stdout);
@@ -1043,7 +1044,10 @@ static int cmd_cpu(int pid, const char *seconds_text)
     int wanted_pct = (int)((double)(ran + waited) / 1e7 / elapsed + 0.5);
     ran_pct = ran_pct > most ? most : ran_pct;
     wanted_pct = wanted_pct > most ? most : wanted_pct;
-    bool busy = vol == 0 && (cpu_pct >= 10 || wanted_pct >= 50);
+    /* Busy: it ran (a millisecond at least) and never went to sleep. Not a share of the core:
+     * a crowded machine may give a busy loop a few percent, yet it never sleeps; a server
+     * asleep in a call does not run at all, and one that wakes for a time-out sleeps again. */
+    bool busy = vol == 0 && ran >= 1000000ULL;
     printf("pid=%d seconds=%.3f hz=%ld utime=%llu stime=%llu user_pct=%d kernel_pct=%d cpu_pct=%d "
            "kernel_share=%d ran_pct=%d wanted_pct=%d voluntary=%llu involuntary=%llu state=%c "
            "busy=%d\n",
