@@ -118,6 +118,40 @@ one_client_in_two() {
         "Toda la data leida: b'Hola Mundo\\r\\n'"
 }
 
+@test "01: a '\\n' alone does not end the message ('a\\n', then 'b\\r\\n'): \\r\\n does" {
+    one_client_in_two 'a\n' "Data leida: b'a\\n'" 'b\r\n'
+    expect_server_lines "$(L "a message ends at \\r\\n, the two bytes together: a \\n without its \\r is part of the message" \
+        "un mensaje acaba en \\r\\n, los dos bytes juntos: un \\n sin su \\r es parte del mensaje")" \
+        "Cliente connectandose desde ('127.0.0.1', PORT)" "Data leida: b'a\\n'" "Data leida: b'b\\r\\n'" \
+        "Toda la data leida: b'a\\nb\\r\\n'"
+}
+
+# _read_up_to_cr: the program has printed a piece that ends in '\r'.
+_read_up_to_cr() { grep -q "^Data leida: b'.*\\\\r'\$" "$SERVER_OUT"; }
+
+@test "01: a message of exactly 4096 bytes, whose '\\n' comes alone, fits the buffer: read whole" {
+    local body total
+    printf -v body '%4094s' ''
+    body=${body// /a}
+    start_exercise
+    client_open one "$PORT_UNDER_TEST"
+    client_write one "$body\\r"
+    wait_until "$WAIT" _read_up_to_cr ||
+        fail "$(L "setup: the program did not print the piece ending in \\r of the first 4095 bytes" \
+            "preparación: el programa no ha impreso el trozo que acaba en \\r de los primeros 4095 bytes")
+$(server_said)"
+    { client_write one '\n'; } 2>/dev/null || true
+    client_close one
+    expect_program_ended
+    total=$(sed -nE "s/^Toda la data leida: b'(.*)'\$/\\1/p" "$SERVER_OUT" | awk '{ gsub(/\\[rn]/, "x"); print length($0) }')
+    [ "$total" = 4096 ] && [ ! -s "$SERVER_ERR" ] && return 0
+    measured_wrong "$(L "the size of 'Toda la data leida', and stderr" "el tamaño de 'Toda la data leida', y stderr")" \
+        "$(L "4096 bytes and nothing on stderr" "4096 bytes y nada en stderr")" \
+        "${total:-$(L "no such line" "no hay esa línea")}, stderr: $(head -c 200 "$SERVER_ERR")" \
+        "$(L "4095 bytes are read, then the '\\n': 4096 bytes with their \\r\\n fill the buffer exactly, so the message fits; the buffer is full only at 4096" \
+            "se leen 4095 bytes y luego el '\\n': 4096 bytes con su \\r\\n llenan justo el búfer, así que el mensaje cabe; el búfer solo está lleno con 4096")"
+}
+
 @test "01: a line longer than the buffer, after a short first piece: stopped at 4096 bytes, with a line on stderr" {
     local big
     big=$(head -c 5000 /dev/zero | tr '\0' a)

@@ -124,6 +124,16 @@ HOLA_MUNDO=("Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b' M'" "Data le
         "$GONE"
 }
 
+@test "03: a client that hangs up right after a whole message: 'Toda la data leida: b''' too" {
+    start_exercise
+    send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/client.out"
+    expect_received client 'Hola\r\n'
+    expect_server_lines "$(L "a hang-up answers what is left, even nothing, as 02-eagain-loop does: b''" \
+        "al colgar se responde lo que queda, aunque no quede nada, como hace 02-eagain-loop: b''")" "$CONNECTED" \
+        "Data leida: b'Ho'" "Data leida: b'la'" "Data leida: b'\\r\\n'" \
+        "Toda la data leida: b'Hola\\r\\n'" "Toda la data leida: b''" "$GONE"
+}
+
 @test "03: a message of exactly 4096 bytes, split at an odd offset, is echoed whole" {
     expect_full_buffer_message "Data leida: b'a'"
 }

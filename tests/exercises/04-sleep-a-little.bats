@@ -125,7 +125,7 @@ $(cat "$SERVER_ERR")"
 @test "04: a bad \$SLEEP_US is refused at start-up: one line on stderr naming it, non-zero exit" {
     local value status
     require_built
-    for value in abc 12abc -1 1000001 99999999999999999999 1.5 ' '; do
+    for value in abc 12abc -1 1000001 99999999999999999999 1.5 ' ' 0x10; do
         status=0
         SLEEP_US=$value timeout 2 "$EXERCISE_BIN" "$PORT_UNDER_TEST" >"$LIB_TMP/out" \
             2>"$LIB_TMP/err" 3>&- </dev/null || status=$?

@@ -152,6 +152,10 @@ _both_queued() {
     expect_cycles_clean 1100
 }
 
+@test "06: more clients at once than places: the ones beyond the 1024 places are closed at once" {
+    expect_extra_clients_closed
+}
+
 @test "06: a reset seen by recv(): one line on stderr, the client is forgotten, the server goes on" {
     start_exercise
     expect_reset_seen_by_recv 'Ho' "Data leida: b'Ho'"

@@ -352,6 +352,10 @@ _non_reader_settled() {
             END { exit !(!busy && most >= 32768) }'
 }
 
+# _non_reader_settled_or_dropped: as _non_reader_settled, or the program has dropped that client
+# (its only one: a "desconectado" line), which no more waiting can undo.
+_non_reader_settled_or_dropped() { _non_reader_settled || grep -q " desconectado\$" "$SERVER_OUT"; }
+
 # expect_not_stalled_by_non_reader: a client sends long lines and never reads its echoes, with
 # a small receive buffer and small segments (misbehave stall): the program's send buffer for it
 # fills up within a second. Once it has read all that client sent (or after 10 s), another
@@ -360,7 +364,12 @@ _non_reader_settled() {
 expect_not_stalled_by_non_reader() {
     "$TOOLS_DIR/misbehave" stall "$PORT_UNDER_TEST" 30 >/dev/null 2>&1 3>&- &
     LIB_PIDS+=("$!")
-    wait_until $((2 * ${WAIT%.*} + 1)) _non_reader_settled || true
+    wait_until $((2 * ${WAIT%.*} + 1)) _non_reader_settled_or_dropped || true
+    # A client that does not read is slow, not gone: what send() cannot take is lost, the
+    # client stays (the program's only client so far: no "desconectado" line yet).
+    ! grep -q " desconectado$" "$SERVER_OUT" || fail "$(L "the client that does not read was dropped: a send() that takes only part of an echo, or nothing (EAGAIN), loses that part, not the client" \
+        "se ha echado al cliente que no lee: un send() que solo acepta parte del eco, o nada (EAGAIN), pierde esa parte, no al cliente")
+$(server_said)"
     send_line "$PORT_UNDER_TEST" 'Hola\r\n' "$WAIT" >"$LIB_TMP/other.out"
     expect_received other 'Hola\r\n' "$(L "a client that never reads has filled its send buffer: a send() on a blocking socket now waits for it, and everyone waits" \
         "un cliente que nunca lee ha llenado su búfer de envío: un send() sobre un socket bloqueante ahora lo espera, y todos esperan")"
@@ -430,4 +439,20 @@ $(server_said)"
         "se ha despedido al cliente sin una palabra en stderr: di por qué (el mensaje es más largo que el búfer)")"
     client_write stays 'sigo aqui\r\n'
     expect_echo stays 'sigo aqui\r\n' "$(L "the other client, after the too-long line" "el otro cliente, tras la línea demasiado larga")"
+}
+
+# expect_extra_clients_closed: 1030 clients connect at once, each sends one line and reads
+# nothing for 1 s (so that all of them are connected together): more than the 1024 places of
+# the table. The program serves 1024 of them and closes the others' sockets at once
+# ("Demasiados clientes"); a refused client whose socket is left open waits for ever, and its
+# descriptor is lost. Needs 2048 descriptors (ulimit -n): skipped where the hard limit is lower.
+expect_extra_clients_closed() {
+    ulimit -n 2048 2>/dev/null || skip "$(L "ulimit -n 2048 is not allowed here" "aquí no se permite ulimit -n 2048")"
+    start_exercise
+    "$TOOLS_DIR/many-clients" -n 1030 -l 1 -r -w 1000 -t 8 "$PORT_UNDER_TEST" >"$LIB_TMP/many.out" 2>"$LIB_TMP/many.err" && return 0
+    fail "$(L "1030 clients at once, 1024 places: every client must be served or, beyond the places, closed at once; many-clients says:" \
+        "1030 clientes a la vez y 1024 sitios: cada cliente tiene que ser atendido o, pasados los sitios, cerrado enseguida; many-clients dice:")
+$(cat "$LIB_TMP/many.out" "$LIB_TMP/many.err" | head -n 4)
+$(L "(a client refused for lack of room must have its socket closed: else it waits for ever, and the descriptor is lost)" \
+    "(a un cliente rechazado por falta de sitio hay que cerrarle el socket: si no, espera para siempre y el descriptor se pierde)")"
 }
