@@ -27,14 +27,17 @@ mean_pause_us() {
     echo $(((t1 - t0 - (r1 - r0) / 1000 - (w1 - w0) / 1000) / PAUSES))
 }
 
-# expect_default_pause WHY: the program under test pauses about 1 ms per pass: from 800 to
-# 2500 us on average over 0.5 s (nanosleep() may add a little; 10 ms or 0.1 ms are wrong).
+# expect_default_pause WHY: the program under test pauses about 1 ms per pass: from 400 to
+# 2500 us on average over 1 s (nanosleep() may add a little; 10 ms or 0.1 ms, which measures
+# about 160 us, are wrong). The floor is low because the kernel adds a wait for a core to
+# schedstat when the wait ends: on a crowded machine a wait that began before the window is
+# counted whole, and the mean pause reads short.
 expect_default_pause() {
     local us
-    us=$(mean_pause_us 0.5)
-    [ "$us" -ge 800 ] && [ "$us" -le 2500 ] || measured_wrong \
-        "$(Lf "the mean pause of the idle loop (%s sleeps in 0.5 s)" "la pausa media del bucle en reposo (%s pausas en 0,5 s)" "$PAUSES")" \
-        "$(L "about 1000 us (from 800 to 2500)" "unos 1000 us (de 800 a 2500)")" "$us us" "$1"
+    us=$(mean_pause_us 1)
+    [ "$us" -ge 400 ] && [ "$us" -le 2500 ] || measured_wrong \
+        "$(Lf "the mean pause of the idle loop (%s sleeps in 1 s)" "la pausa media del bucle en reposo (%s pausas en 1 s)" "$PAUSES")" \
+        "$(L "about 1000 us (from 400 to 2500)" "unos 1000 us (de 400 a 2500)")" "$us us" "$1"
 }
 
 @test "04: with one silent client, the idle server uses less than 30% of a core" {
