@@ -265,14 +265,15 @@ open_fds() { find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 _fds_at_most() { [ "$(open_fds)" -le "$1" ]; }
 
 # _cycles_settled BEFORE: the program holds at most BEFORE descriptors, or its output has not
-# grown for 1 s (50 polls of 20 ms): whatever it does now, it is done with the clients.
+# grown for 3 s (150 polls of 20 ms): whatever it does now, it is done with the clients. (Not
+# less: on a crowded machine a busy loop may not get a core for a second.)
 _cycles_settled() {
     _fds_at_most "$1" && return 0
     local size
     size=$(stat -c %s "$SERVER_OUT" 2>/dev/null || echo 0)
     if [ "$size" = "$_CYCLES_SIZE" ]; then _CYCLES_STILL=$((_CYCLES_STILL + 1)); else _CYCLES_STILL=0; fi
     _CYCLES_SIZE=$size
-    [ "$_CYCLES_STILL" -ge 50 ]
+    [ "$_CYCLES_STILL" -ge 150 ]
 }
 
 # expect_cycles_clean [COUNT]: starts the program, then COUNT clients (default 1100, more than
@@ -292,7 +293,7 @@ expect_cycles_clean() {
 $(cat "$LIB_TMP/cycles.err")
 $(server_said)"
     # The program may still be working through the last of them: wait while it makes progress
-    # (its output grows), until its descriptors are back, or it has printed nothing for 1 s.
+    # (its output grows), until its descriptors are back, or it has printed nothing for 3 s.
     _CYCLES_SIZE=-1 _CYCLES_STILL=0
     wait_until 30 _cycles_settled "$before" || true
     after=$(open_fds)
