@@ -620,6 +620,10 @@ roads_threads() {
 }
 _roads_children_are() { [ "$(children_of "$1" | wc -l)" -eq "$2" ]; }
 _roads_threads_are() { local n; proc_field n "$1" Threads && [ "$n" -eq "$2" ]; }
+# _roads_asleep_in PID CALL: a thread of PID sleeps in CALL (a thread or a child just made has
+# not always reached its call yet: the replay waits for it rather than look too early).
+_roads_asleep_in() { roads_threads "$1" | grep -q " $2() "; }
+_roads_child_asleep_in() { local c; c=$(children_of "$1" | head -n 1); [ -n "$c" ] && _roads_asleep_in "$c" "$2"; }
 
 # roads_stall_of STAGE: on a fresh quiet server, with client 1 connected and silent, how long
 # client 2 waits for its echo: $stall, in ms. 1 (a surprise said) if it got none within 2 s.
@@ -658,6 +662,7 @@ replay_05_other_roads_01_fork_per_client() {
     roads_idle_and_hola 05-other-roads/01-fork-per-client "$port" || return
     cmd "terminal 4" "ps -o pid,ppid,stat,wchan,cmd --ppid $SERVER_PID" "(or read /proc)" "(o lee /proc)"
     wait_until 3 _roads_children_are "$SERVER_PID" 1
+    wait_until 3 _roads_child_asleep_in "$SERVER_PID" recvfrom
     lines+="$(Lf "process %s (parent): %s" "proceso %s (padre): %s" "$SERVER_PID" "$(roads_threads "$SERVER_PID" | cut -d' ' -f2-)")"$'\n'
     for child in $(children_of "$SERVER_PID"); do
         lines+="$(Lf "process %s (child, client 1): %s" "proceso %s (hijo, cliente 1): %s" "$child" "$(roads_threads "$child" | cut -d' ' -f2-)")"$'\n'
@@ -698,6 +703,7 @@ replay_05_other_roads_02_thread_per_client() {
     roads_idle_and_hola 05-other-roads/02-thread-per-client "$port" || return
     cmd "terminal 4" "for t in /proc/$SERVER_PID/task/*; do cat \$t/syscall \$t/wchan; done"
     wait_until 3 _roads_threads_are "$SERVER_PID" 2
+    wait_until 3 _roads_asleep_in "$SERVER_PID" recvfrom
     while read -r t what; do lines+="$(L thread hilo) $t: $what"$'\n'; done < <(roads_threads "$SERVER_PID")
     printf '%s' "$lines" >"$LIB_TMP/threads.out"
     salida "Los hilos (threads)" "$LIB_TMP/threads.out"
@@ -727,6 +733,7 @@ replay_05_other_roads_03_io_uring_lines() {
     start_server 05-other-roads/03-io-uring-lines "$port" || return
     roads_idle_and_hola 05-other-roads/03-io-uring-lines "$port" || return
     cmd "terminal 4" "cat /proc/$SERVER_PID/syscall /proc/$SERVER_PID/wchan"
+    wait_until 3 _roads_asleep_in "$SERVER_PID" io_uring_enter
     while read -r t what; do lines+="$(L thread hilo) $t: $what"$'\n'; done < <(roads_threads "$SERVER_PID")
     printf '%s' "$lines" >"$LIB_TMP/threads.out"
     salida "Los hilos (threads)" "$LIB_TMP/threads.out"
